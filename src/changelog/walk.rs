@@ -1,0 +1,447 @@
+//! History access: the tag index, the previous-release search, the range walk and the
+//! shallow-clone boundary.
+//!
+//! Costs: the tag references are read once (names filtered by the glob before any object is
+//! read); the previous release is found by a date-ordered walk from the release commit's
+//! parents that stops at the first tagged commit; the range is one revwalk (push the release,
+//! hide the previous). Tree diffs happen only when `paths` is set.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
+use anyhow::{Context as _, Result};
+use git2::{DiffOptions, ObjectType, Oid, Repository, Sort};
+use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+
+/// A compiled tag glob (`v*`, `release/*`): `*` also matches `/`.
+pub(crate) fn tag_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
+    Ok(GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .build()?
+        .compile_matcher())
+}
+
+/// The part of a glob before its first metacharacter (`v*` -> `v`, `release/*` -> `release/`).
+pub(crate) fn literal_prefix(pattern: &str) -> &str {
+    let end = pattern
+        .find(['*', '?', '[', '{', '\\'])
+        .unwrap_or(pattern.len());
+    &pattern[..end]
+}
+
+/// Tags matching the release pattern, by the commit they peel to.
+#[derive(Debug, Default)]
+pub(crate) struct TagIndex {
+    pub by_commit: HashMap<Oid, Vec<String>>,
+}
+
+impl TagIndex {
+    /// Read `refs/tags/*` once; keep the names `keep` accepts, peeled to commits. Tags that
+    /// peel to something other than a commit (a tree, a blob) or to a missing object are
+    /// skipped.
+    pub(crate) fn read(repo: &Repository, keep: impl Fn(&str) -> bool) -> Result<Self> {
+        let odb = repo.odb().context("opening the object database")?;
+        let mut by_commit: HashMap<Oid, Vec<String>> = HashMap::new();
+        let refs = repo
+            .references_glob("refs/tags/*")
+            .context("listing the tags")?;
+        for reference in refs {
+            let reference = reference.context("reading a tag reference")?;
+            let Some(name) = reference
+                .name_bytes()
+                .strip_prefix(b"refs/tags/")
+                .and_then(|n| std::str::from_utf8(n).ok())
+            else {
+                continue;
+            };
+            if !keep(name) {
+                continue;
+            }
+            let peeled = match reference.target_peel() {
+                Some(oid) => Some(oid),
+                None => match reference.target() {
+                    Some(oid) => peel_to_commit_id(repo, &odb, oid),
+                    None => reference
+                        .resolve()
+                        .ok()
+                        .and_then(|r| r.target())
+                        .and_then(|oid| peel_to_commit_id(repo, &odb, oid)),
+                },
+            };
+            if let Some(commit) = peeled {
+                by_commit.entry(commit).or_default().push(name.to_string());
+            }
+        }
+        Ok(Self { by_commit })
+    }
+
+    /// The highest (semver-aware) tag on `commit` that `accept` takes.
+    pub(crate) fn best_on(
+        &self,
+        commit: Oid,
+        prefix: &str,
+        accept: impl Fn(&str) -> bool,
+    ) -> Option<&str> {
+        self.by_commit
+            .get(&commit)?
+            .iter()
+            .map(String::as_str)
+            .filter(|name| accept(name))
+            .max_by(|a, b| version_cmp(strip(a, prefix), strip(b, prefix)))
+    }
+}
+
+fn strip<'a>(name: &'a str, prefix: &str) -> &'a str {
+    name.strip_prefix(prefix).unwrap_or(name)
+}
+
+/// Follow an object (commit or tag chain) to its commit, reading headers only for commits.
+fn peel_to_commit_id(repo: &Repository, odb: &git2::Odb<'_>, mut oid: Oid) -> Option<Oid> {
+    for _ in 0..16 {
+        let (_, kind) = odb.read_header(oid).ok()?;
+        match kind {
+            ObjectType::Commit => return Some(oid),
+            ObjectType::Tag => oid = repo.find_tag(oid).ok()?.target_id(),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The commit a tag name peels to, and the tag object when it is annotated.
+pub(crate) fn lookup_tag(repo: &Repository, name: &str) -> Result<Option<(Oid, Option<Oid>)>> {
+    let reference = match repo.find_reference(&format!("refs/tags/{name}")) {
+        Ok(r) => r,
+        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+        Err(e) if e.code() == git2::ErrorCode::InvalidSpec => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading tag `{name}`")),
+    };
+    let object = reference
+        .peel(ObjectType::Any)
+        .with_context(|| format!("reading tag `{name}`"))?;
+    let target = reference
+        .target()
+        .or_else(|| reference.resolve().ok().and_then(|r| r.target()));
+    let annotated = match target {
+        Some(oid) if repo.find_tag(oid).is_ok() => Some(oid),
+        _ => None,
+    };
+    let commit = object
+        .peel_to_commit()
+        .with_context(|| format!("tag `{name}` does not point at a commit"))?;
+    Ok(Some((commit.id(), annotated)))
+}
+
+/// Compare two versions (tag names with the pattern prefix removed) the semver way where
+/// they look like versions: numeric parts by value (`1.10` > `1.9`), a release above its
+/// pre-releases (`1.0.0` > `1.0.0-rc.2` > `1.0.0-rc.1`), build metadata ignored, then the
+/// raw text as a last resort so the order is total.
+pub(crate) fn version_cmp(a: &str, b: &str) -> Ordering {
+    fn split(v: &str) -> (&str, Option<&str>) {
+        let v = v.split_once('+').map_or(v, |(core, _)| core);
+        match v.split_once('-') {
+            Some((core, pre)) => (core, Some(pre)),
+            None => (v, None),
+        }
+    }
+    let (core_a, pre_a) = split(a);
+    let (core_b, pre_b) = split(b);
+    natural_cmp(core_a, core_b)
+        .then_with(|| match (pre_a, pre_b) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            (Some(x), Some(y)) => prerelease_cmp(x, y),
+        })
+        .then_with(|| a.cmp(b))
+}
+
+fn prerelease_cmp(a: &str, b: &str) -> Ordering {
+    let mut ia = a.split('.');
+    let mut ib = b.split('.');
+    loop {
+        match (ia.next(), ib.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) => {
+                let nx = !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit());
+                let ny = !y.is_empty() && y.bytes().all(|c| c.is_ascii_digit());
+                let ord = match (nx, ny) {
+                    (true, false) => Ordering::Less,
+                    (false, true) => Ordering::Greater,
+                    _ => natural_cmp(x, y),
+                };
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+        }
+    }
+}
+
+/// Compare strings chunk by chunk: digit runs by numeric value, other runs as text.
+fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (da, db) = (a[i].is_ascii_digit(), b[j].is_ascii_digit());
+        if da && db {
+            let si = i;
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            let sj = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let na = trim_zeros(&a[si..i]);
+            let nb = trim_zeros(&b[sj..j]);
+            let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        } else {
+            let ord = a[i].cmp(&b[j]);
+            if ord != Ordering::Equal {
+                return ord;
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let first = digits
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(digits.len());
+    &digits[first..]
+}
+
+/// The shallow boundary: commits whose parents were not fetched (`.git/shallow`).
+pub(crate) fn shallow_boundary(repo: &Repository) -> HashSet<Oid> {
+    if !repo.is_shallow() {
+        return HashSet::new();
+    }
+    let mut set = HashSet::new();
+    for dir in [repo.commondir(), repo.path()] {
+        if let Ok(text) = std::fs::read_to_string(dir.join("shallow")) {
+            set.extend(text.lines().filter_map(|l| Oid::from_str(l.trim()).ok()));
+        }
+    }
+    set
+}
+
+/// The nearest tagged ancestor of `release` (excluding `release` itself), by a date-ordered
+/// walk from its parents as `git describe` does. Among several tags on the found commit,
+/// the highest version wins. Returns the tag and its commit.
+pub(crate) fn nearest_tag(
+    repo: &Repository,
+    release: Oid,
+    tags: &TagIndex,
+    prefix: &str,
+    accept: impl Fn(&str) -> bool,
+) -> Result<Option<(String, Oid)>> {
+    if tags.by_commit.is_empty() {
+        return Ok(None);
+    }
+    let mut seen: HashSet<Oid> = HashSet::new();
+    // (committer time, insertion order reversed so equal times pop first-in-first-out).
+    let mut queue: BinaryHeap<(i64, Reverse<u64>, Oid)> = BinaryHeap::new();
+    let mut order = 0u64;
+    let start = repo.find_commit(release).context("reading the release commit")?;
+    for parent in start.parent_ids() {
+        if seen.insert(parent) {
+            let time = repo.find_commit(parent)?.time().seconds();
+            queue.push((time, Reverse(order), parent));
+            order += 1;
+        }
+    }
+    while let Some((_, _, oid)) = queue.pop() {
+        if let Some(name) = tags.best_on(oid, prefix, &accept) {
+            return Ok(Some((name.to_string(), oid)));
+        }
+        let commit = repo
+            .find_commit(oid)
+            .with_context(|| format!("reading commit {oid}"))?;
+        for parent in commit.parent_ids() {
+            if seen.insert(parent) {
+                let time = repo
+                    .find_commit(parent)
+                    .with_context(|| format!("reading commit {parent}"))?
+                    .time()
+                    .seconds();
+                queue.push((time, Reverse(order), parent));
+                order += 1;
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Limits the range to commits that touch some paths: a pathspec-limited tree diff against
+/// the first parent, then a glob check on the changed paths.
+pub(crate) struct PathFilter {
+    globs: GlobSet,
+    pathspecs: Vec<String>,
+}
+
+impl PathFilter {
+    /// Build from `paths` globs; a plain directory (`services/api`) also takes what is
+    /// below it.
+    pub(crate) fn new(paths: &[String]) -> Result<Option<Self>, globset::Error> {
+        if paths.is_empty() {
+            return Ok(None);
+        }
+        let mut builder = GlobSetBuilder::new();
+        let mut pathspecs: Vec<String> = Vec::new();
+        for raw in paths {
+            let path = raw.trim_start_matches("./").trim_end_matches('/');
+            builder.add(Glob::new(path)?);
+            if !path.ends_with("**") {
+                builder.add(Glob::new(&format!("{path}/**"))?);
+            }
+            // The directory part before the first metacharacter limits the tree diff.
+            let literal = literal_prefix(path);
+            let dir = if literal.len() == path.len() {
+                literal
+            } else {
+                literal.rfind('/').map_or("", |i| &literal[..i])
+            };
+            if dir.is_empty() {
+                pathspecs.clear();
+                pathspecs.push(String::new());
+            } else if !pathspecs.iter().any(String::is_empty) {
+                pathspecs.push(dir.to_string());
+            }
+        }
+        pathspecs.retain(|p| !p.is_empty());
+        Ok(Some(Self {
+            globs: builder.build()?,
+            pathspecs,
+        }))
+    }
+
+    /// Whether `commit` changes a matching path relative to its first parent (everything
+    /// counts as added for a root or shallow-boundary commit).
+    pub(crate) fn touches(&self, repo: &Repository, commit: &git2::Commit<'_>) -> Result<bool> {
+        let tree = commit.tree().context("reading a commit tree")?;
+        let parent_tree = if commit.parent_count() > 0 {
+            Some(
+                commit
+                    .parent(0)
+                    .and_then(|p| p.tree())
+                    .context("reading the first parent's tree")?,
+            )
+        } else {
+            None
+        };
+        let mut opts = DiffOptions::new();
+        opts.skip_binary_check(true);
+        for spec in &self.pathspecs {
+            opts.pathspec(spec.as_str());
+        }
+        let diff = repo
+            .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))
+            .context("diffing a commit against its parent")?;
+        Ok(diff.deltas().any(|delta| {
+            [delta.new_file().path(), delta.old_file().path()]
+                .into_iter()
+                .flatten()
+                .any(|p| self.globs.is_match(p))
+        }))
+    }
+}
+
+/// The commits of `release` minus the ancestors of `hide`, newest first (topological, then
+/// time), as a lazy iterator over ids.
+pub(crate) fn range(repo: &Repository, release: Oid, hide: Option<Oid>) -> Result<git2::Revwalk<'_>> {
+    let mut walk = repo.revwalk().context("starting a revwalk")?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+    walk.push(release)
+        .context("adding the release commit to the walk")?;
+    if let Some(hide) = hide {
+        walk.hide(hide)
+            .context("hiding the previous release from the walk")?;
+    }
+    Ok(walk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_order_semver_aware() {
+        let mut v = vec![
+            "1.10.0",
+            "1.9.0",
+            "1.0.0",
+            "1.0.0-rc.1",
+            "1.0.0-rc.10",
+            "1.0.0-rc.2",
+            "1.0.0-alpha",
+            "0.9.9",
+            "2.0.0+build.5",
+        ];
+        v.sort_by(|a, b| version_cmp(a, b));
+        assert_eq!(
+            v,
+            vec![
+                "0.9.9",
+                "1.0.0-alpha",
+                "1.0.0-rc.1",
+                "1.0.0-rc.2",
+                "1.0.0-rc.10",
+                "1.0.0",
+                "1.9.0",
+                "1.10.0",
+                "2.0.0+build.5"
+            ]
+        );
+    }
+
+    #[test]
+    fn natural_order_for_non_semver() {
+        assert_eq!(version_cmp("2024.10", "2024.9"), Ordering::Greater);
+        assert_eq!(version_cmp("1.0", "1.0.1"), Ordering::Less);
+        assert_ne!(version_cmp("01", "1"), Ordering::Equal); // total order: raw text decides
+    }
+
+    #[test]
+    fn literal_prefixes() {
+        assert_eq!(literal_prefix("v*"), "v");
+        assert_eq!(literal_prefix("release/*"), "release/");
+        assert_eq!(literal_prefix("*"), "");
+        assert_eq!(literal_prefix("api-v[0-9]*"), "api-v");
+        assert_eq!(literal_prefix("exact"), "exact");
+    }
+
+    #[test]
+    fn tag_glob_star_crosses_slashes() {
+        assert!(tag_glob("v*").unwrap().is_match("v1.2.3"));
+        assert!(tag_glob("release/*").unwrap().is_match("release/1.0"));
+        assert!(tag_glob("*").unwrap().is_match("team/v1"));
+        assert!(!tag_glob("v*").unwrap().is_match("release/1.0"));
+        assert!(tag_glob("*-rc*").unwrap().is_match("v1.0.0-rc1"));
+    }
+
+    #[test]
+    fn path_filter_pathspecs() {
+        let f = PathFilter::new(&["services/api/**".into(), "libs/common".into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(f.pathspecs, vec!["services/api", "libs/common"]);
+        assert!(f.globs.is_match("services/api/src/main.rs"));
+        assert!(f.globs.is_match("libs/common/x"));
+        assert!(!f.globs.is_match("services/web/x"));
+        let any = PathFilter::new(&["*.md".into(), "docs/**".into()])
+            .unwrap()
+            .unwrap();
+        assert!(any.pathspecs.is_empty());
+        assert!(PathFilter::new(&[]).unwrap().is_none());
+    }
+}

@@ -1,0 +1,425 @@
+//! The desired release: what the manifest, the CI context and git history say the release
+//! should be, with every template rendered and every local file hashed. Built without the
+//! forge; `plan` compares it with what the forge holds.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::assets;
+use crate::changelog::{self, Changelog, Target};
+use crate::error::InputError;
+use crate::manifest::raw::{LinkType, NotesMode, Prune};
+use crate::render::{AssetContext, CiTemplateContext, Context, ProjectContext, Renderer};
+use crate::settings::Settings;
+
+/// The release as it should be on the forge.
+#[derive(Debug, Clone, Serialize)]
+pub struct Desired {
+    /// The tag; empty for an unreleased preview.
+    pub tag: String,
+    /// No tag: a preview of the unreleased changes (`apply` refuses it).
+    pub unreleased: bool,
+    /// The version.
+    pub version: String,
+    /// The title.
+    pub name: String,
+    /// The previous release.
+    pub previous_tag: Option<String>,
+    /// The release commit.
+    pub commit: String,
+    /// The ref the forge creates the tag at when it is missing.
+    pub git_ref: String,
+    /// The message of a created tag.
+    pub tag_message: Option<String>,
+    /// The rendered notes (the managed part of the description).
+    pub notes: String,
+    /// Who owns the description.
+    pub notes_mode: NotesMode,
+    /// GitLab milestones.
+    pub milestones: Vec<String>,
+    /// GitLab release date.
+    pub released_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Tencent Git labels.
+    pub labels: Vec<String>,
+    /// GitHub/Gitea draft.
+    pub draft: bool,
+    /// GitHub/Gitea prerelease.
+    pub prerelease: bool,
+    /// URL links.
+    pub links: Vec<DesiredLink>,
+    /// Files to upload.
+    pub files: Vec<DesiredFile>,
+    /// GitLab generic package.
+    pub package: Package,
+    /// Pruning policy.
+    pub prune: Prune,
+    /// Number of commits in the changelog.
+    pub commit_count: usize,
+    /// Set when a shallow clone cut the range and `on_shallow: warn`.
+    pub shallow_warning: Option<String>,
+}
+
+/// A declared URL link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredLink {
+    /// Name.
+    pub name: String,
+    /// URL.
+    pub url: String,
+    /// Type.
+    pub link_type: LinkType,
+    /// GitLab direct asset path.
+    pub direct_asset_path: Option<String>,
+}
+
+/// A file to upload.
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredFile {
+    /// Asset name.
+    pub name: String,
+    /// Where its bytes are.
+    #[serde(skip)]
+    pub source: FileSource,
+    /// Path relative to the repository, or `generated`.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// sha256.
+    pub sha256: String,
+    /// Link type.
+    pub link_type: LinkType,
+    /// GitLab direct asset path.
+    pub direct_asset_path: Option<String>,
+}
+
+/// Where a file's bytes come from.
+#[derive(Debug, Clone)]
+pub enum FileSource {
+    /// A file on disk, streamed when uploaded.
+    Disk(PathBuf),
+    /// Generated content (the checksums file).
+    Memory(Vec<u8>),
+}
+
+/// GitLab generic package coordinates.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Package {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+}
+
+/// Builds the desired release. `asset_url` gives the download URL of an uploaded file by
+/// name (forge-specific), when the forge is known.
+///
+/// # Errors
+/// Bad input (exit 2) or an unreadable repository (exit 1).
+pub fn build(settings: &Settings, asset_url: &dyn Fn(&Package, &str) -> Option<String>) -> anyhow::Result<Desired> {
+    let m = &settings.manifest;
+    let pre_ctx = PreContext::new(settings);
+    let tag = match (&settings.tag, &m.release.tag) {
+        (Some(t), _) => Some(t.clone()),
+        (None, Some(tmpl)) => pre_ctx.render("release.tag", &m.locate("release.tag"), tmpl)?.filter(|t| !t.is_empty()),
+        (None, None) => None,
+    };
+    let target = Target { tag, commit: settings.commit.clone() };
+    let cl = changelog::collect(&settings.repo, &m.changelog, &target)?;
+    let renderer = Renderer::new(m.release.notes_template.as_deref())?;
+    let mut ctx = Context::new(&cl, pre_ctx.project.clone(), pre_ctx.ci_ctx(&cl), pre_ctx.env.clone());
+    ctx.compare_url = compare_url(settings, &cl, &ctx.project);
+
+    let package = Package {
+        name: renderer.string("assets.package.name", &m.locate("assets.package.name"), &m.assets.package.name, &ctx, None)?,
+        version: renderer.string("assets.package.version", &m.locate("assets.package.version"), &m.assets.package.version, &ctx, None)?,
+    };
+    let links = render_links(settings, &renderer, &ctx)?;
+    let files = collect_files(settings, &renderer, &ctx, &package)?;
+    if !files.is_empty() {
+        assets::check_package_name(&package.name).map_err(|e| m.error("assets.package.name", e, "set `assets.package.name` to a valid GitLab package name"))?;
+        assets::check_package_version(&package.version).map_err(|e| m.error("assets.package.version", e, "set `assets.package.version`"))?;
+    }
+    check_unique(settings, &links, &files)?;
+
+    ctx.assets = links
+        .iter()
+        .map(|l| AssetContext { name: l.name.clone(), url: l.url.clone(), size: None, sha256: None, link_type: l.link_type.as_str().into() })
+        .chain(files.iter().map(|f| AssetContext {
+            name: f.name.clone(),
+            url: asset_url(&package, &f.name).unwrap_or_default(),
+            size: Some(f.size),
+            sha256: Some(f.sha256.clone()),
+            link_type: f.link_type.as_str().into(),
+        }))
+        .collect();
+    let notes = renderer.notes(&ctx)?;
+    let r = &m.release;
+    let mut name = renderer.string("release.name", &m.locate("release.name"), &r.name, &ctx, None)?;
+    if name.is_empty() && cl.tag.is_none() {
+        name = "Unreleased changes".to_owned();
+    }
+    let git_ref = match &r.git_ref {
+        Some(t) => renderer.string("release.ref", &m.locate("release.ref"), t, &ctx, None)?,
+        None => cl.commit.clone(),
+    };
+    let tag_message = match &r.tag_message {
+        Some(t) => Some(renderer.string("release.tag_message", &m.locate("release.tag_message"), t, &ctx, None)?),
+        None => None,
+    };
+    let mut milestones = Vec::new();
+    for (i, ms) in r.milestones.iter().enumerate() {
+        let key = format!("release.milestones[{i}]");
+        milestones.push(renderer.string(&key, &m.locate(&key), ms, &ctx, None)?);
+    }
+    let prerelease = r.prerelease.unwrap_or_else(|| is_semver_prerelease(&cl.version));
+    Ok(Desired {
+        unreleased: cl.tag.is_none(),
+        tag: cl.tag.clone().unwrap_or_default(),
+        version: cl.version.clone(),
+        name,
+        previous_tag: cl.previous_tag.clone(),
+        commit: cl.commit.clone(),
+        git_ref,
+        tag_message,
+        notes,
+        notes_mode: r.notes_mode,
+        milestones,
+        released_at: r.released_at,
+        labels: r.labels.clone(),
+        draft: r.draft,
+        prerelease,
+        links,
+        files,
+        package,
+        prune: m.assets.prune,
+        commit_count: cl.commits.len(),
+        shallow_warning: cl.shallow_warning.clone(),
+    })
+}
+
+/// What templates can read before the changelog is known.
+struct PreContext {
+    project: ProjectContext,
+    ci: crate::ci::CiContext,
+    env: BTreeMap<String, String>,
+}
+
+impl PreContext {
+    fn new(settings: &Settings) -> Self {
+        let path = settings.ci.project_path.clone().or_else(|| settings.project.clone().filter(|p| p.contains('/')));
+        let name = path
+            .as_deref()
+            .and_then(|p| p.rsplit('/').next())
+            .map(str::to_owned)
+            .or_else(|| {
+                std::fs::canonicalize(&settings.repo)
+                    .ok()
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            })
+            .unwrap_or_else(|| "project".into());
+        let url = settings.ci.project_url.clone().or_else(|| {
+            let server = settings.server.as_deref()?;
+            let web = web_root(server);
+            path.as_deref().map(|p| format!("{web}/{p}"))
+        });
+        let env = settings
+            .manifest
+            .template_env
+            .iter()
+            .filter_map(|k| settings.env.get(k).map(|v| (k.clone(), v.to_owned())))
+            .collect();
+        Self { project: ProjectContext { name, path, url }, ci: settings.ci.clone(), env }
+    }
+
+    fn ci_ctx(&self, cl: &Changelog) -> CiTemplateContext {
+        CiTemplateContext {
+            tag: self.ci.tag.clone(),
+            sha: self.ci.sha.clone().unwrap_or_else(|| cl.commit.clone()),
+            pipeline_url: self.ci.pipeline_url.clone(),
+            job_url: self.ci.job_url.clone(),
+            server_url: self.ci.server_url.clone(),
+            provider: self.ci.provider.as_str().into(),
+        }
+    }
+
+    /// Renders `release.tag`, which can read `ci`, `project` and `env` only.
+    fn render(&self, key: &str, location: &str, source: &str) -> Result<Option<String>, InputError> {
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let ci = minijinja::context! {
+            tag => self.ci.tag, sha => self.ci.sha, pipeline_url => self.ci.pipeline_url,
+            job_url => self.ci.job_url, server_url => self.ci.server_url, provider => self.ci.provider.as_str(),
+        };
+        let ctx = minijinja::context! { ci => ci, project => self.project, env => self.env };
+        env.render_str(source, ctx).map(|s| Some(s.trim().to_owned())).map_err(|e| {
+            InputError::new(format!("{location}: `{key}`: template error: {e}"))
+                .with_remedy("`release.tag` can read `ci`, `project` and `env` only")
+        })
+    }
+}
+
+/// The web root for an API or web URL (`https://h/api/v4` → `https://h`).
+fn web_root(server: &str) -> &str {
+    let s = server.trim_end_matches('/');
+    for suffix in ["/api/v4", "/api/v3", "/api/v1"] {
+        if let Some(root) = s.strip_suffix(suffix) {
+            return root;
+        }
+    }
+    if s == "https://api.github.com" {
+        return "https://github.com";
+    }
+    s
+}
+
+fn compare_url(settings: &Settings, cl: &Changelog, project: &ProjectContext) -> Option<String> {
+    let (prev, tag) = (cl.previous_tag.as_deref()?, cl.tag.as_deref()?);
+    let url = project.url.as_deref()?;
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, crate::forge_path::SEGMENT).to_string();
+    Some(match settings.forge {
+        Some(crate::manifest::raw::ForgeKind::Gitlab) | None => format!("{url}/-/compare/{}...{}", enc(prev), enc(tag)),
+        Some(_) => format!("{url}/compare/{}...{}", enc(prev), enc(tag)),
+    })
+}
+
+fn render_links(settings: &Settings, r: &Renderer, ctx: &Context) -> anyhow::Result<Vec<DesiredLink>> {
+    let m = &settings.manifest;
+    let mut out = Vec::new();
+    for spec in &m.assets.links {
+        let at = |k: &str| format!("{}.{k}", spec.key);
+        let name = r.string(&at("name"), &m.locate(&at("name")), &spec.name, ctx, None)?;
+        let url = r.string(&at("url"), &m.locate(&at("url")), &spec.url, ctx, None)?;
+        assets::check_link_url(&url).map_err(|e| m.error(&at("url"), e, "use an http, https or ftp URL"))?;
+        if name.is_empty() {
+            return Err(m.error(&at("name"), "renders to an empty name", "give the link a name").into());
+        }
+        let direct_asset_path = match &spec.direct_asset_path {
+            Some(t) => {
+                let p = r.string(&at("direct_asset_path"), &m.locate(&at("direct_asset_path")), t, ctx, None)?;
+                assets::check_direct_asset_path(&p).map_err(|e| {
+                    m.error(&at("direct_asset_path"), e, "GitLab takes a path like `/bin/app-linux-amd64`: leading `/`, letters, digits, `-._/`, at most 128 characters")
+                })?;
+                Some(p)
+            }
+            None => None,
+        };
+        out.push(DesiredLink { name, url, link_type: spec.link_type, direct_asset_path });
+    }
+    Ok(out)
+}
+
+fn collect_files(settings: &Settings, r: &Renderer, ctx: &Context, _package: &Package) -> anyhow::Result<Vec<DesiredFile>> {
+    let m = &settings.manifest;
+    let mut matched: Vec<(usize, PathBuf)> = Vec::new();
+    for (i, spec) in m.assets.files.iter().enumerate() {
+        let paths = assets::expand(&settings.repo, &spec.path)?;
+        if paths.is_empty() {
+            return Err(m
+                .error(&format!("{}.path", spec.key), format!("`{}` matches no file in {}", spec.path, settings.repo.display()), "build the files before this step, or fix the glob (it is relative to the repository)")
+                .into());
+        }
+        matched.extend(paths.into_iter().map(|p| (i, p)));
+    }
+    let paths: Vec<PathBuf> = matched.iter().map(|(_, p)| p.clone()).collect();
+    let hashes = assets::hash_files(&paths)?;
+    let mut files = Vec::new();
+    for ((i, path), h) in matched.into_iter().zip(hashes) {
+        let spec = &m.assets.files[i];
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let rel = path.strip_prefix(&settings.repo).unwrap_or(&path).to_string_lossy().into_owned();
+        let file_value = minijinja::context! { name => file_name, path => rel.clone(), size => h.size, sha256 => h.sha256.clone() };
+        let at = |k: &str| format!("{}.{k}", spec.key);
+        let name = r.string(&at("name"), &m.locate(&at("name")), &spec.name, ctx, Some(file_value.clone()))?;
+        if name.is_empty() || name.contains('/') {
+            return Err(m.error(&at("name"), format!("`{name}` is not a file name"), "name assets without `/`").into());
+        }
+        let direct_asset_path = match &spec.direct_asset_path {
+            Some(t) => {
+                let p = r.string(&at("direct_asset_path"), &m.locate(&at("direct_asset_path")), t, ctx, Some(file_value))?;
+                assets::check_direct_asset_path(&p).map_err(|e| m.error(&at("direct_asset_path"), e, "GitLab takes a path like `/bin/app-linux-amd64`"))?;
+                Some(p)
+            }
+            None => None,
+        };
+        files.push(DesiredFile { name, source: FileSource::Disk(path), path: rel, size: h.size, sha256: h.sha256, link_type: spec.link_type, direct_asset_path });
+    }
+    if let Some(sums_name) = &m.assets.checksums {
+        if !files.is_empty() {
+            let content = assets::checksums_file(files.iter().map(|f| (f.name.as_str(), f.sha256.as_str())));
+            let h = assets::hash_bytes(content.as_bytes());
+            files.push(DesiredFile {
+                name: sums_name.clone(),
+                source: FileSource::Memory(content.into_bytes()),
+                path: "generated".into(),
+                size: h.size,
+                sha256: h.sha256,
+                link_type: LinkType::Other,
+                direct_asset_path: None,
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// Two assets with one name, one URL or one direct asset path would be refused by the forge
+/// half-way through: refuse them now.
+fn check_unique(settings: &Settings, links: &[DesiredLink], files: &[DesiredFile]) -> Result<(), InputError> {
+    let m = &settings.manifest;
+    let mut names = HashSet::new();
+    let mut urls = HashSet::new();
+    let mut paths = HashSet::new();
+    let keyed = links
+        .iter()
+        .zip(m.assets.links.iter().map(|s| s.key.clone()))
+        .map(|(l, k)| (l.name.as_str(), Some(l.url.as_str()), l.direct_asset_path.as_deref(), k))
+        .chain(files.iter().map(|f| (f.name.as_str(), None, f.direct_asset_path.as_deref(), "assets.files".to_owned())));
+    for (name, url, dap, key) in keyed {
+        if !names.insert(name) {
+            return Err(m.error(&key, format!("two assets are named `{name}`"), "give every link and file a distinct name (use `name:` with `{{ file.name }}`)"));
+        }
+        if let Some(url) = url {
+            if !urls.insert(url) {
+                return Err(m.error(&key, format!("two links have the URL `{url}`"), "GitLab keeps URLs unique per release: remove the duplicate"));
+            }
+        }
+        if let Some(p) = dap {
+            if !paths.insert(p) {
+                return Err(m.error(&key, format!("two assets have the direct_asset_path `{p}`"), "give each asset its own path"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a version has a semver pre-release part (`1.2.0-rc.1`).
+#[must_use]
+pub fn is_semver_prerelease(version: &str) -> bool {
+    let core = version.split('+').next().unwrap_or(version);
+    match core.split_once('-') {
+        Some((nums, pre)) => !pre.is_empty() && nums.split('.').all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prerelease_detection() {
+        assert!(is_semver_prerelease("1.2.0-rc.1"));
+        assert!(is_semver_prerelease("2.0.0-beta"));
+        assert!(!is_semver_prerelease("1.2.0"));
+        assert!(!is_semver_prerelease("1.2.0+build-5"));
+        assert!(!is_semver_prerelease("unreleased"));
+    }
+
+    #[test]
+    fn web_roots() {
+        assert_eq!(web_root("https://gitlab.example.com/api/v4/"), "https://gitlab.example.com");
+        assert_eq!(web_root("https://api.github.com"), "https://github.com");
+        assert_eq!(web_root("https://ghe.example.com/api/v3"), "https://ghe.example.com");
+    }
+}

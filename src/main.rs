@@ -1,0 +1,29 @@
+//! The `relsync` binary: parse, run, print the error once, exit with its status.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use relsync::{ExitStatus, cli::Cli, env_vars::Env};
+
+fn main() -> ExitCode {
+    let env = Env::from_process();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are successes; bad flags are bad input.
+            return ExitCode::from(if e.use_stderr() { ExitStatus::BadInput.code() } else { 0 });
+        }
+    };
+    let color = relsync::output::use_color(&env);
+    relsync::output::init_logging(cli.global.verbose, cli.global.quiet, env.get(relsync::env_vars::RELSYNC_LOG), color);
+    let mut stdout = std::io::stdout().lock();
+    match relsync::run(&cli, env, &mut stdout) {
+        Ok(status) => ExitCode::from(status.code()),
+        Err(err) => {
+            let status = ExitStatus::of_error(&err);
+            eprintln!("error: {err:#}");
+            ExitCode::from(status.code())
+        }
+    }
+}

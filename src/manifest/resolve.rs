@@ -1,0 +1,483 @@
+//! Turns the raw manifest into validated settings with defaults applied.
+//!
+//! Everything that can be checked without git or the forge is checked here, so that
+//! `relsync check` and every other command fail before any request with an error that
+//! names the key path, the file and the line.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+
+use super::raw::{
+    self, Checksums, ForgeKind, LinkType, NotesMode, Prerelease, Prune, RawManifest,
+};
+use super::yaml::LineIndex;
+use crate::changelog::{self, ChangelogSettings, GroupSpec, OnShallow};
+use crate::error::InputError;
+
+/// The validated manifest. Template strings are kept as source (they render once the
+/// changelog is known) but their syntax has been checked.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The file it was read from; `None` for the built-in defaults.
+    pub source: Option<PathBuf>,
+    /// `forge:`.
+    pub forge: ForgeSection,
+    /// `release:`.
+    pub release: ReleaseSection,
+    /// `changelog:`.
+    pub changelog: ChangelogSettings,
+    /// `assets:`.
+    pub assets: AssetsSection,
+    /// `template.env`: variables templates may read.
+    pub template_env: Vec<String>,
+    lines: LineIndex,
+}
+
+/// `forge:` — each value may still be overridden by flags and the environment.
+#[derive(Debug, Clone, Default)]
+pub struct ForgeSection {
+    /// The forge kind.
+    pub kind: Option<ForgeKind>,
+    /// The server.
+    pub server: Option<String>,
+    /// The project id or path.
+    pub project: Option<String>,
+    /// The name of the variable holding the token.
+    pub token_env: Option<String>,
+    /// A CA bundle, resolved against the repository.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `release:` with defaults applied.
+#[derive(Debug, Clone)]
+pub struct ReleaseSection {
+    /// Tag template; `None`: from `--tag` or CI.
+    pub tag: Option<String>,
+    /// Title template.
+    pub name: String,
+    /// Ref template for creating the tag; `None`: the release commit.
+    pub git_ref: Option<String>,
+    /// Tag message template; `None`: lightweight tag.
+    pub tag_message: Option<String>,
+    /// Milestone templates.
+    pub milestones: Vec<String>,
+    /// Fixed release date.
+    pub released_at: Option<DateTime<Utc>>,
+    /// Tencent Git labels.
+    pub labels: Vec<String>,
+    /// Keep as draft.
+    pub draft: bool,
+    /// `None` = auto.
+    pub prerelease: Option<bool>,
+    /// User template, resolved against the repository; `None`: built-in.
+    pub notes_template: Option<PathBuf>,
+    /// Who owns the description.
+    pub notes_mode: NotesMode,
+}
+
+/// `assets:` with defaults applied.
+#[derive(Debug, Clone)]
+pub struct AssetsSection {
+    /// URL links.
+    pub links: Vec<LinkSpec>,
+    /// File globs.
+    pub files: Vec<FileSpec>,
+    /// GitLab generic package.
+    pub package: PackageSpec,
+    /// Checksums file name; `None` = off.
+    pub checksums: Option<String>,
+    /// Pruning policy.
+    pub prune: Prune,
+}
+
+/// One declared link (templates unrendered).
+#[derive(Debug, Clone)]
+pub struct LinkSpec {
+    /// Key path, for errors: `assets.links[0]`.
+    pub key: String,
+    /// Name template.
+    pub name: String,
+    /// URL template.
+    pub url: String,
+    /// Link type.
+    pub link_type: LinkType,
+    /// Direct asset path template.
+    pub direct_asset_path: Option<String>,
+}
+
+/// One declared file glob (templates unrendered).
+#[derive(Debug, Clone)]
+pub struct FileSpec {
+    /// Key path, for errors: `assets.files[0]`.
+    pub key: String,
+    /// Glob relative to the repository.
+    pub path: String,
+    /// Name template (`{{ file.name }}` by default).
+    pub name: String,
+    /// Link type.
+    pub link_type: LinkType,
+    /// Direct asset path template.
+    pub direct_asset_path: Option<String>,
+}
+
+/// GitLab generic package coordinates (templates).
+#[derive(Debug, Clone)]
+pub struct PackageSpec {
+    /// Name template.
+    pub name: String,
+    /// Version template.
+    pub version: String,
+}
+
+/// The default checksums file name.
+pub const DEFAULT_CHECKSUMS: &str = "SHA256SUMS";
+
+impl Manifest {
+    /// Validates `raw`, read from `source` (with its line index), for a repository at `repo`.
+    ///
+    /// # Errors
+    /// The first invalid value, naming its key path and line.
+    pub fn resolve(
+        raw: RawManifest,
+        source: Option<PathBuf>,
+        lines: LineIndex,
+        repo: &Path,
+    ) -> Result<Self, InputError> {
+        let mut m = Self {
+            source,
+            forge: ForgeSection::default(),
+            release: ReleaseSection {
+                tag: None,
+                name: "{{ tag }}".into(),
+                git_ref: None,
+                tag_message: None,
+                milestones: Vec::new(),
+                released_at: None,
+                labels: Vec::new(),
+                draft: false,
+                prerelease: None,
+                notes_template: None,
+                notes_mode: NotesMode::Managed,
+            },
+            changelog: default_changelog(),
+            assets: AssetsSection {
+                links: Vec::new(),
+                files: Vec::new(),
+                package: PackageSpec { name: "{{ project.name }}".into(), version: "{{ version }}".into() },
+                checksums: None,
+                prune: Prune::Managed,
+            },
+            template_env: Vec::new(),
+            lines,
+        };
+        if let Some(f) = raw.forge {
+            m.resolve_forge(f, repo)?;
+        }
+        if let Some(r) = raw.release {
+            m.resolve_release(r, repo)?;
+        }
+        if let Some(c) = raw.changelog {
+            m.resolve_changelog(c)?;
+        }
+        if let Some(a) = raw.assets {
+            m.resolve_assets(a)?;
+        }
+        if let Some(t) = raw.template {
+            for (i, name) in t.env.unwrap_or_default().into_iter().enumerate() {
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(m.error(
+                        &format!("template.env[{i}]"),
+                        format!("`{name}` is not an environment variable name"),
+                        "use names made of letters, digits and `_`, such as `CI_PIPELINE_URL`",
+                    ));
+                }
+                if is_secret_name(&name) {
+                    return Err(m.error(
+                        &format!("template.env[{i}]"),
+                        format!("`{name}` looks like a secret; templates may not read tokens"),
+                        "remove it from `template.env`",
+                    ));
+                }
+                m.template_env.push(name);
+            }
+        }
+        Ok(m)
+    }
+
+    /// An input error located at `key` in the manifest: `release.yml:12: `assets.files[1].path`: …`.
+    pub fn error(&self, key: &str, message: impl std::fmt::Display, remedy: impl Into<String>) -> InputError {
+        InputError::new(format!("{}: `{key}`: {message}", self.locate(key))).with_remedy(remedy)
+    }
+
+    /// `file:line` of `key`, or the file alone, or `built-in defaults`.
+    #[must_use]
+    pub fn locate(&self, key: &str) -> String {
+        match (&self.source, self.lines.line_of(key)) {
+            (Some(f), Some(line)) => format!("{}:{line}", f.display()),
+            (Some(f), None) => f.display().to_string(),
+            (None, _) => "built-in defaults".to_owned(),
+        }
+    }
+
+    fn check_template(&self, key: &str, source: &str) -> Result<(), InputError> {
+        crate::render::check_syntax(source).map_err(|e| {
+            self.error(key, format!("template syntax error: {e}"), "see the minijinja syntax: `{{ version }}`, `{% if … %}`")
+        })
+    }
+
+    fn resolve_forge(&mut self, f: raw::RawForge, repo: &Path) -> Result<(), InputError> {
+        if let Some(env) = &f.token_env {
+            if env.is_empty() || !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(self.error(
+                    "forge.token_env",
+                    "must be the NAME of an environment variable, not a token",
+                    "write e.g. `token_env: GITLAB_TOKEN` and set that variable in the CI settings",
+                ));
+            }
+        }
+        if let Some(server) = &f.server {
+            check_url(server).map_err(|m| self.error("forge.server", m, "write the forge's web root, e.g. `https://gitlab.example.com`"))?;
+        }
+        let ca_file = f.ca_file.map(|p| repo.join(p));
+        if let Some(ca) = &ca_file {
+            if !ca.is_file() {
+                return Err(self.error(
+                    "forge.ca_file",
+                    format!("no such file: {}", ca.display()),
+                    "give a PEM bundle path relative to the repository",
+                ));
+            }
+        }
+        self.forge = ForgeSection {
+            kind: f.kind,
+            server: f.server,
+            project: f.project.map(raw::StringOrInt::into_string),
+            token_env: f.token_env,
+            ca_file,
+        };
+        Ok(())
+    }
+
+    fn resolve_release(&mut self, r: raw::RawRelease, repo: &Path) -> Result<(), InputError> {
+        for (key, value) in [
+            ("release.tag", &r.tag),
+            ("release.name", &r.name),
+            ("release.ref", &r.git_ref),
+            ("release.tag_message", &r.tag_message),
+        ] {
+            if let Some(v) = value {
+                self.check_template(key, v)?;
+            }
+        }
+        let milestones = r.milestones.unwrap_or_default();
+        for (i, ms) in milestones.iter().enumerate() {
+            self.check_template(&format!("release.milestones[{i}]"), ms)?;
+        }
+        let released_at = match &r.released_at {
+            None => None,
+            Some(s) => Some(
+                DateTime::parse_from_rfc3339(s)
+                    .map_err(|e| self.error("release.released_at", format!("`{s}` is not an RFC 3339 date-time: {e}"), "write e.g. `2026-12-01T00:00:00Z`"))?
+                    .with_timezone(&Utc),
+            ),
+        };
+        let labels = r.labels.unwrap_or_default();
+        if labels.len() > 10 {
+            return Err(self.error(
+                "release.labels",
+                format!("{} labels given; Tencent Git takes at most 10", labels.len()),
+                "keep at most 10 labels",
+            ));
+        }
+        for (i, l) in labels.iter().enumerate() {
+            if l.trim().is_empty() || l.contains(',') {
+                return Err(self.error(&format!("release.labels[{i}]"), "a label must be non-empty and contain no comma", "remove the empty label"));
+            }
+        }
+        let notes = r.notes.unwrap_or_default();
+        let notes_template = match notes.template {
+            None => None,
+            Some(t) => {
+                let p = repo.join(&t);
+                if !p.is_file() {
+                    return Err(self.error(
+                        "release.notes.template",
+                        format!("template file not found: {}", p.display()),
+                        "give a path relative to the repository, or remove the key to use the built-in template",
+                    ));
+                }
+                Some(p)
+            }
+        };
+        self.release = ReleaseSection {
+            tag: r.tag,
+            name: r.name.unwrap_or_else(|| self.release.name.clone()),
+            git_ref: r.git_ref,
+            tag_message: r.tag_message,
+            milestones,
+            released_at,
+            labels,
+            draft: r.draft.unwrap_or(false),
+            prerelease: match r.prerelease {
+                None | Some(Prerelease::Auto(_)) => None,
+                Some(Prerelease::Bool(b)) => Some(b),
+            },
+            notes_template,
+            notes_mode: notes.mode.unwrap_or_default(),
+        };
+        Ok(())
+    }
+
+    fn resolve_changelog(&mut self, c: raw::RawChangelog) -> Result<(), InputError> {
+        let cl = &mut self.changelog.clone();
+        if let Some(p) = c.tag_pattern {
+            check_glob(&p).map_err(|e| self.error("changelog.tag_pattern", e, "write a glob such as `v*`"))?;
+            cl.tag_pattern = p;
+        }
+        let ignore = c.ignore_tags.map(raw::OneOrMany::into_vec).unwrap_or_default();
+        for (i, g) in ignore.iter().enumerate() {
+            check_glob(g).map_err(|e| self.error(&format!("changelog.ignore_tags[{i}]"), e, "write a glob such as `*-rc*`"))?;
+        }
+        cl.ignore_tags = ignore;
+        cl.since = c.since.filter(|s| !s.is_empty());
+        cl.conventional = c.conventional.unwrap_or(true);
+        if let Some(groups) = c.groups {
+            if groups.is_empty() {
+                return Err(self.error("changelog.groups", "no groups given", "list at least one group, e.g. `{ title: Changes, default: true }`"));
+            }
+            let defaults = groups.iter().filter(|g| g.default).count();
+            if defaults > 1 {
+                return Err(self.error("changelog.groups", "more than one group has `default: true`", "mark exactly one group as the default"));
+            }
+            let mut specs: Vec<GroupSpec> = groups
+                .into_iter()
+                .map(|g| GroupSpec { title: g.title, types: g.types, breaking: g.breaking, default: g.default })
+                .collect();
+            if defaults == 0 {
+                // Commits that no group takes must still appear somewhere.
+                specs.push(GroupSpec { title: "Other".into(), types: Vec::new(), breaking: false, default: true });
+            }
+            cl.groups = specs;
+        }
+        let mut exclude = Vec::new();
+        for (i, re) in c.exclude.unwrap_or_default().iter().enumerate() {
+            exclude.push(Regex::new(re).map_err(|e| {
+                self.error(&format!("changelog.exclude[{i}]"), format!("invalid regex: {e}"), "escape special characters with `\\\\`")
+            })?);
+        }
+        cl.exclude = exclude;
+        cl.include_merges = c.include_merges.unwrap_or(false);
+        let paths = c.paths.unwrap_or_default();
+        for (i, p) in paths.iter().enumerate() {
+            check_glob(p).map_err(|e| self.error(&format!("changelog.paths[{i}]"), e, "write a glob relative to the repository, e.g. `services/api/**`"))?;
+        }
+        cl.paths = paths;
+        cl.on_shallow = match c.on_shallow {
+            Some(raw::OnShallowRaw::Warn) => OnShallow::Warn,
+            _ => OnShallow::Error,
+        };
+        self.changelog = cl.clone();
+        Ok(())
+    }
+
+    fn resolve_assets(&mut self, a: raw::RawAssets) -> Result<(), InputError> {
+        for (i, l) in a.links.unwrap_or_default().into_iter().enumerate() {
+            let key = format!("assets.links[{i}]");
+            self.check_template(&format!("{key}.name"), &l.name)?;
+            self.check_template(&format!("{key}.url"), &l.url)?;
+            if let Some(d) = &l.direct_asset_path {
+                self.check_template(&format!("{key}.direct_asset_path"), d)?;
+            }
+            self.assets.links.push(LinkSpec {
+                key,
+                name: l.name,
+                url: l.url,
+                link_type: l.link_type.unwrap_or_default(),
+                direct_asset_path: l.direct_asset_path,
+            });
+        }
+        for (i, f) in a.files.unwrap_or_default().into_iter().enumerate() {
+            let key = format!("assets.files[{i}]");
+            glob::Pattern::new(&f.path).map_err(|e| self.error(&format!("{key}.path"), format!("invalid glob: {e}"), "write a glob relative to the repository, e.g. `dist/*.tar.gz`"))?;
+            if Path::new(&f.path).is_absolute() || f.path.split('/').any(|s| s == "..") {
+                return Err(self.error(&format!("{key}.path"), "must stay inside the repository", "write a path relative to the repository, without `..`"));
+            }
+            let name = f.name.unwrap_or_else(|| "{{ file.name }}".into());
+            self.check_template(&format!("{key}.name"), &name)?;
+            if let Some(d) = &f.direct_asset_path {
+                self.check_template(&format!("{key}.direct_asset_path"), d)?;
+            }
+            self.assets.files.push(FileSpec {
+                key,
+                path: f.path,
+                name,
+                link_type: f.link_type.unwrap_or(LinkType::Package),
+                direct_asset_path: f.direct_asset_path,
+            });
+        }
+        if let Some(p) = a.package {
+            if let Some(n) = p.name {
+                self.check_template("assets.package.name", &n)?;
+                self.assets.package.name = n;
+            }
+            if let Some(v) = p.version {
+                self.check_template("assets.package.version", &v)?;
+                self.assets.package.version = v;
+            }
+        }
+        self.assets.checksums = match a.checksums {
+            None | Some(Checksums::Bool(false)) => None,
+            Some(Checksums::Bool(true)) => Some(DEFAULT_CHECKSUMS.to_owned()),
+            Some(Checksums::Name(n)) => {
+                if n.is_empty() || n.contains('/') {
+                    return Err(self.error("assets.checksums", format!("`{n}` is not a file name"), "write a plain file name such as `SHA256SUMS`, or `false`"));
+                }
+                Some(n)
+            }
+        };
+        self.assets.prune = a.prune.unwrap_or_default();
+        Ok(())
+    }
+}
+
+/// The changelog defaults: `v*` tags, conventional commits, the default groups.
+fn default_changelog() -> ChangelogSettings {
+    ChangelogSettings {
+        tag_pattern: "v*".into(),
+        ignore_tags: Vec::new(),
+        since: None,
+        conventional: true,
+        groups: changelog::default_groups(),
+        exclude: Vec::new(),
+        include_merges: false,
+        paths: Vec::new(),
+        on_shallow: OnShallow::Error,
+    }
+}
+
+fn check_glob(g: &str) -> Result<(), String> {
+    if g.is_empty() {
+        return Err("empty glob".into());
+    }
+    globset::Glob::new(g).map(|_| ()).map_err(|e| format!("invalid glob: {e}"))
+}
+
+/// Whether `s` is an absolute http(s) URL with a host.
+pub(crate) fn check_url(s: &str) -> Result<(), String> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{s}` is not an http(s) URL"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("`{s}` has no host"));
+    }
+    Ok(())
+}
+
+/// Names that hold secrets are never readable from templates.
+fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["TOKEN", "PASSWORD", "SECRET", "PRIVATE_KEY"].iter().any(|w| upper.contains(w))
+}

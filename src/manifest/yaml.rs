@@ -1,0 +1,223 @@
+//! All YAML parsing lives here: serde (`serde_norway`) for the data, and a position index
+//! (yaml-rust2 events) so that errors found after parsing can name the file's line.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+use crate::error::InputError;
+
+/// Line numbers (1-based) of every key path in a YAML document: `assets.files[1].path`.
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    lines: HashMap<String, usize>,
+}
+
+impl LineIndex {
+    /// The line of `path`, or of its nearest ancestor that has one.
+    #[must_use]
+    pub fn line_of(&self, path: &str) -> Option<usize> {
+        let mut p = path;
+        loop {
+            if let Some(line) = self.lines.get(p) {
+                return Some(*line);
+            }
+            let cut = p.rfind(['.', '['])?;
+            p = &p[..cut];
+        }
+    }
+}
+
+/// Parses `text` (read from `file`) into `T`, with the index of its key lines.
+///
+/// # Errors
+/// Malformed YAML, unknown keys and wrong types, as an [`InputError`] naming the key path,
+/// the file and the line, with a remedy.
+pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, LineIndex), InputError> {
+    let index = index(text).map_err(|e| {
+        InputError::new(format!(
+            "{}:{}:{}: malformed YAML: {}",
+            file.display(),
+            e.marker().line(),
+            e.marker().col(),
+            e.info()
+        ))
+        .with_remedy("fix the YAML syntax; `relsync check` validates the manifest")
+    })?;
+    // An empty document (or one holding only comments) means "all defaults".
+    let text = if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        "{}"
+    } else {
+        text
+    };
+    let de = serde_norway::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(value) => Ok((value, index)),
+        Err(err) => Err(describe(&err, file, &index)),
+    }
+}
+
+fn describe(
+    err: &serde_path_to_error::Error<serde_norway::Error>,
+    file: &Path,
+    index: &LineIndex,
+) -> InputError {
+    let path = err.path().to_string();
+    let inner = err.inner();
+    let line = inner.location().map(|l| l.line()).or_else(|| index.line_of(&path));
+    let at = match line {
+        Some(line) => format!("{}:{line}", file.display()),
+        None => file.display().to_string(),
+    };
+    let message = inner.to_string();
+    // serde_norway appends " at line L column C"; we print the location ourselves.
+    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+    let key = if path == "." { "the document".to_owned() } else { format!("`{path}`") };
+    if let Some((unknown, expected)) = unknown_field(&message) {
+        let mut remedy = match crate::suggest::did_you_mean(&unknown, &expected) {
+            Some(s) => format!("did you mean `{s}`? "),
+            None => String::new(),
+        };
+        remedy.push_str(&format!(
+            "known keys here: {}; `relsync schema` prints every key",
+            expected.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        ));
+        let parent = if path == "." { String::new() } else { format!(" in `{}`", parent_of(&path)) };
+        return InputError::new(format!("{at}: unknown key `{unknown}`{parent}")).with_remedy(remedy);
+    }
+    InputError::new(format!("{at}: {key}: {message}"))
+        .with_remedy("see `relsync schema` for the expected type of each key")
+}
+
+fn parent_of(path: &str) -> &str {
+    path.rfind('.').map_or(path, |i| &path[..i])
+}
+
+/// Picks apart serde's "unknown field `x`, expected one of `a`, `b`" message.
+fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (name, rest) = rest.split_once('`')?;
+    let expected = rest
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    Some((name.to_owned(), expected))
+}
+
+/// Builds the line index from the parser's events.
+fn index(text: &str) -> Result<LineIndex, yaml_rust2::ScanError> {
+    let mut builder = IndexBuilder::default();
+    Parser::new_from_str(text).load(&mut builder, false)?;
+    Ok(LineIndex { lines: builder.lines })
+}
+
+enum Frame {
+    Map { prefix: String, key: Option<String> },
+    Seq { prefix: String, next: usize },
+}
+
+#[derive(Default)]
+struct IndexBuilder {
+    stack: Vec<Frame>,
+    lines: HashMap<String, usize>,
+}
+
+impl IndexBuilder {
+    /// The path of the node starting now, or `None` when it is a mapping key.
+    fn value_path(&mut self, line: usize) -> Option<String> {
+        match self.stack.last_mut() {
+            None => Some(String::new()),
+            Some(Frame::Map { key: None, .. }) => None,
+            Some(Frame::Map { prefix, key: Some(k) }) => Some(join(prefix, k)),
+            Some(Frame::Seq { prefix, next }) => {
+                let p = format!("{prefix}[{next}]");
+                self.lines.entry(p.clone()).or_insert(line);
+                Some(p)
+            }
+        }
+    }
+
+    /// A value is complete: the parent moves on.
+    fn finish_value(&mut self) {
+        match self.stack.last_mut() {
+            Some(Frame::Map { key, .. }) => *key = None,
+            Some(Frame::Seq { next, .. }) => *next += 1,
+            None => {}
+        }
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
+}
+
+impl MarkedEventReceiver for IndexBuilder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let line = mark.line();
+        match ev {
+            Event::Scalar(value, ..) => match self.value_path(line) {
+                None => {
+                    if let Some(Frame::Map { prefix, key }) = self.stack.last_mut() {
+                        self.lines.entry(join(prefix, &value)).or_insert(line);
+                        *key = Some(value);
+                    }
+                }
+                Some(_) => self.finish_value(),
+            },
+            Event::Alias(_) => {
+                if self.value_path(line).is_some() {
+                    self.finish_value();
+                }
+            }
+            Event::MappingStart(..) => {
+                let prefix = self.value_path(line).unwrap_or_default();
+                self.stack.push(Frame::Map { prefix, key: None });
+            }
+            Event::SequenceStart(..) => {
+                let prefix = self.value_path(line).unwrap_or_default();
+                self.stack.push(Frame::Seq { prefix, next: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+                self.finish_value();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_nested_keys_and_items() {
+        let text = "forge:\n  kind: gitlab\nassets:\n  files:\n    - path: a\n    - path: b\n      name: x\n  links: [{name: d, url: u}]\n";
+        let idx = index(text).unwrap();
+        assert_eq!(idx.line_of("forge.kind"), Some(2));
+        assert_eq!(idx.line_of("assets.files[1].path"), Some(6));
+        assert_eq!(idx.line_of("assets.files[1].name"), Some(7));
+        assert_eq!(idx.line_of("assets.links[0].url"), Some(8));
+        assert_eq!(idx.line_of("assets.files[1].direct_asset_path"), Some(6));
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_suggestion_and_line() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct T {
+            assets: Option<u32>,
+        }
+        let err = parse::<T>("\nasets: 1\n", Path::new("release.yml")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("release.yml:2"), "{text}");
+        assert!(text.contains("unknown key `asets`"), "{text}");
+        assert!(text.contains("did you mean `assets`"), "{text}");
+    }
+}

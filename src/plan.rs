@@ -1,0 +1,376 @@
+//! Desired vs actual → a `Plan` of actions. Pure: no I/O, so every case is a unit test.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::desired::{Desired, DesiredFile};
+use crate::forge::{Actual, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
+use crate::manifest::raw::{NotesMode, Prune};
+
+/// Marks the start of the part of the description relsync owns.
+pub const BEGIN: &str = "<!-- relsync:begin -->";
+/// Marks its end.
+pub const END: &str = "<!-- relsync:end -->";
+const STATE_PREFIX: &str = "<!-- relsync:state ";
+
+/// What relsync manages, recorded inside its block so that `prune: managed` only deletes
+/// what relsync created.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Names of the links relsync manages.
+    #[serde(default)]
+    pub links: BTreeSet<String>,
+    /// Files relsync uploaded: name → sha256.
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, String>,
+}
+
+impl State {
+    /// Reads the state comment out of a description.
+    #[must_use]
+    pub fn parse(description: &str) -> Self {
+        description
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(STATE_PREFIX)?.strip_suffix("-->").map(str::trim).map(str::to_owned))
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Upload a file (index into the desired files).
+    UploadFile {
+        /// Asset name.
+        name: String,
+        /// Size.
+        size: u64,
+        /// sha256.
+        sha256: String,
+        /// Index into `Desired::files`.
+        #[serde(skip)]
+        index: usize,
+    },
+    /// Create the release (with its links).
+    CreateRelease {
+        /// The release to create.
+        release: NewRelease,
+    },
+    /// Update fields of the release.
+    UpdateRelease {
+        /// Tag.
+        tag: String,
+        /// Changed fields.
+        patch: ReleasePatch,
+    },
+    /// Delete a link.
+    DeleteLink {
+        /// The link.
+        link: Link,
+    },
+    /// Update a link.
+    UpdateLink {
+        /// Current state.
+        from: Link,
+        /// New state.
+        to: NewLink,
+    },
+    /// Create a link.
+    CreateLink {
+        /// The link.
+        link: NewLink,
+    },
+    /// Delete a stored file (superseded or pruned).
+    DeleteFile {
+        /// The file.
+        file: StoredFile,
+        /// Why.
+        reason: String,
+    },
+    /// Something already as it should be.
+    Unchanged {
+        /// `release`, `link` or `file`.
+        kind: String,
+        /// Its name.
+        name: String,
+    },
+}
+
+impl Action {
+    /// The one-character marker of the text plan.
+    #[must_use]
+    pub fn marker(&self) -> &'static str {
+        match self {
+            Self::UploadFile { .. } => "↑",
+            Self::CreateRelease { .. } | Self::CreateLink { .. } => "+",
+            Self::UpdateRelease { .. } | Self::UpdateLink { .. } => "~",
+            Self::DeleteLink { .. } | Self::DeleteFile { .. } => "-",
+            Self::Unchanged { .. } => "=",
+        }
+    }
+
+    /// Whether it writes to the forge.
+    #[must_use]
+    pub fn is_write(&self) -> bool {
+        !matches!(self, Self::Unchanged { .. })
+    }
+}
+
+/// Counts by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Creations.
+    pub create: usize,
+    /// Updates.
+    pub update: usize,
+    /// Deletions.
+    pub delete: usize,
+    /// Uploads.
+    pub upload: usize,
+    /// Unchanged items.
+    pub unchanged: usize,
+}
+
+/// The actions that make the forge match the desired release, in the order `apply` runs them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Ordered actions.
+    pub actions: Vec<Action>,
+    /// Counts.
+    pub summary: Summary,
+    /// The description the release will have.
+    pub description: String,
+}
+
+impl Plan {
+    /// Whether anything would be written.
+    #[must_use]
+    pub fn has_changes(&self) -> bool {
+        self.actions.iter().any(Action::is_write)
+    }
+}
+
+/// The block relsync writes into the description.
+#[must_use]
+pub fn managed_block(notes: &str, state: &State) -> String {
+    let state_json = serde_json::to_string(state).unwrap_or_default();
+    format!("{BEGIN}\n{}\n{STATE_PREFIX}{state_json} -->\n{END}", notes.trim_end())
+}
+
+/// The description to write, given the current one (if any).
+#[must_use]
+pub fn compose_description(mode: NotesMode, current: Option<&str>, block: &str) -> String {
+    let Some(current) = current else { return block.to_owned() };
+    match mode {
+        NotesMode::Replace => block.to_owned(),
+        NotesMode::Keep => current.to_owned(),
+        NotesMode::Managed => match (current.find(BEGIN), current.find(END)) {
+            (Some(b), Some(e)) if e > b => format!("{}{block}{}", &current[..b], &current[e + END.len()..]),
+            _ if current.trim().is_empty() => block.to_owned(),
+            _ => format!("{}\n\n{block}", current.trim_end()),
+        },
+    }
+}
+
+fn normalise(s: &str) -> String {
+    s.replace("\r\n", "\n").trim().to_owned()
+}
+
+/// Computes the plan. `actual` is `None` offline (nothing is known of the forge, so
+/// everything is shown as to be created). `file_url` gives a stored file's download URL,
+/// `links_for_files` says whether uploaded files are also linked (GitLab).
+#[must_use]
+pub fn diff(desired: &Desired, actual: Option<&Actual>, file_url: &dyn Fn(&str) -> String, links_for_files: bool) -> Plan {
+    let empty = Actual::default();
+    let actual = actual.unwrap_or(&empty);
+    let old_state = actual.release.as_ref().map(|r| State::parse(&r.description)).unwrap_or_default();
+    let mut actions = Vec::new();
+
+    // Files first: upload what the forge lacks, then (at the end) delete what is superseded.
+    let mut file_deletes = Vec::new();
+    let mut by_name: HashMap<&str, Vec<&StoredFile>> = HashMap::new();
+    for f in &actual.files {
+        by_name.entry(f.name.as_str()).or_default().push(f);
+    }
+    for (index, f) in desired.files.iter().enumerate() {
+        let stored = by_name.remove(f.name.as_str()).unwrap_or_default();
+        let keep = stored.iter().find(|s| s.sha256.as_deref() == Some(f.sha256.as_str()) && s.size == f.size).map(|s| s.id);
+        match keep {
+            Some(_) => actions.push(Action::Unchanged { kind: "file".into(), name: f.name.clone() }),
+            None => actions.push(Action::UploadFile { name: f.name.clone(), size: f.size, sha256: f.sha256.clone(), index }),
+        }
+        for s in stored {
+            if keep == Some(s.id) {
+                continue;
+            }
+            let reason = if s.sha256.as_deref() == Some(f.sha256.as_str()) { "duplicate" } else { "superseded" };
+            file_deletes.push(Action::DeleteFile { file: s.clone(), reason: reason.into() });
+        }
+    }
+    let mut leftover: Vec<&StoredFile> = by_name.into_values().flatten().collect();
+    leftover.sort_by_key(|f| f.id);
+    for s in leftover {
+        let prune = match desired.prune {
+            Prune::All => true,
+            Prune::Managed => old_state.files.contains_key(&s.name),
+            Prune::None => false,
+        };
+        if prune {
+            file_deletes.push(Action::DeleteFile { file: s.clone(), reason: "no longer declared".into() });
+        }
+    }
+
+    // Links: declared links, plus one per file where the forge links files.
+    let mut want: Vec<NewLink> = desired
+        .links
+        .iter()
+        .map(|l| NewLink { name: l.name.clone(), url: l.url.clone(), link_type: l.link_type, direct_asset_path: l.direct_asset_path.clone() })
+        .collect();
+    if links_for_files {
+        want.extend(desired.files.iter().map(|f: &DesiredFile| NewLink {
+            name: f.name.clone(),
+            url: file_url(&f.name),
+            link_type: f.link_type,
+            direct_asset_path: f.direct_asset_path.clone(),
+        }));
+    }
+    let new_state = State {
+        links: want.iter().map(|l| l.name.clone()).collect(),
+        files: desired.files.iter().map(|f| (f.name.clone(), f.sha256.clone())).collect(),
+    };
+    let block = managed_block(&desired.notes, &new_state);
+
+    match &actual.release {
+        None => {
+            actions.push(Action::CreateRelease {
+                release: NewRelease {
+                    tag: desired.tag.clone(),
+                    name: desired.name.clone(),
+                    description: block.clone(),
+                    git_ref: desired.git_ref.clone(),
+                    tag_message: desired.tag_message.clone(),
+                    milestones: desired.milestones.clone(),
+                    released_at: desired.released_at,
+                    links: want,
+                },
+            });
+            actions.append(&mut file_deletes);
+            return finish(actions, block);
+        }
+        Some(release) => {
+            let description = compose_description(desired.notes_mode, Some(&release.description), &block);
+            let patch = ReleasePatch {
+                name: (release.name != desired.name).then(|| desired.name.clone()),
+                description: (normalise(&release.description) != normalise(&description)).then(|| description.clone()),
+                milestones: {
+                    let a: BTreeSet<_> = release.milestones.iter().collect();
+                    let b: BTreeSet<_> = desired.milestones.iter().collect();
+                    (a != b).then(|| desired.milestones.clone())
+                },
+                released_at: desired.released_at.filter(|d| release.released_at != Some(*d)),
+            };
+            if patch.is_empty() {
+                actions.push(Action::Unchanged { kind: "release".into(), name: desired.tag.clone() });
+            } else {
+                actions.push(Action::UpdateRelease { tag: desired.tag.clone(), patch });
+            }
+            diff_links(&want, &actual.links, &old_state, desired.prune, &mut actions);
+            actions.append(&mut file_deletes);
+            finish(actions, description)
+        }
+    }
+}
+
+/// Links: reach `want` from `have` with the fewest writes, ordered so that GitLab's
+/// uniqueness of names, URLs and paths per release never fails: deletes, then updates,
+/// then creates; an update whose new URL or path is still held by another changing link
+/// becomes a delete and a create.
+fn diff_links(want: &[NewLink], have: &[Link], state: &State, prune: Prune, actions: &mut Vec<Action>) {
+    let mut have_by_name: HashMap<&str, &Link> = have.iter().map(|l| (l.name.as_str(), l)).collect();
+    let mut updates: Vec<(&Link, NewLink)> = Vec::new();
+    let mut creates: Vec<NewLink> = Vec::new();
+    let mut unchanged = Vec::new();
+    for w in want {
+        match have_by_name.remove(w.name.as_str()) {
+            Some(h) if same_link(h, w) => unchanged.push(w.name.clone()),
+            Some(h) => updates.push((h, w.clone())),
+            None => creates.push(w.clone()),
+        }
+    }
+    // Links nobody asked for: removable ones may be renamed into a create with the same URL.
+    let mut removable: Vec<&Link> = Vec::new();
+    let mut kept: Vec<&Link> = Vec::new();
+    let mut rest: Vec<&Link> = have_by_name.into_values().collect();
+    rest.sort_by_key(|l| l.id);
+    for l in rest {
+        let can = match prune {
+            Prune::All => true,
+            Prune::Managed => state.links.contains(&l.name),
+            Prune::None => false,
+        };
+        if can { removable.push(l) } else { kept.push(l) }
+    }
+    creates.retain(|c| {
+        if let Some(pos) = removable.iter().position(|r| r.url == c.url) {
+            updates.push((removable.remove(pos), c.clone()));
+            false
+        } else {
+            true
+        }
+    });
+    let mut deletes: Vec<&Link> = removable;
+    // Values held after deletes, by links that keep them until their own update runs.
+    let mut final_updates = Vec::new();
+    let changing: HashSet<u64> = updates.iter().map(|(h, _)| h.id).collect();
+    for (h, w) in updates {
+        let clash = have.iter().any(|o| {
+            o.id != h.id
+                && changing.contains(&o.id)
+                && (o.url == w.url || (w.direct_asset_path.is_some() && o.direct_asset_path == w.direct_asset_path))
+        });
+        if clash {
+            deletes.push(h);
+            creates.push(w);
+        } else {
+            final_updates.push((h, w));
+        }
+    }
+    for d in deletes {
+        actions.push(Action::DeleteLink { link: d.clone() });
+    }
+    for (h, w) in final_updates {
+        actions.push(Action::UpdateLink { from: h.clone(), to: w });
+    }
+    for c in creates {
+        actions.push(Action::CreateLink { link: c });
+    }
+    for name in unchanged {
+        actions.push(Action::Unchanged { kind: "link".into(), name });
+    }
+    let _ = kept;
+}
+
+fn same_link(h: &Link, w: &NewLink) -> bool {
+    h.url == w.url
+        && h.link_type.unwrap_or_default() == w.link_type
+        && h.direct_asset_path.as_deref().map(|p| p.trim_start_matches('/'))
+            == w.direct_asset_path.as_deref().map(|p| p.trim_start_matches('/'))
+}
+
+fn finish(actions: Vec<Action>, description: String) -> Plan {
+    let mut summary = Summary::default();
+    for a in &actions {
+        match a {
+            Action::UploadFile { .. } => summary.upload += 1,
+            Action::CreateRelease { release } => summary.create += 1 + release.links.len(),
+            Action::CreateLink { .. } => summary.create += 1,
+            Action::UpdateRelease { .. } | Action::UpdateLink { .. } => summary.update += 1,
+            Action::DeleteLink { .. } | Action::DeleteFile { .. } => summary.delete += 1,
+            Action::Unchanged { .. } => summary.unchanged += 1,
+        }
+    }
+    Plan { actions, summary, description }
+}

@@ -1,0 +1,243 @@
+//! Renders the release description and the manifest's template strings with minijinja.
+//!
+//! The built-in template is embedded; undefined variables are errors; every error names the
+//! template (file or manifest key) and its line and exits 2.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+use crate::changelog::{Changelog, Commit, Group, Person};
+use crate::error::{InputError, input_with};
+
+/// Name of the built-in template.
+pub const BUILTIN_NAME: &str = "release.md.j2";
+/// Source of the built-in template.
+pub const BUILTIN: &str = include_str!("../../templates/release.md.j2");
+
+/// Everything a template can read (PRODUCT.md "Template context").
+#[derive(Debug, Clone, Serialize)]
+pub struct Context {
+    /// The version: the tag without its pattern's prefix.
+    pub version: String,
+    /// The release tag (empty for an unreleased preview).
+    pub tag: String,
+    /// The previous release's tag.
+    pub previous_tag: Option<String>,
+    /// The release date, UTC, `YYYY-MM-DD`.
+    pub date: String,
+    /// The project.
+    pub project: ProjectContext,
+    /// The CI job.
+    pub ci: CiTemplateContext,
+    /// Commits of the release, newest first.
+    pub commits: Vec<Commit>,
+    /// Non-empty groups in manifest order.
+    pub groups: Vec<Group>,
+    /// Commits with breaking changes.
+    pub breaking_changes: Vec<Commit>,
+    /// Authors and co-authors, deduplicated by email.
+    pub contributors: Vec<Person>,
+    /// The release's assets.
+    pub assets: Vec<AssetContext>,
+    /// Link comparing the previous release with this one, when the forge is known.
+    pub compare_url: Option<String>,
+    /// Variables listed under `template.env`.
+    pub env: BTreeMap<String, String>,
+}
+
+/// `project`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProjectContext {
+    /// Last path segment, or the repository directory's name.
+    pub name: String,
+    /// Full path (`group/app`), when known.
+    pub path: Option<String>,
+    /// Web URL, when known.
+    pub url: Option<String>,
+}
+
+/// `ci`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CiTemplateContext {
+    /// The CI tag.
+    pub tag: Option<String>,
+    /// The release commit.
+    pub sha: String,
+    /// Pipeline URL.
+    pub pipeline_url: Option<String>,
+    /// Job URL.
+    pub job_url: Option<String>,
+    /// Forge web root.
+    pub server_url: Option<String>,
+    /// `gitlab_ci`, `github_actions`, `gitea_actions` or `local`.
+    pub provider: String,
+}
+
+/// One asset in `assets`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetContext {
+    /// Asset name.
+    pub name: String,
+    /// Where it is downloaded.
+    pub url: String,
+    /// Size in bytes, for files.
+    pub size: Option<u64>,
+    /// sha256, for files.
+    pub sha256: Option<String>,
+    /// Link type.
+    #[serde(rename = "type")]
+    pub link_type: String,
+}
+
+impl Context {
+    /// Builds the context from the changelog and the surrounding facts.
+    #[must_use]
+    pub fn new(cl: &Changelog, project: ProjectContext, ci: CiTemplateContext, env: BTreeMap<String, String>) -> Self {
+        Self {
+            version: cl.version.clone(),
+            tag: cl.tag.clone().unwrap_or_default(),
+            previous_tag: cl.previous_tag.clone(),
+            date: cl.date.format("%Y-%m-%d").to_string(),
+            project,
+            ci,
+            commits: cl.commits.clone(),
+            groups: cl.groups.clone(),
+            breaking_changes: cl.breaking_changes.clone(),
+            contributors: cl.contributors.clone(),
+            assets: Vec::new(),
+            compare_url: None,
+            env,
+        }
+    }
+}
+
+/// Checks a template's syntax without rendering it.
+///
+/// # Errors
+/// The parse error.
+pub fn check_syntax(source: &str) -> Result<(), minijinja::Error> {
+    let env = environment();
+    env.template_from_str(source).map(|_| ())
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env.set_trim_blocks(false);
+    env
+}
+
+/// The notes renderer: the built-in or a user template.
+pub struct Renderer {
+    env: Environment<'static>,
+    notes_name: String,
+}
+
+impl Renderer {
+    /// A renderer for the built-in template, or for the user template at `path`.
+    ///
+    /// # Errors
+    /// The template cannot be read or does not parse.
+    pub fn new(path: Option<&Path>) -> anyhow::Result<Self> {
+        let mut env = environment();
+        let notes_name = match path {
+            None => {
+                env.add_template(BUILTIN_NAME, BUILTIN).map_err(|e| template_error(&e))?;
+                BUILTIN_NAME.to_owned()
+            }
+            Some(p) => {
+                let source = std::fs::read_to_string(p).map_err(|e| {
+                    input_with(format!("cannot read template {}: {e}", p.display()), "check `release.notes.template`")
+                })?;
+                let name = p.display().to_string();
+                env.add_template_owned(name.clone(), normalise_newlines(&source))
+                    .map_err(|e| template_error(&e))?;
+                name
+            }
+        };
+        Ok(Self { env, notes_name })
+    }
+
+    /// Renders the release notes.
+    ///
+    /// # Errors
+    /// A template error (undefined variable, bad filter), naming the template and line.
+    pub fn notes(&self, ctx: &Context) -> anyhow::Result<String> {
+        let tmpl = self.env.get_template(&self.notes_name).map_err(|e| template_error(&e))?;
+        let out = tmpl.render(ctx).map_err(|e| template_error(&e))?;
+        Ok(tidy(&out))
+    }
+
+    /// Renders a template string from the manifest (`release.name`) located at `location`;
+    /// `file` is set while naming files.
+    ///
+    /// # Errors
+    /// A template error, as an [`InputError`] naming `key` and its location.
+    pub fn string(
+        &self,
+        key: &str,
+        location: &str,
+        source: &str,
+        ctx: &Context,
+        file: Option<Value>,
+    ) -> Result<String, InputError> {
+        let base = Value::from_serialize(ctx);
+        let value = match file {
+            Some(file) => minijinja::context! { file => file, ..base },
+            None => base,
+        };
+        self.env.render_str(source, value).map(|s| s.trim().to_owned()).map_err(|e| {
+            InputError::new(format!("{location}: `{key}`: template error: {}", describe(&e)))
+                .with_remedy("the template context is listed under \"Template context\" in the README")
+        })
+    }
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    let mut msg = e.kind().to_string();
+    if let Some(detail) = e.detail() {
+        msg.push_str(": ");
+        msg.push_str(detail);
+    }
+    msg
+}
+
+fn template_error(e: &minijinja::Error) -> anyhow::Error {
+    let name = e.name().unwrap_or("template");
+    let at = match e.line() {
+        Some(line) => format!("{name}:{line}"),
+        None => name.to_owned(),
+    };
+    input_with(
+        format!("{at}: template error: {}", describe(e)),
+        "the template context is listed under \"Template context\" in the README; undefined variables are errors",
+    )
+}
+
+fn normalise_newlines(s: &str) -> String {
+    s.replace("\r\n", "\n")
+}
+
+/// Collapses runs of blank lines and trims, so templates can be written loosely.
+fn tidy(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = 0;
+    for line in s.trim().lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,364 @@
+//! HTTP plumbing for the GitLab emulator: responses, GitLab's error body shapes, Grape-like
+//! parameter parsing (query + JSON or form bodies, Rack nested keys) and offset pagination.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use serde_json::{Map, Value, json};
+
+/// Everything except the RFC 3986 unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Percent-encodes one path segment (`/` becomes `%2F`), as `ERB::Util.url_encode` does.
+pub(super) fn enc(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// Percent-decodes one raw path segment; `None` for invalid UTF-8.
+pub(super) fn dec(s: &str) -> Option<String> {
+    percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned())
+}
+
+/// A response as the emulator builds it before handing it to axum.
+#[derive(Debug, Clone)]
+pub(super) struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(status: u16, v: &Value) -> Resp {
+        Resp {
+            status,
+            headers: Vec::new(),
+            content_type: "application/json",
+            body: serde_json::to_vec(v).expect("serialise JSON"),
+        }
+    }
+    /// `{"message": "..."}` (`render_api_error!`).
+    pub fn message(status: u16, msg: &str) -> Resp {
+        Resp::json(status, &json!({ "message": msg }))
+    }
+    /// `{"message": ["...", ...]}` (`link.errors.full_messages`).
+    pub fn messages(status: u16, msgs: Vec<String>) -> Resp {
+        Resp::json(status, &json!({ "message": msgs }))
+    }
+    /// `{"error": "..."}` (Grape validation errors, unknown routes).
+    pub fn error(status: u16, msg: &str) -> Resp {
+        Resp::json(status, &json!({ "error": msg }))
+    }
+    pub fn no_content() -> Resp {
+        Resp {
+            status: 204,
+            headers: Vec::new(),
+            content_type: "",
+            body: Vec::new(),
+        }
+    }
+    pub fn raw(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Resp {
+        Resp {
+            status,
+            headers: Vec::new(),
+            content_type,
+            body: body.into(),
+        }
+    }
+    pub fn redirect(location: String) -> Resp {
+        let mut r = Resp::raw(302, "text/html", "<html><body>You are being redirected.</body></html>");
+        r.headers.push(("Location".into(), location));
+        r
+    }
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Resp {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub fn not_found(what: &str) -> Resp {
+        Resp::message(404, &format!("404 {what} Not Found"))
+    }
+    pub fn forbidden() -> Resp {
+        Resp::message(403, "403 Forbidden")
+    }
+    pub fn unauthorized() -> Resp {
+        Resp::message(401, "401 Unauthorized")
+    }
+}
+
+/// Puts the token the client sent into a 4xx error body, where a careless client would print it.
+pub(super) fn echo_token(resp: &mut Resp, token: &str) {
+    if !(400..500).contains(&resp.status) {
+        return;
+    }
+    let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(&resp.body) else {
+        return;
+    };
+    let note = format!("(token sent: {token})");
+    if let Some(m) = obj.get_mut("message") {
+        match m {
+            Value::String(s) => *s = format!("{s} {note}"),
+            Value::Array(a) => a.push(Value::String(note.clone())),
+            Value::Object(o) => {
+                o.insert("token".into(), json!([token]));
+            }
+            _ => {}
+        }
+    }
+    if let Some(Value::String(s)) = obj.get_mut("error") {
+        *s = format!("{s} {note}");
+    }
+    resp.body = serde_json::to_vec(&Value::Object(obj)).expect("serialise JSON");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+
+/// Decodes `application/x-www-form-urlencoded` into `(key, value)` pairs.
+pub(super) fn form_pairs(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let d = |x: &str| {
+                let x = x.replace('+', " ");
+                percent_decode_str(&x).decode_utf8_lossy().into_owned()
+            };
+            (d(k), d(v))
+        })
+        .collect()
+}
+
+/// Builds a Rack-style nested params hash: `a[b]=1`, `a[]=1`, `assets[links][][name]=x`.
+pub(super) fn rack_params(pairs: &[(String, String)]) -> Map<String, Value> {
+    let mut root = Map::new();
+    for (k, v) in pairs {
+        normalize(&mut root, k, Value::String(v.clone()));
+    }
+    root
+}
+
+fn normalize(params: &mut Map<String, Value>, name: &str, v: Value) {
+    let (head, rest) = match name.find('[') {
+        Some(0) | None => (name, ""),
+        Some(i) => (&name[..i], &name[i..]),
+    };
+    if head.is_empty() {
+        return;
+    }
+    if rest.is_empty() {
+        params.insert(head.to_string(), v);
+        return;
+    }
+    if rest == "[]" {
+        let e = params.entry(head.to_string()).or_insert_with(|| Value::Array(vec![]));
+        if !e.is_array() {
+            *e = Value::Array(vec![]);
+        }
+        e.as_array_mut().expect("array").push(v);
+        return;
+    }
+    if let Some(child) = rest.strip_prefix("[]") {
+        // Array of hashes: `[][name]` — start a new element when the last one already has the key.
+        let child = child.strip_prefix('[').unwrap_or(child);
+        let child_key = child.replacen(']', "", 1);
+        let e = params.entry(head.to_string()).or_insert_with(|| Value::Array(vec![]));
+        if !e.is_array() {
+            *e = Value::Array(vec![]);
+        }
+        let arr = e.as_array_mut().expect("array");
+        let first = child_key.split('[').next().unwrap_or("").to_string();
+        let reuse = matches!(arr.last(), Some(Value::Object(o)) if !o.contains_key(&first));
+        if !reuse {
+            arr.push(Value::Object(Map::new()));
+        }
+        if let Some(Value::Object(o)) = arr.last_mut() {
+            normalize(o, &child_key, v);
+        }
+        return;
+    }
+    // `[sub]rest`
+    let inner = &rest[1..];
+    let Some(close) = inner.find(']') else {
+        params.insert(name.to_string(), v);
+        return;
+    };
+    let sub = format!("{}{}", &inner[..close], &inner[close + 1..]);
+    let e = params.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    if !e.is_object() {
+        *e = Value::Object(Map::new());
+    }
+    normalize(e.as_object_mut().expect("object"), &sub, v);
+}
+
+/// Parses a request body the way Grape does: JSON when the content type says so, form otherwise.
+pub(super) fn body_params(content_type: &str, body: &[u8]) -> Result<Map<String, Value>, Resp> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Map::new());
+    }
+    let ct = content_type.to_ascii_lowercase();
+    if ct.contains("json") {
+        return match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(_) => Ok(Map::new()),
+            Err(_) => Err(Resp::message(400, "400 Bad request - The request body is not valid JSON")),
+        };
+    }
+    if ct.is_empty() || ct.contains("x-www-form-urlencoded") {
+        let s = String::from_utf8_lossy(body);
+        return Ok(rack_params(&form_pairs(&s)));
+    }
+    Ok(Map::new())
+}
+
+/// A parameter as a string: strings as is, numbers and booleans printed; `null` and absent are `None`.
+pub(super) fn p_str(params: &Map<String, Value>, key: &str) -> Option<String> {
+    match params.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// `Array[String]` with `coerce_with: CommaSeparatedToArray`.
+pub(super) fn p_list(params: &Map<String, Value>, key: &str) -> Option<Vec<String>> {
+    match params.get(key)? {
+        Value::Array(a) => Some(
+            a.iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .filter(|s| !s.is_empty())
+                .collect(),
+        ),
+        Value::String(s) => Some(
+            s.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect(),
+        ),
+        Value::Null => Some(Vec::new()),
+        _ => None,
+    }
+}
+
+pub(super) fn p_bool(params: &Map<String, Value>, key: &str) -> bool {
+    match params.get(key) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => matches!(s.as_str(), "true" | "1" | "yes" | "t"),
+        _ => false,
+    }
+}
+
+/// Checks a `values:` constrained optional parameter; Grape's 400 when it is not one of them.
+pub(super) fn p_enum(
+    params: &Map<String, Value>,
+    key: &str,
+    allowed: &[&str],
+    default: &str,
+) -> Result<String, Resp> {
+    match p_str(params, key) {
+        None => Ok(default.to_string()),
+        Some(v) if allowed.contains(&v.as_str()) => Ok(v),
+        Some(_) => Err(Resp::error(400, &format!("{key} does not have a valid value"))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pagination
+
+/// Offset pagination as `Gitlab::Pagination::OffsetPagination` does it: `page` (default 1),
+/// `per_page` (default 20, at most 100), headers `X-*` and `Link` with full URLs.
+pub(super) fn paginate(
+    params: &Map<String, Value>,
+    request_url: &str,
+    query_pairs: &[(String, String)],
+    items: Vec<Value>,
+) -> Resp {
+    let int = |key: &str, default: i64| -> Result<i64, Resp> {
+        match params.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| Resp::error(400, &format!("{key} is invalid"))),
+            Some(Value::String(s)) if s.is_empty() => Ok(default),
+            Some(Value::String(s)) => s.trim().parse::<i64>().map_err(|_| Resp::error(400, &format!("{key} is invalid"))),
+            Some(_) => Err(Resp::error(400, &format!("{key} is invalid"))),
+        }
+    };
+    let page = match int("page", 1) {
+        Ok(p) if p > 0 => p as usize,
+        Ok(_) => return Resp::error(400, "page does not have a valid value"),
+        Err(e) => return e,
+    };
+    let per_page = match int("per_page", 20) {
+        Ok(p) if p > 0 => (p as usize).min(100),
+        Ok(_) => return Resp::error(400, "per_page does not have a valid value"),
+        Err(e) => return e,
+    };
+    let total = items.len();
+    let total_pages = total.div_ceil(per_page).max(1);
+    let slice: Vec<Value> = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+    let next = (page < total_pages).then_some(page + 1);
+    let prev = (page > 1).then_some(page - 1);
+
+    let other: Vec<&(String, String)> = query_pairs
+        .iter()
+        .filter(|(k, _)| k != "page" && k != "per_page")
+        .collect();
+    let link_to = |p: usize| {
+        let mut q: Vec<String> = other
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect();
+        q.push(format!("page={p}"));
+        q.push(format!("per_page={per_page}"));
+        format!("<{request_url}?{}>", q.join("&"))
+    };
+    let mut links = Vec::new();
+    if let Some(p) = prev {
+        links.push(format!("{}; rel=\"prev\"", link_to(p)));
+    }
+    if let Some(n) = next {
+        links.push(format!("{}; rel=\"next\"", link_to(n)));
+    }
+    links.push(format!("{}; rel=\"first\"", link_to(1)));
+    links.push(format!("{}; rel=\"last\"", link_to(total_pages)));
+
+    Resp::json(200, &Value::Array(slice))
+        .header("X-Page", page.to_string())
+        .header("X-Per-Page", per_page.to_string())
+        .header("X-Next-Page", next.map(|n| n.to_string()).unwrap_or_default())
+        .header("X-Prev-Page", prev.map(|n| n.to_string()).unwrap_or_default())
+        .header("X-Total", total.to_string())
+        .header("X-Total-Pages", total_pages.to_string())
+        .header("Link", links.join(", "))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Misc
+
+/// Standard base64 decoding (for `Authorization: Basic`), lenient about padding.
+pub(super) fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = 0u32;
+    let mut bits = 0u32;
+    for c in s.trim().bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        buf = (buf << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
