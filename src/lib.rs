@@ -3,6 +3,7 @@
 //! Data flow: `cli` → `settings` (manifest + env + CI) → `changelog` → `render` →
 //! `desired` → `forge` observe → `plan::diff` → (`plan`: print and stop) → `apply` → `output`.
 
+pub mod apply;
 pub mod assets;
 pub mod changelog;
 pub mod ci;
@@ -58,12 +59,12 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                 print_plan(&settings, &d, &plan, true, stdout)?;
                 plan.has_changes()
             } else {
-                forge::run(&settings, false, stdout)?
+                apply::run(&settings, false, stdout)?
             };
             Ok(if args.detailed_exitcode && status { ExitStatus::ChangesPending } else { ExitStatus::Success })
         }
         Command::Apply => {
-            forge::run(&settings, true, stdout)?;
+            apply::run(&settings, true, stdout)?;
             Ok(ExitStatus::Success)
         }
     }

@@ -175,3 +175,31 @@ pub fn human_size(n: u64) -> String {
 pub fn dotenv(tag: &str, version: &str, url: &str, changed: bool) -> String {
     format!("RELEASE_TAG={tag}\nRELEASE_VERSION={version}\nRELEASE_URL={url}\nRELEASE_CHANGED={changed}\n")
 }
+
+/// Wraps an upload stream with a progress bar when stderr is a terminal outside CI.
+pub fn progress_stream<S>(stream: S, name: &str, size: u64) -> impl futures_util::Stream<Item = S::Item> + Send + 'static
+where
+    S: futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+{
+    use futures_util::StreamExt;
+    let bar = if std::io::stderr().is_terminal() && crate::env_vars::Env::from_process().get(crate::env_vars::CI).is_none() {
+        let bar = indicatif::ProgressBar::new(size);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(name.to_owned());
+        Some(bar)
+    } else {
+        None
+    };
+    stream.map(move |chunk| {
+        if let (Some(bar), Ok(c)) = (&bar, &chunk) {
+            bar.inc(c.len() as u64);
+            if bar.position() >= size {
+                bar.finish_and_clear();
+            }
+        }
+        chunk
+    })
+}

@@ -21,7 +21,11 @@ pub const DEFAULT_FILES: &[&str] = &["release.yml", ".release.yml"];
 pub fn load(explicit: Option<&Path>, repo: &Path) -> anyhow::Result<Manifest> {
     let path = match explicit {
         Some(p) => Some(p.to_path_buf()),
-        None => DEFAULT_FILES.iter().map(|f| repo.join(f)).find(|p| p.is_file()),
+        None => DEFAULT_FILES
+            .iter()
+            .map(|f| repo.join(f))
+            .find(|p| p.is_file())
+            .map(|p| p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p)),
     };
     let Some(path) = path else {
         return Ok(Manifest::resolve(raw::RawManifest::default(), None, yaml::LineIndex::default(), repo)?);

@@ -98,7 +98,8 @@ fn parent_of(path: &str) -> &str {
 
 /// Picks apart serde's "unknown field `x`, expected one of `a`, `b`" message.
 fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
-    let rest = message.strip_prefix("unknown field `")?;
+    let start = message.find("unknown field `")?;
+    let rest = &message[start + "unknown field `".len()..];
     let (name, rest) = rest.split_once('`')?;
     let expected = rest
         .split('`')

@@ -2,3 +2,5 @@
 
 mod helpers;
 mod changelog;
+mod cli;
+mod emulator_gitlab;

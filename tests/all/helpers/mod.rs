@@ -1,3 +1,5 @@
 //! Shared test helpers.
 
+pub mod cli;
 pub mod repo;
+pub mod gitlab;

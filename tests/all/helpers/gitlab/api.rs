@@ -481,12 +481,11 @@ fn create_release(st: &mut State, pi: usize, ctx: &Ctx) -> Resp {
         l.id = st.next_link_id();
     }
     let released_at = released_at.unwrap_or(now);
-    let evidence = if released_at > now || released_at < now {
-        None // upcoming and historical releases collect no evidence
-    } else {
+    // Upcoming and historical releases collect no evidence.
+    let evidence = (released_at == now).then(|| {
         let id = st.next_evidence_id();
-        Some((id, sha256_hex(format!("evidence {tag_name} {id}").as_bytes()), now))
-    };
+        (id, sha256_hex(format!("evidence {tag_name} {id}").as_bytes()), now)
+    });
     let release = Release {
         id: st.next_release_id(),
         name: p_str(params, "name").unwrap_or_else(|| tag_name.clone()),

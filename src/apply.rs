@@ -1,0 +1,180 @@
+//! Executes plans against the forge: the only module that writes. It re-reads the forge and
+//! re-plans after every failed write or lost race, so a run converges from whatever state a
+//! failed earlier run (or a concurrent job) left, and never repeats a write blindly.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::cli::OutputFormat;
+use crate::desired::Desired;
+use crate::forge::http::HttpError;
+use crate::forge::{AnyForge, Created, Forge};
+use crate::output;
+use crate::plan::{self, Action, Plan};
+use crate::settings::Settings;
+
+/// How many observe → plan → execute rounds one run may take.
+const MAX_ROUNDS: usize = 8;
+
+/// `plan` (online) and `apply`. Returns whether changes were (or are) pending.
+///
+/// # Errors
+/// Bad input (exit 2) or a forge failure (exit 1).
+pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Result<bool> {
+    let forge = crate::forge::connect(settings)?;
+    let desired = crate::desired::build(settings, &|p, n| Some(forge.file_url(p, n)))?;
+    if let Some(w) = &desired.shallow_warning {
+        tracing::warn!("{w}");
+    }
+    if desired.unreleased {
+        if apply {
+            return Err(crate::error::input_with(
+                "no release tag: HEAD has no tag matching the tag pattern, and none was given",
+                "run in a tag pipeline, pass `--tag TAG`, or set `RELSYNC_TAG`",
+            ));
+        }
+        let plan = plan::diff(&desired, None, &|n| forge.file_url(&desired.package, n), forge.links_for_files());
+        crate::print_plan(settings, &desired, &plan, true, out)?;
+        return Ok(plan.has_changes());
+    }
+    if apply && settings.token.is_none() {
+        return Err(crate::error::input_with(
+            "no token: `apply` needs one to write to the forge",
+            "set `GITLAB_TOKEN` (or `RELSYNC_TOKEN`, or the variable `forge.token_env` names); in GitLab CI, `CI_JOB_TOKEN` is used when nothing else is set",
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async {
+        if apply {
+            converge(settings, &forge, &desired, out).await
+        } else {
+            let actual = forge.observe(&desired).await?;
+            let plan = plan::diff(&desired, Some(&actual), &|n| forge.file_url(&desired.package, n), forge.links_for_files());
+            crate::print_plan(settings, &desired, &plan, false, out)?;
+            Ok(plan.has_changes())
+        }
+    })
+}
+
+async fn converge(settings: &Settings, forge: &AnyForge, desired: &Desired, out: &mut dyn Write) -> anyhow::Result<bool> {
+    let start = Instant::now();
+    let budget = Duration::from_secs(300);
+    let mut done: Vec<String> = Vec::new();
+    let mut first_plan: Option<Plan> = None;
+    let mut last_err: Option<anyhow::Error> = None;
+    for round in 0..MAX_ROUNDS {
+        let actual = forge.observe(desired).await?;
+        let plan = plan::diff(desired, Some(&actual), &|n| forge.file_url(&desired.package, n), forge.links_for_files());
+        if first_plan.is_none() {
+            first_plan = Some(plan.clone());
+        }
+        if !plan.has_changes() {
+            let url = actual.release.as_ref().map_or_else(|| forge.release_url(&desired.tag), |r| r.url.clone());
+            report(settings, desired, first_plan.as_ref().unwrap_or(&plan), &done, &url, out)?;
+            return Ok(!done.is_empty());
+        }
+        match execute(forge, desired, &plan, &mut done).await {
+            Ok(()) => last_err = None,
+            Err(e) if is_retryable(&e) => {
+                let wait = crate::forge::http::backoff(round as u32, retry_after(&e));
+                tracing::warn!("{e:#}; reading the forge again in {:.1}s", wait.as_secs_f64());
+                if start.elapsed() + wait > budget {
+                    return Err(e.context(partial(&done)));
+                }
+                tokio::time::sleep(wait).await;
+                last_err = Some(e);
+            }
+            Err(e) => return Err(e.context(partial(&done))),
+        }
+    }
+    Err(last_err
+        .unwrap_or_else(|| anyhow::anyhow!("the release did not converge after {MAX_ROUNDS} rounds"))
+        .context(partial(&done)))
+}
+
+fn partial(done: &[String]) -> String {
+    if done.is_empty() {
+        "nothing was changed on the forge; running again is safe".to_owned()
+    } else {
+        format!("done before the failure: {}; running again converges from here", done.join("; "))
+    }
+}
+
+/// A write failed in a way that re-reading and trying again may fix: transient errors, and
+/// lost races (409, or GitLab's 400 "has already been taken").
+fn is_retryable(e: &anyhow::Error) -> bool {
+    if matches!(e.downcast_ref::<Raced>(), Some(Raced)) {
+        return true;
+    }
+    e.chain().filter_map(|c| c.downcast_ref::<HttpError>()).any(|h| {
+        h.is_transient()
+            || h.status().is_some_and(|s| s.as_u16() == 409)
+            || matches!(h, HttpError::Status { status, message, .. } if status.as_u16() == 400 && (message.contains("already been taken") || message.contains("already exists")))
+    })
+}
+
+fn retry_after(e: &anyhow::Error) -> Option<Duration> {
+    e.chain().filter_map(|c| c.downcast_ref::<HttpError>()).find_map(HttpError::retry_after)
+}
+
+/// Another job created the release first.
+#[derive(Debug, thiserror::Error)]
+#[error("the release was created by another job meanwhile")]
+struct Raced;
+
+async fn execute(forge: &AnyForge, desired: &Desired, plan: &Plan, done: &mut Vec<String>) -> anyhow::Result<()> {
+    for action in &plan.actions {
+        match action {
+            Action::Unchanged { .. } => continue,
+            Action::UploadFile { index, .. } => forge.upload_file(&desired.package, &desired.files[*index]).await?,
+            Action::CreateRelease { release } => {
+                if let Created::AlreadyExists = forge.create_release(release).await? {
+                    return Err(Raced.into());
+                }
+            }
+            Action::UpdateRelease { tag, patch } => {
+                forge.update_release(tag, patch).await?;
+            }
+            Action::DeleteLink { link } => forge.delete_link(&desired.tag, link.id).await?,
+            Action::UpdateLink { from, to } => {
+                forge.update_link(&desired.tag, from.id, to).await?;
+            }
+            Action::CreateLink { link } => {
+                forge.create_link(&desired.tag, link).await?;
+            }
+            Action::DeleteFile { file, .. } => forge.delete_file(file).await?,
+        }
+        let line = output::describe_action(action);
+        tracing::info!("{line}");
+        done.push(line);
+    }
+    Ok(())
+}
+
+fn report(settings: &Settings, d: &Desired, first: &Plan, done: &[String], url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let changed = !done.is_empty();
+    match settings.output {
+        OutputFormat::Json => {
+            let mut r = output::report(d, first, settings.forge.map(crate::manifest::raw::ForgeKind::as_str), false);
+            r.url = Some(url);
+            r.done = Some(done);
+            serde_json::to_writer_pretty(&mut *out, &r)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            for line in done {
+                writeln!(out, "{line}")?;
+            }
+            if changed {
+                writeln!(out, "release {} converged in {} change(s): {url}", d.tag, done.len())?;
+            } else {
+                writeln!(out, "release {} unchanged: {url}", d.tag)?;
+            }
+        }
+    }
+    if let Some(path) = &settings.dotenv {
+        std::fs::write(path, output::dotenv(&d.tag, &d.version, url, changed))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,396 @@
+//! GitLab REST v4 (gitlab.com, self-managed, JiHu GitLab): releases, release links, and the
+//! generic package registry for uploaded files.
+//!
+//! API pages: Releases <https://docs.gitlab.com/api/releases/>, Release links
+//! <https://docs.gitlab.com/api/releases/links/>, Generic packages
+//! <https://docs.gitlab.com/user/packages/generic_packages/>, Packages
+//! <https://docs.gitlab.com/api/packages/>.
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{AuthStyle, Http, HttpError};
+use super::{Actual, Created, Forge, Link, NewLink, NewRelease, Release, ReleasePatch, StoredFile};
+use crate::desired::{Desired, DesiredFile, Package};
+use crate::forge_path::segment;
+use crate::manifest::raw::LinkType;
+use crate::settings::{Settings, Token, TokenKind};
+
+/// A GitLab project reached through REST v4.
+#[derive(Debug)]
+pub struct Gitlab {
+    http: Http,
+    /// `https://host/api/v4`.
+    api: String,
+    /// Web root, for release URLs.
+    web: String,
+    /// The project as given (id or path).
+    project: String,
+    token: Option<Token>,
+}
+
+impl Gitlab {
+    /// Connects to `server` for `project`.
+    ///
+    /// # Errors
+    /// A bad CA bundle or token.
+    pub fn new(settings: &Settings, server: &str, project: &str) -> anyhow::Result<Self> {
+        let server = server.trim_end_matches('/');
+        let (api, web) = match server.strip_suffix("/api/v4") {
+            Some(web) => (server.to_owned(), web.to_owned()),
+            None => (format!("{server}/api/v4"), server.to_owned()),
+        };
+        let token = settings.token.clone();
+        let style = match token.as_ref().map(|t| t.kind) {
+            Some(TokenKind::Job) => AuthStyle::Header("job-token"),
+            _ => AuthStyle::Header("private-token"),
+        };
+        Ok(Self { http: Http::new(settings, token.as_ref(), style)?, api, web, project: project.to_owned(), token })
+    }
+
+    fn project_url(&self) -> String {
+        format!("{}/projects/{}", self.api, segment(&self.project))
+    }
+
+    fn release_path(&self, tag: &str) -> String {
+        format!("{}/releases/{}", self.project_url(), segment(tag))
+    }
+
+    /// Turns an HTTP error into one that says what to do.
+    fn explain(&self, e: HttpError, what: &str) -> anyhow::Error {
+        let var = self.token.as_ref().map_or("(no token)", |t| t.var.as_str());
+        let hint = match e.status() {
+            Some(StatusCode::UNAUTHORIZED) => Some(format!(
+                "the token in `{var}` was refused: it is missing, expired or revoked (a `CI_JOB_TOKEN` is valid only while its job runs); set `GITLAB_TOKEN` to a token with the `api` scope"
+            )),
+            Some(StatusCode::FORBIDDEN) => Some(format!(
+                "the token in `{var}` may not {what}: releases need at least the Developer role and a token with the `api` scope; a protected tag also needs permission to create that tag{}",
+                if self.token.as_ref().is_some_and(|t| t.kind == TokenKind::Job) {
+                    "; `CI_JOB_TOKEN` reaches only the releases, release links and packages APIs: set `GITLAB_TOKEN` for more"
+                } else {
+                    ""
+                }
+            )),
+            _ => None,
+        };
+        let err = anyhow::Error::new(e).context(format!("cannot {what}"));
+        match hint {
+            Some(h) => err.context(h),
+            None => err,
+        }
+    }
+
+    async fn get_all<T: for<'de> Deserialize<'de>>(&self, url: &str, what: &str) -> anyhow::Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut page = 1u32;
+        loop {
+            let resp = self
+                .http
+                .read(|| self.http.request(Method::GET, url).query(&[("per_page", "100"), ("page", &page.to_string())]))
+                .await
+                .map_err(|e| self.explain(e, what))?;
+            let next = resp
+                .headers()
+                .get("x-next-page")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u32>().ok());
+            let items: Vec<T> = resp.json().await?;
+            let empty = items.is_empty();
+            out.extend(items);
+            match next {
+                Some(n) if n > page && !empty => page = n,
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn package_files(&self, package: &Package) -> anyhow::Result<Vec<StoredFile>> {
+        let url = format!("{}/packages", self.project_url());
+        let mut packages: Vec<PackageDto> = Vec::new();
+        let mut page = 1u32;
+        loop {
+            let resp = self
+                .http
+                .read(|| {
+                    self.http.request(Method::GET, &url).query(&[
+                        ("package_type", "generic"),
+                        ("package_name", package.name.as_str()),
+                        ("per_page", "100"),
+                        ("page", &page.to_string()),
+                    ])
+                })
+                .await
+                .map_err(|e| self.explain(e, "list the project's packages"))?;
+            let next = resp.headers().get("x-next-page").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u32>().ok());
+            let items: Vec<PackageDto> = resp.json().await?;
+            let empty = items.is_empty();
+            packages.extend(items);
+            match next {
+                Some(n) if n > page && !empty => page = n,
+                _ => break,
+            }
+        }
+        let mut files = Vec::new();
+        for p in packages.into_iter().filter(|p| p.name == package.name && p.version == package.version) {
+            let url = format!("{}/packages/{}/package_files", self.project_url(), p.id);
+            let list: Vec<PackageFileDto> = self.get_all(&url, "list the package's files").await?;
+            files.extend(list.into_iter().map(|f| StoredFile {
+                id: f.id,
+                parent_id: Some(p.id),
+                name: f.file_name,
+                size: f.size,
+                sha256: f.file_sha256,
+            }));
+        }
+        files.sort_by_key(|f| f.id);
+        Ok(files)
+    }
+
+    fn link_from(&self, tag: &str, l: LinkDto) -> Link {
+        let marker = format!("/-/releases/{}/downloads", segment(tag));
+        let marker_raw = format!("/-/releases/{tag}/downloads");
+        let direct_asset_path = l.direct_asset_url.as_deref().and_then(|u| {
+            u.find(&marker)
+                .map(|i| &u[i + marker.len()..])
+                .or_else(|| u.find(&marker_raw).map(|i| &u[i + marker_raw.len()..]))
+                .filter(|p| p.starts_with('/'))
+                .map(str::to_owned)
+        });
+        Link {
+            id: l.id,
+            name: l.name,
+            url: l.url,
+            link_type: l.link_type.as_deref().and_then(parse_link_type),
+            direct_asset_path,
+        }
+    }
+}
+
+fn parse_link_type(s: &str) -> Option<LinkType> {
+    Some(match s {
+        "other" => LinkType::Other,
+        "runbook" => LinkType::Runbook,
+        "image" => LinkType::Image,
+        "package" => LinkType::Package,
+        _ => return None,
+    })
+}
+
+fn link_body(l: &NewLink) -> serde_json::Value {
+    let mut v = json!({ "name": l.name, "url": l.url, "link_type": l.link_type.as_str() });
+    if let Some(p) = &l.direct_asset_path {
+        v["direct_asset_path"] = json!(p);
+    }
+    v
+}
+
+impl Forge for Gitlab {
+    #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
+    async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
+        let url = self.release_path(&desired.tag);
+        let release = match self.http.read(|| self.http.request(Method::GET, &url)).await {
+            Ok(resp) => Some(resp.json::<ReleaseDto>().await?),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => None,
+            Err(e) => return Err(self.explain(e, "read the release")),
+        };
+        let links = match &release {
+            Some(_) => {
+                let list: Vec<LinkDto> = self.get_all(&format!("{url}/assets/links"), "list the release's links").await?;
+                list.into_iter().map(|l| self.link_from(&desired.tag, l)).collect()
+            }
+            None => Vec::new(),
+        };
+        let package_ok = crate::assets::check_package_name(&desired.package.name).is_ok()
+            && crate::assets::check_package_version(&desired.package.version).is_ok();
+        let files = if package_ok && (!desired.files.is_empty() || release.is_some()) {
+            self.package_files(&desired.package).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Actual { release: release.map(|r| r.into_release(&self.web, &self.project)), links, files })
+    }
+
+    async fn create_release(&self, r: &NewRelease) -> anyhow::Result<Created> {
+        let mut body = json!({
+            "tag_name": r.tag,
+            "name": r.name,
+            "description": r.description,
+            "ref": r.git_ref,
+            "milestones": r.milestones,
+            "assets": { "links": r.links.iter().map(link_body).collect::<Vec<_>>() },
+        });
+        if let Some(m) = &r.tag_message {
+            body["tag_message"] = json!(m);
+        }
+        if let Some(at) = r.released_at {
+            body["released_at"] = json!(at.to_rfc3339());
+        }
+        let url = format!("{}/releases", self.project_url());
+        match self.http.send(self.http.request(Method::POST, &url).json(&body)).await {
+            Ok(resp) => Ok(Created::Created(resp.json::<ReleaseDto>().await?.into_release(&self.web, &self.project))),
+            Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
+            Err(e) => Err(self.explain(e, "create the release")),
+        }
+    }
+
+    async fn update_release(&self, tag: &str, patch: &ReleasePatch) -> anyhow::Result<Release> {
+        let mut body = json!({});
+        if let Some(n) = &patch.name {
+            body["name"] = json!(n);
+        }
+        if let Some(d) = &patch.description {
+            body["description"] = json!(d);
+        }
+        if let Some(m) = &patch.milestones {
+            body["milestones"] = json!(m);
+        }
+        if let Some(at) = patch.released_at {
+            body["released_at"] = json!(at.to_rfc3339());
+        }
+        let resp = self
+            .http
+            .send(self.http.request(Method::PUT, &self.release_path(tag)).json(&body))
+            .await
+            .map_err(|e| self.explain(e, "update the release"))?;
+        Ok(resp.json::<ReleaseDto>().await?.into_release(&self.web, &self.project))
+    }
+
+    async fn create_link(&self, tag: &str, link: &NewLink) -> anyhow::Result<Link> {
+        let url = format!("{}/assets/links", self.release_path(tag));
+        let resp = self
+            .http
+            .send(self.http.request(Method::POST, &url).json(&link_body(link)))
+            .await
+            .map_err(|e| self.explain(e, &format!("create the link `{}`", link.name)))?;
+        Ok(self.link_from(tag, resp.json().await?))
+    }
+
+    async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<Link> {
+        let url = format!("{}/assets/links/{id}", self.release_path(tag));
+        // Always send every field: GitLab resets an omitted `link_type` to `other`.
+        let resp = self
+            .http
+            .send(self.http.request(Method::PUT, &url).json(&link_body(link)))
+            .await
+            .map_err(|e| self.explain(e, &format!("update the link `{}`", link.name)))?;
+        Ok(self.link_from(tag, resp.json().await?))
+    }
+
+    async fn delete_link(&self, tag: &str, id: u64) -> anyhow::Result<()> {
+        let url = format!("{}/assets/links/{id}", self.release_path(tag));
+        match self.http.send(self.http.request(Method::DELETE, &url)).await {
+            Ok(_) => Ok(()),
+            // Already gone: another run got there first.
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
+            Err(e) => Err(self.explain(e, "delete a link")),
+        }
+    }
+
+    async fn upload_file(&self, package: &Package, file: &DesiredFile) -> anyhow::Result<()> {
+        let url = format!(
+            "{}/packages/generic/{}/{}/{}",
+            self.project_url(),
+            segment(&package.name),
+            segment(&package.version),
+            segment(&file.name)
+        );
+        let body = super::upload_body(file).await?;
+        self.http
+            .send(
+                self.http
+                    .request(Method::PUT, &url)
+                    .query(&[("select", "package_file")])
+                    .header(reqwest::header::CONTENT_LENGTH, file.size)
+                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .body(body),
+            )
+            .await
+            .map_err(|e| self.explain(e, &format!("upload `{}` to the generic package registry", file.name)))?;
+        Ok(())
+    }
+
+    async fn delete_file(&self, file: &StoredFile) -> anyhow::Result<()> {
+        let url = format!("{}/packages/{}/package_files/{}", self.project_url(), file.parent_id.unwrap_or_default(), file.id);
+        match self.http.send(self.http.request(Method::DELETE, &url)).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
+            Err(e) => Err(self.explain(e, &format!("delete the package file `{}`", file.name))),
+        }
+    }
+
+    fn file_url(&self, package: &Package, name: &str) -> String {
+        // Names and versions were checked against GitLab's rules, so they need no escaping.
+        format!("{}/packages/generic/{}/{}/{name}", self.project_url(), package.name, package.version)
+    }
+
+    fn release_url(&self, tag: &str) -> String {
+        format!("{}/{}/-/releases/{}", self.web, self.project, segment(tag))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReleaseDto {
+    tag_name: String,
+    name: Option<String>,
+    description: Option<String>,
+    released_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    milestones: Option<Vec<MilestoneDto>>,
+    #[serde(rename = "_links", default)]
+    links: Option<ReleaseLinksDto>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MilestoneDto {
+    title: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReleaseLinksDto {
+    #[serde(rename = "self")]
+    self_url: Option<String>,
+}
+
+impl ReleaseDto {
+    fn into_release(self, web: &str, project: &str) -> Release {
+        let url = self
+            .links
+            .and_then(|l| l.self_url)
+            .unwrap_or_else(|| format!("{web}/{project}/-/releases/{}", segment(&self.tag_name)));
+        Release {
+            name: self.name.unwrap_or_default(),
+            description: self.description.unwrap_or_default(),
+            milestones: self.milestones.unwrap_or_default().into_iter().map(|m| m.title).collect(),
+            released_at: self.released_at,
+            url,
+            tag: self.tag_name,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LinkDto {
+    id: u64,
+    name: String,
+    url: String,
+    direct_asset_url: Option<String>,
+    link_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PackageDto {
+    id: u64,
+    name: String,
+    version: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PackageFileDto {
+    id: u64,
+    file_name: String,
+    #[serde(default)]
+    size: u64,
+    file_sha256: Option<String>,
+}
