@@ -33,7 +33,12 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
                 "run in a tag pipeline, pass `--tag TAG`, or set `RELSYNC_TAG`",
             ));
         }
-        let plan = plan::diff(&desired, None, &|n| forge.file_url(&desired.package, n), forge.links_for_files());
+        let plan = plan::diff(
+            &desired,
+            None,
+            &|n| forge.file_url(&desired.package, n),
+            forge.links_for_files(),
+        );
         crate::print_plan(settings, &desired, &plan, true, out)?;
         return Ok(plan.has_changes());
     }
@@ -43,20 +48,33 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
             "set `GITLAB_TOKEN` (or `RELSYNC_TOKEN`, or the variable `forge.token_env` names); in GitLab CI, `CI_JOB_TOKEN` is used when nothing else is set",
         ));
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         if apply {
             converge(settings, &forge, &desired, out).await
         } else {
             let actual = forge.observe(&desired).await?;
-            let plan = plan::diff(&desired, Some(&actual), &|n| forge.file_url(&desired.package, n), forge.links_for_files());
+            let plan = plan::diff(
+                &desired,
+                Some(&actual),
+                &|n| forge.file_url(&desired.package, n),
+                forge.links_for_files(),
+            );
             crate::print_plan(settings, &desired, &plan, false, out)?;
             Ok(plan.has_changes())
         }
     })
 }
 
-async fn converge(settings: &Settings, forge: &AnyForge, desired: &Desired, out: &mut dyn Write) -> anyhow::Result<bool> {
+async fn converge(
+    settings: &Settings,
+    forge: &AnyForge,
+    desired: &Desired,
+    out: &mut dyn Write,
+) -> anyhow::Result<bool> {
     let start = Instant::now();
     let budget = Duration::from_secs(300);
     let mut done: Vec<String> = Vec::new();
@@ -64,20 +82,38 @@ async fn converge(settings: &Settings, forge: &AnyForge, desired: &Desired, out:
     let mut last_err: Option<anyhow::Error> = None;
     for round in 0..MAX_ROUNDS {
         let actual = forge.observe(desired).await?;
-        let plan = plan::diff(desired, Some(&actual), &|n| forge.file_url(&desired.package, n), forge.links_for_files());
+        let plan = plan::diff(
+            desired,
+            Some(&actual),
+            &|n| forge.file_url(&desired.package, n),
+            forge.links_for_files(),
+        );
         if first_plan.is_none() {
             first_plan = Some(plan.clone());
         }
         if !plan.has_changes() {
-            let url = actual.release.as_ref().map_or_else(|| forge.release_url(&desired.tag), |r| r.url.clone());
-            report(settings, desired, first_plan.as_ref().unwrap_or(&plan), &done, &url, out)?;
+            let url = actual
+                .release
+                .as_ref()
+                .map_or_else(|| forge.release_url(&desired.tag), |r| r.url.clone());
+            report(
+                settings,
+                desired,
+                first_plan.as_ref().unwrap_or(&plan),
+                &done,
+                &url,
+                out,
+            )?;
             return Ok(!done.is_empty());
         }
         match execute(forge, desired, &plan, &mut done).await {
             Ok(()) => last_err = None,
             Err(e) if is_retryable(&e) => {
                 let wait = crate::forge::http::backoff(round as u32, retry_after(&e));
-                tracing::warn!("{e:#}; reading the forge again in {:.1}s", wait.as_secs_f64());
+                tracing::warn!(
+                    "{e:#}; reading the forge again in {:.1}s",
+                    wait.as_secs_f64()
+                );
                 if start.elapsed() + wait > budget {
                     return Err(e.context(partial(&done)));
                 }
@@ -88,7 +124,9 @@ async fn converge(settings: &Settings, forge: &AnyForge, desired: &Desired, out:
         }
     }
     Err(last_err
-        .unwrap_or_else(|| anyhow::anyhow!("the release did not converge after {MAX_ROUNDS} rounds"))
+        .unwrap_or_else(|| {
+            anyhow::anyhow!("the release did not converge after {MAX_ROUNDS} rounds")
+        })
         .context(partial(&done)))
 }
 
@@ -96,7 +134,10 @@ fn partial(done: &[String]) -> String {
     if done.is_empty() {
         "nothing was changed on the forge; running again is safe".to_owned()
     } else {
-        format!("done before the failure: {}; running again converges from here", done.join("; "))
+        format!(
+            "done before the failure: {}; running again converges from here",
+            done.join("; ")
+        )
     }
 }
 
@@ -114,7 +155,9 @@ fn is_retryable(e: &anyhow::Error) -> bool {
 }
 
 fn retry_after(e: &anyhow::Error) -> Option<Duration> {
-    e.chain().filter_map(|c| c.downcast_ref::<HttpError>()).find_map(HttpError::retry_after)
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<HttpError>())
+        .find_map(HttpError::retry_after)
 }
 
 /// Another job created the release first.
@@ -122,11 +165,20 @@ fn retry_after(e: &anyhow::Error) -> Option<Duration> {
 #[error("the release was created by another job meanwhile")]
 struct Raced;
 
-async fn execute(forge: &AnyForge, desired: &Desired, plan: &Plan, done: &mut Vec<String>) -> anyhow::Result<()> {
+async fn execute(
+    forge: &AnyForge,
+    desired: &Desired,
+    plan: &Plan,
+    done: &mut Vec<String>,
+) -> anyhow::Result<()> {
     for action in &plan.actions {
         match action {
             Action::Unchanged { .. } => continue,
-            Action::UploadFile { index, .. } => forge.upload_file(&desired.package, &desired.files[*index]).await?,
+            Action::UploadFile { index, .. } => {
+                forge
+                    .upload_file(&desired.package, &desired.files[*index])
+                    .await?
+            }
             Action::CreateRelease { release } => {
                 if let Created::AlreadyExists = forge.create_release(release).await? {
                     return Err(Raced.into());
@@ -151,11 +203,23 @@ async fn execute(forge: &AnyForge, desired: &Desired, plan: &Plan, done: &mut Ve
     Ok(())
 }
 
-fn report(settings: &Settings, d: &Desired, first: &Plan, done: &[String], url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+fn report(
+    settings: &Settings,
+    d: &Desired,
+    first: &Plan,
+    done: &[String],
+    url: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let changed = !done.is_empty();
     match settings.output {
         OutputFormat::Json => {
-            let mut r = output::report(d, first, settings.forge.map(crate::manifest::raw::ForgeKind::as_str), false);
+            let mut r = output::report(
+                d,
+                first,
+                settings.forge.map(crate::manifest::raw::ForgeKind::as_str),
+                false,
+            );
             r.url = Some(url);
             r.done = Some(done);
             serde_json::to_writer_pretty(&mut *out, &r)?;
@@ -166,7 +230,12 @@ fn report(settings: &Settings, d: &Desired, first: &Plan, done: &[String], url: 
                 writeln!(out, "{line}")?;
             }
             if changed {
-                writeln!(out, "release {} converged in {} change(s): {url}", d.tag, done.len())?;
+                writeln!(
+                    out,
+                    "release {} converged in {} change(s): {url}",
+                    d.tag,
+                    done.len()
+                )?;
             } else {
                 writeln!(out, "release {} unchanged: {url}", d.tag)?;
             }

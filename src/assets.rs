@@ -23,7 +23,11 @@ pub struct Hashed {
 pub fn expand(repo: &Path, pattern: &str) -> anyhow::Result<Vec<PathBuf>> {
     let base = glob::Pattern::escape(&repo.to_string_lossy());
     let full = format!("{}/{}", base.trim_end_matches('/'), pattern);
-    let opts = glob::MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
+    let opts = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
     let mut out = Vec::new();
     for entry in glob::glob_with(&full, opts)? {
         let path = entry?;
@@ -52,13 +56,19 @@ pub fn hash_file(path: &Path) -> std::io::Result<Hashed> {
         size += n as u64;
         hasher.update(&buf[..n]);
     }
-    Ok(Hashed { size, sha256: hex::encode(hasher.finalize()) })
+    Ok(Hashed {
+        size,
+        sha256: hex::encode(hasher.finalize()),
+    })
 }
 
 /// sha256 of bytes in memory.
 #[must_use]
 pub fn hash_bytes(bytes: &[u8]) -> Hashed {
-    Hashed { size: bytes.len() as u64, sha256: hex::encode(Sha256::digest(bytes)) }
+    Hashed {
+        size: bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(bytes)),
+    }
 }
 
 /// Hashes `paths` in parallel (one worker per core), results in input order.
@@ -66,9 +76,12 @@ pub fn hash_bytes(bytes: &[u8]) -> Hashed {
 /// # Errors
 /// The first file that cannot be read.
 pub fn hash_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Hashed>> {
-    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get).min(paths.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(2, std::num::NonZero::get)
+        .min(paths.len().max(1));
     let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<std::io::Result<Hashed>>> = (0..paths.len()).map(|_| None).collect();
+    let mut results: Vec<Option<std::io::Result<Hashed>>> =
+        (0..paths.len()).map(|_| None).collect();
     let chunks: Vec<Vec<(usize, std::io::Result<Hashed>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -83,7 +96,10 @@ pub fn hash_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Hashed>> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     for (i, r) in chunks.into_iter().flatten() {
         results[i] = Some(r);
@@ -104,7 +120,10 @@ pub fn hash_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Hashed>> {
 pub fn checksums_file<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut lines: Vec<(&str, &str)> = entries.into_iter().collect();
     lines.sort_by(|a, b| a.0.cmp(b.0));
-    lines.iter().map(|(name, sha)| format!("{sha}  {name}\n")).collect()
+    lines
+        .iter()
+        .map(|(name, sha)| format!("{sha}  {name}\n"))
+        .collect()
 }
 
 /// GitLab's rule for `direct_asset_path`: at most 128 characters matching
@@ -125,7 +144,9 @@ pub fn check_direct_asset_path(p: &str) -> Result<(), String> {
     }
     let rest = p.get(2..).unwrap_or("");
     let valid_rest = rest.len() >= 2
-        && rest.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '/'))
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '/'))
         && bytes.last().is_some_and(u8::is_ascii_alphanumeric);
     if bytes.len() < 2 || !valid_rest {
         return Err(format!(
@@ -143,8 +164,13 @@ pub fn check_link_url(url: &str) -> Result<(), String> {
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(format!("`{url}` is not an absolute URL"));
     };
-    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https" | "ftp") {
-        return Err(format!("`{url}` has the scheme `{scheme}`; only http, https and ftp are allowed"));
+    if !matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "http" | "https" | "ftp"
+    ) {
+        return Err(format!(
+            "`{url}` has the scheme `{scheme}`; only http, https and ftp are allowed"
+        ));
     }
     if rest.is_empty() || rest.starts_with('/') {
         return Err(format!("`{url}` has no host"));
@@ -157,10 +183,18 @@ pub fn check_link_url(url: &str) -> Result<(), String> {
 /// # Errors
 /// What is wrong.
 pub fn check_package_name(name: &str) -> Result<(), String> {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+')) && name != "." && name != ".." {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+        && name != "."
+        && name != ".."
+    {
         Ok(())
     } else {
-        Err(format!("`{name}` may contain only letters, digits, `.`, `_`, `-` and `+`"))
+        Err(format!(
+            "`{name}` may contain only letters, digits, `.`, `_`, `-` and `+`"
+        ))
     }
 }
 
@@ -169,10 +203,16 @@ pub fn check_package_name(name: &str) -> Result<(), String> {
 /// # Errors
 /// What is wrong.
 pub fn check_package_version(v: &str) -> Result<(), String> {
-    if !v.is_empty() && !v.contains("..") && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '.' | '-')) {
+    if !v.is_empty()
+        && !v.contains("..")
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '.' | '-'))
+    {
         Ok(())
     } else {
-        Err(format!("`{v}` may contain only letters, digits, `_`, `+`, `.` and `-`, and no `..`"))
+        Err(format!(
+            "`{v}` may contain only letters, digits, `_`, `+`, `.` and `-`, and no `..`"
+        ))
     }
 }
 
@@ -239,6 +279,9 @@ mod tests {
         for (p, h) in paths.iter().zip(&all) {
             assert_eq!(&hash_file(p).unwrap(), h);
         }
-        assert_eq!(all[0].sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            all[0].sha256,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 }

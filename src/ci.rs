@@ -82,19 +82,30 @@ impl CiContext {
             let gitea = env.is_true(ev::GITEA_ACTIONS) || env.is_true(ev::FORGEJO_ACTIONS);
             let server = owned(ev::GITHUB_SERVER_URL).map(|s| s.trim_end_matches('/').to_owned());
             let repo = owned(ev::GITHUB_REPOSITORY);
-            let project_url = server.as_ref().zip(repo.as_ref()).map(|(s, r)| format!("{s}/{r}"));
+            let project_url = server
+                .as_ref()
+                .zip(repo.as_ref())
+                .map(|(s, r)| format!("{s}/{r}"));
             let pipeline_url = project_url
                 .as_ref()
                 .zip(env.get(ev::GITHUB_RUN_ID))
                 .map(|(p, id)| format!("{p}/actions/runs/{id}"));
             Self {
-                provider: if gitea { Provider::GiteaActions } else { Provider::GithubActions },
+                provider: if gitea {
+                    Provider::GiteaActions
+                } else {
+                    Provider::GithubActions
+                },
                 tag: (env.get(ev::GITHUB_REF_TYPE) == Some("tag"))
                     .then(|| owned(ev::GITHUB_REF_NAME))
                     .flatten(),
                 sha: owned(ev::GITHUB_SHA),
                 server_url: server,
-                api_url: if gitea { None } else { owned(ev::GITHUB_API_URL) },
+                api_url: if gitea {
+                    None
+                } else {
+                    owned(ev::GITHUB_API_URL)
+                },
                 project: repo.clone(),
                 project_path: repo,
                 project_url,
@@ -126,7 +137,8 @@ impl CiContext {
             ctx.api_url = None;
         }
         if let Some(project) = owned(ev::RELSYNC_PROJECT) {
-            ctx.project_path = (!project.chars().all(|c| c.is_ascii_digit())).then(|| project.clone());
+            ctx.project_path =
+                (!project.chars().all(|c| c.is_ascii_digit())).then(|| project.clone());
             ctx.project = Some(project);
         }
         ctx
@@ -159,13 +171,19 @@ mod tests {
             ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
             ("CI_PROJECT_ID", "42"),
             ("CI_PROJECT_PATH", "group/app"),
-            ("CI_PIPELINE_URL", "https://gitlab.example.com/group/app/-/pipelines/7"),
+            (
+                "CI_PIPELINE_URL",
+                "https://gitlab.example.com/group/app/-/pipelines/7",
+            ),
         ]);
         assert_eq!(ctx.provider, Provider::GitlabCi);
         assert_eq!(ctx.tag.as_deref(), Some("v1.2.0"));
         assert_eq!(ctx.project.as_deref(), Some("42"));
         assert_eq!(ctx.project_path.as_deref(), Some("group/app"));
-        assert_eq!(ctx.api_url.as_deref(), Some("https://gitlab.example.com/api/v4"));
+        assert_eq!(
+            ctx.api_url.as_deref(),
+            Some("https://gitlab.example.com/api/v4")
+        );
     }
 
     #[test]
@@ -180,7 +198,10 @@ mod tests {
         ]);
         assert_eq!(ctx.provider, Provider::GithubActions);
         assert_eq!(ctx.tag, None);
-        assert_eq!(ctx.pipeline_url.as_deref(), Some("https://github.com/o/r/actions/runs/9"));
+        assert_eq!(
+            ctx.pipeline_url.as_deref(),
+            Some("https://github.com/o/r/actions/runs/9")
+        );
     }
 
     #[test]

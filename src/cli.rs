@@ -60,7 +60,13 @@ pub struct GlobalArgs {
     #[arg(short = 'f', long = "file", global = true, value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// The git repository.
-    #[arg(short = 'C', long = "repo", global = true, value_name = "DIR", default_value = ".")]
+    #[arg(
+        short = 'C',
+        long = "repo",
+        global = true,
+        value_name = "DIR",
+        default_value = "."
+    )]
     pub repo: PathBuf,
     /// The release tag (default: the CI tag, or a matching tag at HEAD).
     #[arg(long, global = true, value_name = "TAG")]

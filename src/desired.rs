@@ -117,35 +117,73 @@ pub struct Package {
 ///
 /// # Errors
 /// Bad input (exit 2) or an unreadable repository (exit 1).
-pub fn build(settings: &Settings, asset_url: &dyn Fn(&Package, &str) -> Option<String>) -> anyhow::Result<Desired> {
+pub fn build(
+    settings: &Settings,
+    asset_url: &dyn Fn(&Package, &str) -> Option<String>,
+) -> anyhow::Result<Desired> {
     let m = &settings.manifest;
     let pre_ctx = PreContext::new(settings);
     let tag = match (&settings.tag, &m.release.tag) {
         (Some(t), _) => Some(t.clone()),
-        (None, Some(tmpl)) => pre_ctx.render("release.tag", &m.locate("release.tag"), tmpl)?.filter(|t| !t.is_empty()),
+        (None, Some(tmpl)) => pre_ctx
+            .render("release.tag", &m.locate("release.tag"), tmpl)?
+            .filter(|t| !t.is_empty()),
         (None, None) => None,
     };
-    let target = Target { tag, commit: settings.commit.clone() };
+    let target = Target {
+        tag,
+        commit: settings.commit.clone(),
+    };
     let cl = changelog::collect(&settings.repo, &m.changelog, &target)?;
     let renderer = Renderer::new(m.release.notes_template.as_deref())?;
-    let mut ctx = Context::new(&cl, pre_ctx.project.clone(), pre_ctx.ci_ctx(&cl), pre_ctx.env.clone());
+    let mut ctx = Context::new(
+        &cl,
+        pre_ctx.project.clone(),
+        pre_ctx.ci_ctx(&cl),
+        pre_ctx.env.clone(),
+    );
     ctx.compare_url = compare_url(settings, &cl, &ctx.project);
 
     let package = Package {
-        name: renderer.string("assets.package.name", &m.locate("assets.package.name"), &m.assets.package.name, &ctx, None)?,
-        version: renderer.string("assets.package.version", &m.locate("assets.package.version"), &m.assets.package.version, &ctx, None)?,
+        name: renderer.string(
+            "assets.package.name",
+            &m.locate("assets.package.name"),
+            &m.assets.package.name,
+            &ctx,
+            None,
+        )?,
+        version: renderer.string(
+            "assets.package.version",
+            &m.locate("assets.package.version"),
+            &m.assets.package.version,
+            &ctx,
+            None,
+        )?,
     };
     let links = render_links(settings, &renderer, &ctx)?;
     let files = collect_files(settings, &renderer, &ctx, &package)?;
     if !files.is_empty() {
-        assets::check_package_name(&package.name).map_err(|e| m.error("assets.package.name", e, "set `assets.package.name` to a valid GitLab package name"))?;
-        assets::check_package_version(&package.version).map_err(|e| m.error("assets.package.version", e, "set `assets.package.version`"))?;
+        assets::check_package_name(&package.name).map_err(|e| {
+            m.error(
+                "assets.package.name",
+                e,
+                "set `assets.package.name` to a valid GitLab package name",
+            )
+        })?;
+        assets::check_package_version(&package.version)
+            .map_err(|e| m.error("assets.package.version", e, "set `assets.package.version`"))?;
     }
     check_unique(settings, &links, &files)?;
 
     ctx.assets = links
         .iter()
-        .map(|l| AssetContext { name: l.name.clone(), url: l.url.clone(), size: None, sha256: None, link_type: l.link_type.as_str().into() })
+        .map(|l| AssetContext {
+            name: l.name.clone(),
+            url: l.url.clone(),
+            size: None,
+            sha256: None,
+            link_type: l.link_type.as_str().into(),
+        })
         .chain(files.iter().map(|f| AssetContext {
             name: f.name.clone(),
             url: asset_url(&package, &f.name).unwrap_or_default(),
@@ -156,7 +194,13 @@ pub fn build(settings: &Settings, asset_url: &dyn Fn(&Package, &str) -> Option<S
         .collect();
     let notes = renderer.notes(&ctx)?;
     let r = &m.release;
-    let mut name = renderer.string("release.name", &m.locate("release.name"), &r.name, &ctx, None)?;
+    let mut name = renderer.string(
+        "release.name",
+        &m.locate("release.name"),
+        &r.name,
+        &ctx,
+        None,
+    )?;
     if name.is_empty() && cl.tag.is_none() {
         name = "Unreleased changes".to_owned();
     }
@@ -165,7 +209,13 @@ pub fn build(settings: &Settings, asset_url: &dyn Fn(&Package, &str) -> Option<S
         None => cl.commit.clone(),
     };
     let tag_message = match &r.tag_message {
-        Some(t) => Some(renderer.string("release.tag_message", &m.locate("release.tag_message"), t, &ctx, None)?),
+        Some(t) => Some(renderer.string(
+            "release.tag_message",
+            &m.locate("release.tag_message"),
+            t,
+            &ctx,
+            None,
+        )?),
         None => None,
     };
     let mut milestones = Vec::new();
@@ -173,7 +223,9 @@ pub fn build(settings: &Settings, asset_url: &dyn Fn(&Package, &str) -> Option<S
         let key = format!("release.milestones[{i}]");
         milestones.push(renderer.string(&key, &m.locate(&key), ms, &ctx, None)?);
     }
-    let prerelease = r.prerelease.unwrap_or_else(|| is_semver_prerelease(&cl.version));
+    let prerelease = r
+        .prerelease
+        .unwrap_or_else(|| is_semver_prerelease(&cl.version));
     Ok(Desired {
         unreleased: cl.tag.is_none(),
         tag: cl.tag.clone().unwrap_or_default(),
@@ -208,7 +260,11 @@ struct PreContext {
 
 impl PreContext {
     fn new(settings: &Settings) -> Self {
-        let path = settings.ci.project_path.clone().or_else(|| settings.project.clone().filter(|p| p.contains('/')));
+        let path = settings
+            .ci
+            .project_path
+            .clone()
+            .or_else(|| settings.project.clone().filter(|p| p.contains('/')));
         let name = path
             .as_deref()
             .and_then(|p| p.rsplit('/').next())
@@ -230,7 +286,11 @@ impl PreContext {
             .iter()
             .filter_map(|k| settings.env.get(k).map(|v| (k.clone(), v.to_owned())))
             .collect();
-        Self { project: ProjectContext { name, path, url }, ci: settings.ci.clone(), env }
+        Self {
+            project: ProjectContext { name, path, url },
+            ci: settings.ci.clone(),
+            env,
+        }
     }
 
     fn ci_ctx(&self, cl: &Changelog) -> CiTemplateContext {
@@ -245,7 +305,12 @@ impl PreContext {
     }
 
     /// Renders `release.tag`, which can read `ci`, `project` and `env` only.
-    fn render(&self, key: &str, location: &str, source: &str) -> Result<Option<String>, InputError> {
+    fn render(
+        &self,
+        key: &str,
+        location: &str,
+        source: &str,
+    ) -> Result<Option<String>, InputError> {
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         let ci = minijinja::context! {
@@ -253,10 +318,12 @@ impl PreContext {
             job_url => self.ci.job_url, server_url => self.ci.server_url, provider => self.ci.provider.as_str(),
         };
         let ctx = minijinja::context! { ci => ci, project => self.project, env => self.env };
-        env.render_str(source, ctx).map(|s| Some(s.trim().to_owned())).map_err(|e| {
-            InputError::new(format!("{location}: `{key}`: template error: {e}"))
-                .with_remedy("`release.tag` can read `ci`, `project` and `env` only")
-        })
+        env.render_str(source, ctx)
+            .map(|s| Some(s.trim().to_owned()))
+            .map_err(|e| {
+                InputError::new(format!("{location}: `{key}`: template error: {e}"))
+                    .with_remedy("`release.tag` can read `ci`, `project` and `env` only")
+            })
     }
 }
 
@@ -277,27 +344,47 @@ fn web_root(server: &str) -> &str {
 fn compare_url(settings: &Settings, cl: &Changelog, project: &ProjectContext) -> Option<String> {
     let (prev, tag) = (cl.previous_tag.as_deref()?, cl.tag.as_deref()?);
     let url = project.url.as_deref()?;
-    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, crate::forge_path::SEGMENT).to_string();
+    let enc =
+        |s: &str| percent_encoding::utf8_percent_encode(s, crate::forge_path::SEGMENT).to_string();
     Some(match settings.forge {
-        Some(crate::manifest::raw::ForgeKind::Gitlab) | None => format!("{url}/-/compare/{}...{}", enc(prev), enc(tag)),
+        Some(crate::manifest::raw::ForgeKind::Gitlab) | None => {
+            format!("{url}/-/compare/{}...{}", enc(prev), enc(tag))
+        }
         Some(_) => format!("{url}/compare/{}...{}", enc(prev), enc(tag)),
     })
 }
 
-fn render_links(settings: &Settings, r: &Renderer, ctx: &Context) -> anyhow::Result<Vec<DesiredLink>> {
+fn render_links(
+    settings: &Settings,
+    r: &Renderer,
+    ctx: &Context,
+) -> anyhow::Result<Vec<DesiredLink>> {
     let m = &settings.manifest;
     let mut out = Vec::new();
     for spec in &m.assets.links {
         let at = |k: &str| format!("{}.{k}", spec.key);
         let name = r.string(&at("name"), &m.locate(&at("name")), &spec.name, ctx, None)?;
         let url = r.string(&at("url"), &m.locate(&at("url")), &spec.url, ctx, None)?;
-        assets::check_link_url(&url).map_err(|e| m.error(&at("url"), e, "use an http, https or ftp URL"))?;
+        assets::check_link_url(&url)
+            .map_err(|e| m.error(&at("url"), e, "use an http, https or ftp URL"))?;
         if name.is_empty() {
-            return Err(m.error(&at("name"), "renders to an empty name", "give the link a name").into());
+            return Err(m
+                .error(
+                    &at("name"),
+                    "renders to an empty name",
+                    "give the link a name",
+                )
+                .into());
         }
         let direct_asset_path = match &spec.direct_asset_path {
             Some(t) => {
-                let p = r.string(&at("direct_asset_path"), &m.locate(&at("direct_asset_path")), t, ctx, None)?;
+                let p = r.string(
+                    &at("direct_asset_path"),
+                    &m.locate(&at("direct_asset_path")),
+                    t,
+                    ctx,
+                    None,
+                )?;
                 assets::check_direct_asset_path(&p).map_err(|e| {
                     m.error(&at("direct_asset_path"), e, "GitLab takes a path like `/bin/app-linux-amd64`: leading `/`, letters, digits, `-._/`, at most 128 characters")
                 })?;
@@ -305,12 +392,22 @@ fn render_links(settings: &Settings, r: &Renderer, ctx: &Context) -> anyhow::Res
             }
             None => None,
         };
-        out.push(DesiredLink { name, url, link_type: spec.link_type, direct_asset_path });
+        out.push(DesiredLink {
+            name,
+            url,
+            link_type: spec.link_type,
+            direct_asset_path,
+        });
     }
     Ok(out)
 }
 
-fn collect_files(settings: &Settings, r: &Renderer, ctx: &Context, _package: &Package) -> anyhow::Result<Vec<DesiredFile>> {
+fn collect_files(
+    settings: &Settings,
+    r: &Renderer,
+    ctx: &Context,
+    _package: &Package,
+) -> anyhow::Result<Vec<DesiredFile>> {
     let m = &settings.manifest;
     let mut matched: Vec<(usize, PathBuf)> = Vec::new();
     for (i, spec) in m.assets.files.iter().enumerate() {
@@ -327,27 +424,69 @@ fn collect_files(settings: &Settings, r: &Renderer, ctx: &Context, _package: &Pa
     let mut files = Vec::new();
     for ((i, path), h) in matched.into_iter().zip(hashes) {
         let spec = &m.assets.files[i];
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let rel = path.strip_prefix(&settings.repo).unwrap_or(&path).to_string_lossy().into_owned();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let rel = path
+            .strip_prefix(&settings.repo)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
         let file_value = minijinja::context! { name => file_name, path => rel.clone(), size => h.size, sha256 => h.sha256.clone() };
         let at = |k: &str| format!("{}.{k}", spec.key);
-        let name = r.string(&at("name"), &m.locate(&at("name")), &spec.name, ctx, Some(file_value.clone()))?;
+        let name = r.string(
+            &at("name"),
+            &m.locate(&at("name")),
+            &spec.name,
+            ctx,
+            Some(file_value.clone()),
+        )?;
         if name.is_empty() || name.contains('/') {
-            return Err(m.error(&at("name"), format!("`{name}` is not a file name"), "name assets without `/`").into());
+            return Err(m
+                .error(
+                    &at("name"),
+                    format!("`{name}` is not a file name"),
+                    "name assets without `/`",
+                )
+                .into());
         }
         let direct_asset_path = match &spec.direct_asset_path {
             Some(t) => {
-                let p = r.string(&at("direct_asset_path"), &m.locate(&at("direct_asset_path")), t, ctx, Some(file_value))?;
-                assets::check_direct_asset_path(&p).map_err(|e| m.error(&at("direct_asset_path"), e, "GitLab takes a path like `/bin/app-linux-amd64`"))?;
+                let p = r.string(
+                    &at("direct_asset_path"),
+                    &m.locate(&at("direct_asset_path")),
+                    t,
+                    ctx,
+                    Some(file_value),
+                )?;
+                assets::check_direct_asset_path(&p).map_err(|e| {
+                    m.error(
+                        &at("direct_asset_path"),
+                        e,
+                        "GitLab takes a path like `/bin/app-linux-amd64`",
+                    )
+                })?;
                 Some(p)
             }
             None => None,
         };
-        files.push(DesiredFile { name, source: FileSource::Disk(path), path: rel, size: h.size, sha256: h.sha256, link_type: spec.link_type, direct_asset_path });
+        files.push(DesiredFile {
+            name,
+            source: FileSource::Disk(path),
+            path: rel,
+            size: h.size,
+            sha256: h.sha256,
+            link_type: spec.link_type,
+            direct_asset_path,
+        });
     }
-    if let Some(sums_name) = &m.assets.checksums {
-        if !files.is_empty() {
-            let content = assets::checksums_file(files.iter().map(|f| (f.name.as_str(), f.sha256.as_str())));
+    if let Some(sums_name) = &m.assets.checksums
+        && !files.is_empty()
+    {
+        {
+            let content =
+                assets::checksums_file(files.iter().map(|f| (f.name.as_str(), f.sha256.as_str())));
             let h = assets::hash_bytes(content.as_bytes());
             files.push(DesiredFile {
                 name: sums_name.clone(),
@@ -365,7 +504,11 @@ fn collect_files(settings: &Settings, r: &Renderer, ctx: &Context, _package: &Pa
 
 /// Two assets with one name, one URL or one direct asset path would be refused by the forge
 /// half-way through: refuse them now.
-fn check_unique(settings: &Settings, links: &[DesiredLink], files: &[DesiredFile]) -> Result<(), InputError> {
+fn check_unique(
+    settings: &Settings,
+    links: &[DesiredLink],
+    files: &[DesiredFile],
+) -> Result<(), InputError> {
     let m = &settings.manifest;
     let mut names = HashSet::new();
     let mut urls = HashSet::new();
@@ -373,20 +516,50 @@ fn check_unique(settings: &Settings, links: &[DesiredLink], files: &[DesiredFile
     let keyed = links
         .iter()
         .zip(m.assets.links.iter().map(|s| s.key.clone()))
-        .map(|(l, k)| (l.name.as_str(), Some(l.url.as_str()), l.direct_asset_path.as_deref(), k))
-        .chain(files.iter().map(|f| (f.name.as_str(), None, f.direct_asset_path.as_deref(), "assets.files".to_owned())));
+        .map(|(l, k)| {
+            (
+                l.name.as_str(),
+                Some(l.url.as_str()),
+                l.direct_asset_path.as_deref(),
+                k,
+            )
+        })
+        .chain(files.iter().map(|f| {
+            (
+                f.name.as_str(),
+                None,
+                f.direct_asset_path.as_deref(),
+                "assets.files".to_owned(),
+            )
+        }));
     for (name, url, dap, key) in keyed {
         if !names.insert(name) {
-            return Err(m.error(&key, format!("two assets are named `{name}`"), "give every link and file a distinct name (use `name:` with `{{ file.name }}`)"));
+            return Err(m.error(
+                &key,
+                format!("two assets are named `{name}`"),
+                "give every link and file a distinct name (use `name:` with `{{ file.name }}`)",
+            ));
         }
-        if let Some(url) = url {
-            if !urls.insert(url) {
-                return Err(m.error(&key, format!("two links have the URL `{url}`"), "GitLab keeps URLs unique per release: remove the duplicate"));
+        if let Some(url) = url
+            && !urls.insert(url)
+        {
+            {
+                return Err(m.error(
+                    &key,
+                    format!("two links have the URL `{url}`"),
+                    "GitLab keeps URLs unique per release: remove the duplicate",
+                ));
             }
         }
-        if let Some(p) = dap {
-            if !paths.insert(p) {
-                return Err(m.error(&key, format!("two assets have the direct_asset_path `{p}`"), "give each asset its own path"));
+        if let Some(p) = dap
+            && !paths.insert(p)
+        {
+            {
+                return Err(m.error(
+                    &key,
+                    format!("two assets have the direct_asset_path `{p}`"),
+                    "give each asset its own path",
+                ));
             }
         }
     }
@@ -398,7 +571,12 @@ fn check_unique(settings: &Settings, links: &[DesiredLink], files: &[DesiredFile
 pub fn is_semver_prerelease(version: &str) -> bool {
     let core = version.split('+').next().unwrap_or(version);
     match core.split_once('-') {
-        Some((nums, pre)) => !pre.is_empty() && nums.split('.').all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())),
+        Some((nums, pre)) => {
+            !pre.is_empty()
+                && nums
+                    .split('.')
+                    .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        }
         None => false,
     }
 }
@@ -418,8 +596,14 @@ mod tests {
 
     #[test]
     fn web_roots() {
-        assert_eq!(web_root("https://gitlab.example.com/api/v4/"), "https://gitlab.example.com");
+        assert_eq!(
+            web_root("https://gitlab.example.com/api/v4/"),
+            "https://gitlab.example.com"
+        );
         assert_eq!(web_root("https://api.github.com"), "https://github.com");
-        assert_eq!(web_root("https://ghe.example.com/api/v3"), "https://ghe.example.com");
+        assert_eq!(
+            web_root("https://ghe.example.com/api/v3"),
+            "https://ghe.example.com"
+        );
     }
 }

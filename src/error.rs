@@ -53,7 +53,10 @@ pub struct InputError {
 impl InputError {
     /// An input error with no remedy.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), remedy: None }
+        Self {
+            message: message.into(),
+            remedy: None,
+        }
     }
 
     /// Attach a remedy.

@@ -42,9 +42,22 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
         Command::Schema => Ok(ExitStatus::Success),
         Command::Check => {
             let d = build_offline(&settings)?;
-            writeln!(stdout, "ok: {} is valid ({} link(s), {} file(s), {} commit(s) for {})",
-                settings.manifest.source.as_ref().map_or_else(|| "built-in defaults".to_owned(), |p| p.display().to_string()),
-                d.links.len(), d.files.len(), d.commit_count, if d.unreleased { "the unreleased changes" } else { &d.tag })?;
+            writeln!(
+                stdout,
+                "ok: {} is valid ({} link(s), {} file(s), {} commit(s) for {})",
+                settings.manifest.source.as_ref().map_or_else(
+                    || "built-in defaults".to_owned(),
+                    |p| p.display().to_string()
+                ),
+                d.links.len(),
+                d.files.len(),
+                d.commit_count,
+                if d.unreleased {
+                    "the unreleased changes"
+                } else {
+                    &d.tag
+                }
+            )?;
             Ok(ExitStatus::Success)
         }
         Command::Notes => {
@@ -61,7 +74,11 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
             } else {
                 apply::run(&settings, false, stdout)?
             };
-            Ok(if args.detailed_exitcode && status { ExitStatus::ChangesPending } else { ExitStatus::Success })
+            Ok(if args.detailed_exitcode && status {
+                ExitStatus::ChangesPending
+            } else {
+                ExitStatus::Success
+            })
         }
         Command::Apply => {
             apply::run(&settings, true, stdout)?;
@@ -83,14 +100,22 @@ fn build_offline(settings: &Settings) -> anyhow::Result<Desired> {
 ///
 /// # Errors
 /// Writing to stdout failed.
-pub fn print_plan(settings: &Settings, d: &Desired, plan: &plan::Plan, offline: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn print_plan(
+    settings: &Settings,
+    d: &Desired,
+    plan: &plan::Plan,
+    offline: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let forge = settings.forge.map(manifest::raw::ForgeKind::as_str);
     match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &output::report(d, plan, forge, offline))?;
             writeln!(out)?;
         }
-        OutputFormat::Text => out.write_all(output::plan_text(d, plan, forge, offline).as_bytes())?,
+        OutputFormat::Text => {
+            out.write_all(output::plan_text(d, plan, forge, offline).as_bytes())?
+        }
     }
     Ok(())
 }

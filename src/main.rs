@@ -12,11 +12,20 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             // Help and version are successes; bad flags are bad input.
-            return ExitCode::from(if e.use_stderr() { ExitStatus::BadInput.code() } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                ExitStatus::BadInput.code()
+            } else {
+                0
+            });
         }
     };
     let color = relsync::output::use_color(&env);
-    relsync::output::init_logging(cli.global.verbose, cli.global.quiet, env.get(relsync::env_vars::RELSYNC_LOG), color);
+    relsync::output::init_logging(
+        cli.global.verbose,
+        cli.global.quiet,
+        env.get(relsync::env_vars::RELSYNC_LOG),
+        color,
+    );
     let mut stdout = std::io::stdout().lock();
     match relsync::run(&cli, env, &mut stdout) {
         Ok(status) => ExitCode::from(status.code()),

@@ -33,7 +33,10 @@ pub fn use_color(env: &crate::env_vars::Env) -> bool {
     if env.get(crate::env_vars::NO_COLOR).is_some() {
         return false;
     }
-    if env.get(crate::env_vars::FORCE_COLOR).is_some_and(|v| v != "0") {
+    if env
+        .get(crate::env_vars::FORCE_COLOR)
+        .is_some_and(|v| v != "0")
+    {
         return true;
     }
     std::io::stderr().is_terminal()
@@ -82,7 +85,12 @@ pub struct PlanReport<'a> {
 
 /// Builds the JSON report.
 #[must_use]
-pub fn report<'a>(d: &'a Desired, plan: &'a Plan, forge: Option<&'a str>, offline: bool) -> PlanReport<'a> {
+pub fn report<'a>(
+    d: &'a Desired,
+    plan: &'a Plan,
+    forge: Option<&'a str>,
+    offline: bool,
+) -> PlanReport<'a> {
     PlanReport {
         tag: &d.tag,
         version: &d.version,
@@ -109,11 +117,34 @@ pub fn report<'a>(d: &'a Desired, plan: &'a Plan, forge: Option<&'a str>, offlin
 pub fn describe_action(a: &Action) -> String {
     let m = a.marker();
     match a {
-        Action::UploadFile { name, size, sha256, .. } => format!("{m} upload  {name} ({}, sha256 {})", human_size(*size), short(sha256)),
-        Action::CreateRelease { release } => format!("{m} release {} \"{}\"{}", if release.tag.is_empty() { "(unreleased: `apply` needs a tag)" } else { &release.tag }, release.name, if release.links.is_empty() { String::new() } else { format!(" with {} link(s)", release.links.len()) }),
-        Action::UpdateRelease { tag, patch } => format!("{m} release {tag}: {}", patch.fields().join(", ")),
+        Action::UploadFile {
+            name, size, sha256, ..
+        } => format!(
+            "{m} upload  {name} ({}, sha256 {})",
+            human_size(*size),
+            short(sha256)
+        ),
+        Action::CreateRelease { release } => format!(
+            "{m} release {} \"{}\"{}",
+            if release.tag.is_empty() {
+                "(unreleased: `apply` needs a tag)"
+            } else {
+                &release.tag
+            },
+            release.name,
+            if release.links.is_empty() {
+                String::new()
+            } else {
+                format!(" with {} link(s)", release.links.len())
+            }
+        ),
+        Action::UpdateRelease { tag, patch } => {
+            format!("{m} release {tag}: {}", patch.fields().join(", "))
+        }
         Action::DeleteLink { link } => format!("{m} link    {} ({})", link.name, link.url),
-        Action::UpdateLink { from, to } => format!("{m} link    {} → {} ({})", from.name, to.name, to.url),
+        Action::UpdateLink { from, to } => {
+            format!("{m} link    {} → {} ({})", from.name, to.name, to.url)
+        }
         Action::CreateLink { link } => format!("{m} link    {} ({})", link.name, link.url),
         Action::DeleteFile { file, reason } => format!("{m} file    {} ({reason})", file.name),
         Action::Unchanged { kind, name } => format!("{m} {kind:<7} {name}"),
@@ -124,17 +155,37 @@ pub fn describe_action(a: &Action) -> String {
 #[must_use]
 pub fn plan_text(d: &Desired, plan: &Plan, forge: Option<&str>, offline: bool) -> String {
     let mut s = String::new();
-    let tag = if d.unreleased { "(unreleased)" } else { d.tag.as_str() };
+    let tag = if d.unreleased {
+        "(unreleased)"
+    } else {
+        d.tag.as_str()
+    };
     let _ = writeln!(s, "release  {tag}");
     let _ = writeln!(s, "name     {}", d.name);
     let _ = writeln!(s, "version  {}", d.version);
-    let _ = writeln!(s, "previous {}", d.previous_tag.as_deref().unwrap_or("(none: whole history)"));
+    let _ = writeln!(
+        s,
+        "previous {}",
+        d.previous_tag.as_deref().unwrap_or("(none: whole history)")
+    );
     let _ = writeln!(s, "commits  {}", d.commit_count);
-    let _ = writeln!(s, "forge    {}{}", forge.unwrap_or("(not set)"), if offline { " (offline: not read)" } else { "" });
+    let _ = writeln!(
+        s,
+        "forge    {}{}",
+        forge.unwrap_or("(not set)"),
+        if offline { " (offline: not read)" } else { "" }
+    );
     let first = d.notes.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let _ = writeln!(s, "notes    {} line(s): {first}", d.notes.lines().count());
     for f in &d.files {
-        let _ = writeln!(s, "file     {} {} ({}, sha256 {})", f.name, f.path, human_size(f.size), f.sha256);
+        let _ = writeln!(
+            s,
+            "file     {} {} ({}, sha256 {})",
+            f.name,
+            f.path,
+            human_size(f.size),
+            f.sha256
+        );
     }
     s.push('\n');
     for a in &plan.actions {
@@ -173,20 +224,32 @@ pub fn human_size(n: u64) -> String {
 /// The dotenv lines for GitLab's `artifacts:reports:dotenv`.
 #[must_use]
 pub fn dotenv(tag: &str, version: &str, url: &str, changed: bool) -> String {
-    format!("RELEASE_TAG={tag}\nRELEASE_VERSION={version}\nRELEASE_URL={url}\nRELEASE_CHANGED={changed}\n")
+    format!(
+        "RELEASE_TAG={tag}\nRELEASE_VERSION={version}\nRELEASE_URL={url}\nRELEASE_CHANGED={changed}\n"
+    )
 }
 
 /// Wraps an upload stream with a progress bar when stderr is a terminal outside CI.
-pub fn progress_stream<S>(stream: S, name: &str, size: u64) -> impl futures_util::Stream<Item = S::Item> + Send + 'static
+pub fn progress_stream<S>(
+    stream: S,
+    name: &str,
+    size: u64,
+) -> impl futures_util::Stream<Item = S::Item> + Send + 'static
 where
     S: futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
 {
     use futures_util::StreamExt;
-    let bar = if std::io::stderr().is_terminal() && crate::env_vars::Env::from_process().get(crate::env_vars::CI).is_none() {
+    let bar = if std::io::stderr().is_terminal()
+        && crate::env_vars::Env::from_process()
+            .get(crate::env_vars::CI)
+            .is_none()
+    {
         let bar = indicatif::ProgressBar::new(size);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.set_message(name.to_owned());
         Some(bar)

@@ -32,7 +32,13 @@ impl State {
     pub fn parse(description: &str) -> Self {
         description
             .lines()
-            .find_map(|l| l.trim().strip_prefix(STATE_PREFIX)?.strip_suffix("-->").map(str::trim).map(str::to_owned))
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix(STATE_PREFIX)?
+                    .strip_suffix("-->")
+                    .map(str::trim)
+                    .map(str::to_owned)
+            })
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default()
     }
@@ -157,18 +163,25 @@ impl Plan {
 #[must_use]
 pub fn managed_block(notes: &str, state: &State) -> String {
     let state_json = serde_json::to_string(state).unwrap_or_default();
-    format!("{BEGIN}\n{}\n{STATE_PREFIX}{state_json} -->\n{END}", notes.trim_end())
+    format!(
+        "{BEGIN}\n{}\n{STATE_PREFIX}{state_json} -->\n{END}",
+        notes.trim_end()
+    )
 }
 
 /// The description to write, given the current one (if any).
 #[must_use]
 pub fn compose_description(mode: NotesMode, current: Option<&str>, block: &str) -> String {
-    let Some(current) = current else { return block.to_owned() };
+    let Some(current) = current else {
+        return block.to_owned();
+    };
     match mode {
         NotesMode::Replace => block.to_owned(),
         NotesMode::Keep => current.to_owned(),
         NotesMode::Managed => match (current.find(BEGIN), current.find(END)) {
-            (Some(b), Some(e)) if e > b => format!("{}{block}{}", &current[..b], &current[e + END.len()..]),
+            (Some(b), Some(e)) if e > b => {
+                format!("{}{block}{}", &current[..b], &current[e + END.len()..])
+            }
             _ if current.trim().is_empty() => block.to_owned(),
             _ => format!("{}\n\n{block}", current.trim_end()),
         },
@@ -183,10 +196,19 @@ fn normalise(s: &str) -> String {
 /// everything is shown as to be created). `file_url` gives a stored file's download URL,
 /// `links_for_files` says whether uploaded files are also linked (GitLab).
 #[must_use]
-pub fn diff(desired: &Desired, actual: Option<&Actual>, file_url: &dyn Fn(&str) -> String, links_for_files: bool) -> Plan {
+pub fn diff(
+    desired: &Desired,
+    actual: Option<&Actual>,
+    file_url: &dyn Fn(&str) -> String,
+    links_for_files: bool,
+) -> Plan {
     let empty = Actual::default();
     let actual = actual.unwrap_or(&empty);
-    let old_state = actual.release.as_ref().map(|r| State::parse(&r.description)).unwrap_or_default();
+    let old_state = actual
+        .release
+        .as_ref()
+        .map(|r| State::parse(&r.description))
+        .unwrap_or_default();
     let mut actions = Vec::new();
 
     // Files first: upload what the forge lacks, then (at the end) delete what is superseded.
@@ -197,17 +219,35 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, file_url: &dyn Fn(&str) 
     }
     for (index, f) in desired.files.iter().enumerate() {
         let stored = by_name.remove(f.name.as_str()).unwrap_or_default();
-        let keep = stored.iter().find(|s| s.sha256.as_deref() == Some(f.sha256.as_str()) && s.size == f.size).map(|s| s.id);
+        let keep = stored
+            .iter()
+            .find(|s| s.sha256.as_deref() == Some(f.sha256.as_str()) && s.size == f.size)
+            .map(|s| s.id);
         match keep {
-            Some(_) => actions.push(Action::Unchanged { kind: "file".into(), name: f.name.clone() }),
-            None => actions.push(Action::UploadFile { name: f.name.clone(), size: f.size, sha256: f.sha256.clone(), index }),
+            Some(_) => actions.push(Action::Unchanged {
+                kind: "file".into(),
+                name: f.name.clone(),
+            }),
+            None => actions.push(Action::UploadFile {
+                name: f.name.clone(),
+                size: f.size,
+                sha256: f.sha256.clone(),
+                index,
+            }),
         }
         for s in stored {
             if keep == Some(s.id) {
                 continue;
             }
-            let reason = if s.sha256.as_deref() == Some(f.sha256.as_str()) { "duplicate" } else { "superseded" };
-            file_deletes.push(Action::DeleteFile { file: s.clone(), reason: reason.into() });
+            let reason = if s.sha256.as_deref() == Some(f.sha256.as_str()) {
+                "duplicate"
+            } else {
+                "superseded"
+            };
+            file_deletes.push(Action::DeleteFile {
+                file: s.clone(),
+                reason: reason.into(),
+            });
         }
     }
     let mut leftover: Vec<&StoredFile> = by_name.into_values().flatten().collect();
@@ -219,7 +259,10 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, file_url: &dyn Fn(&str) 
             Prune::None => false,
         };
         if prune {
-            file_deletes.push(Action::DeleteFile { file: s.clone(), reason: "no longer declared".into() });
+            file_deletes.push(Action::DeleteFile {
+                file: s.clone(),
+                reason: "no longer declared".into(),
+            });
         }
     }
 
@@ -227,7 +270,12 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, file_url: &dyn Fn(&str) 
     let mut want: Vec<NewLink> = desired
         .links
         .iter()
-        .map(|l| NewLink { name: l.name.clone(), url: l.url.clone(), link_type: l.link_type, direct_asset_path: l.direct_asset_path.clone() })
+        .map(|l| NewLink {
+            name: l.name.clone(),
+            url: l.url.clone(),
+            link_type: l.link_type,
+            direct_asset_path: l.direct_asset_path.clone(),
+        })
         .collect();
     if links_for_files {
         want.extend(desired.files.iter().map(|f: &DesiredFile| NewLink {
@@ -239,7 +287,11 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, file_url: &dyn Fn(&str) 
     }
     let new_state = State {
         links: want.iter().map(|l| l.name.clone()).collect(),
-        files: desired.files.iter().map(|f| (f.name.clone(), f.sha256.clone())).collect(),
+        files: desired
+            .files
+            .iter()
+            .map(|f| (f.name.clone(), f.sha256.clone()))
+            .collect(),
     };
     let block = managed_block(&desired.notes, &new_state);
 
@@ -258,26 +310,42 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, file_url: &dyn Fn(&str) 
                 },
             });
             actions.append(&mut file_deletes);
-            return finish(actions, block);
+            finish(actions, block)
         }
         Some(release) => {
-            let description = compose_description(desired.notes_mode, Some(&release.description), &block);
+            let description =
+                compose_description(desired.notes_mode, Some(&release.description), &block);
             let patch = ReleasePatch {
                 name: (release.name != desired.name).then(|| desired.name.clone()),
-                description: (normalise(&release.description) != normalise(&description)).then(|| description.clone()),
+                description: (normalise(&release.description) != normalise(&description))
+                    .then(|| description.clone()),
                 milestones: {
                     let a: BTreeSet<_> = release.milestones.iter().collect();
                     let b: BTreeSet<_> = desired.milestones.iter().collect();
                     (a != b).then(|| desired.milestones.clone())
                 },
-                released_at: desired.released_at.filter(|d| release.released_at != Some(*d)),
+                released_at: desired
+                    .released_at
+                    .filter(|d| release.released_at != Some(*d)),
             };
             if patch.is_empty() {
-                actions.push(Action::Unchanged { kind: "release".into(), name: desired.tag.clone() });
+                actions.push(Action::Unchanged {
+                    kind: "release".into(),
+                    name: desired.tag.clone(),
+                });
             } else {
-                actions.push(Action::UpdateRelease { tag: desired.tag.clone(), patch });
+                actions.push(Action::UpdateRelease {
+                    tag: desired.tag.clone(),
+                    patch,
+                });
             }
-            diff_links(&want, &actual.links, &old_state, desired.prune, &mut actions);
+            diff_links(
+                &want,
+                &actual.links,
+                &old_state,
+                desired.prune,
+                &mut actions,
+            );
             actions.append(&mut file_deletes);
             finish(actions, description)
         }
@@ -288,8 +356,15 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, file_url: &dyn Fn(&str) 
 /// uniqueness of names, URLs and paths per release never fails: deletes, then updates,
 /// then creates; an update whose new URL or path is still held by another changing link
 /// becomes a delete and a create.
-fn diff_links(want: &[NewLink], have: &[Link], state: &State, prune: Prune, actions: &mut Vec<Action>) {
-    let mut have_by_name: HashMap<&str, &Link> = have.iter().map(|l| (l.name.as_str(), l)).collect();
+fn diff_links(
+    want: &[NewLink],
+    have: &[Link],
+    state: &State,
+    prune: Prune,
+    actions: &mut Vec<Action>,
+) {
+    let mut have_by_name: HashMap<&str, &Link> =
+        have.iter().map(|l| (l.name.as_str(), l)).collect();
     let mut updates: Vec<(&Link, NewLink)> = Vec::new();
     let mut creates: Vec<NewLink> = Vec::new();
     let mut unchanged = Vec::new();
@@ -329,7 +404,9 @@ fn diff_links(want: &[NewLink], have: &[Link], state: &State, prune: Prune, acti
         let clash = have.iter().any(|o| {
             o.id != h.id
                 && changing.contains(&o.id)
-                && (o.url == w.url || (w.direct_asset_path.is_some() && o.direct_asset_path == w.direct_asset_path))
+                && (o.url == w.url
+                    || (w.direct_asset_path.is_some()
+                        && o.direct_asset_path == w.direct_asset_path))
         });
         if clash {
             deletes.push(h);
@@ -342,13 +419,19 @@ fn diff_links(want: &[NewLink], have: &[Link], state: &State, prune: Prune, acti
         actions.push(Action::DeleteLink { link: d.clone() });
     }
     for (h, w) in final_updates {
-        actions.push(Action::UpdateLink { from: h.clone(), to: w });
+        actions.push(Action::UpdateLink {
+            from: h.clone(),
+            to: w,
+        });
     }
     for c in creates {
         actions.push(Action::CreateLink { link: c });
     }
     for name in unchanged {
-        actions.push(Action::Unchanged { kind: "link".into(), name });
+        actions.push(Action::Unchanged {
+            kind: "link".into(),
+            name,
+        });
     }
     let _ = kept;
 }
@@ -356,8 +439,12 @@ fn diff_links(want: &[NewLink], have: &[Link], state: &State, prune: Prune, acti
 fn same_link(h: &Link, w: &NewLink) -> bool {
     h.url == w.url
         && h.link_type.unwrap_or_default() == w.link_type
-        && h.direct_asset_path.as_deref().map(|p| p.trim_start_matches('/'))
-            == w.direct_asset_path.as_deref().map(|p| p.trim_start_matches('/'))
+        && h.direct_asset_path
+            .as_deref()
+            .map(|p| p.trim_start_matches('/'))
+            == w.direct_asset_path
+                .as_deref()
+                .map(|p| p.trim_start_matches('/'))
 }
 
 fn finish(actions: Vec<Action>, description: String) -> Plan {
@@ -372,5 +459,9 @@ fn finish(actions: Vec<Action>, description: String) -> Plan {
             Action::Unchanged { .. } => summary.unchanged += 1,
         }
     }
-    Plan { actions, summary, description }
+    Plan {
+        actions,
+        summary,
+        description,
+    }
 }

@@ -87,19 +87,38 @@ impl Settings {
             Provider::GiteaActions => Some(ForgeKind::Gitea),
             Provider::Local => None,
         });
-        let server = args.server.clone().or_else(|| ci_server(&ci, forge)).or_else(|| manifest.forge.server.clone());
-        let project = args.project.clone().or_else(|| ci.project.clone()).or_else(|| manifest.forge.project.clone());
-        let token = forge.and_then(|kind| token_for(kind, manifest.forge.token_env.as_deref(), &env));
+        let server = args
+            .server
+            .clone()
+            .or_else(|| ci_server(&ci, forge))
+            .or_else(|| manifest.forge.server.clone());
+        let project = args
+            .project
+            .clone()
+            .or_else(|| ci.project.clone())
+            .or_else(|| manifest.forge.project.clone());
+        let token =
+            forge.and_then(|kind| token_for(kind, manifest.forge.token_env.as_deref(), &env));
         let ca = manifest
             .forge
             .ca_file
             .clone()
             .map(CaSource::File)
-            .or_else(|| env.get(ev::RELSYNC_CA_FILE).map(|p| CaSource::File(p.into())))
-            .or_else(|| env.get(ev::CI_SERVER_TLS_CA_FILE).map(|p| CaSource::File(p.into())))
+            .or_else(|| {
+                env.get(ev::RELSYNC_CA_FILE)
+                    .map(|p| CaSource::File(p.into()))
+            })
+            .or_else(|| {
+                env.get(ev::CI_SERVER_TLS_CA_FILE)
+                    .map(|p| CaSource::File(p.into()))
+            })
             .or_else(|| {
                 env.get(ev::ADDITIONAL_CA_CERT_BUNDLE).map(|v| {
-                    if v.contains("-----BEGIN") { CaSource::Inline(v.to_owned()) } else { CaSource::File(v.into()) }
+                    if v.contains("-----BEGIN") {
+                        CaSource::Inline(v.to_owned())
+                    } else {
+                        CaSource::File(v.into())
+                    }
                 })
             })
             .or_else(|| env.get(ev::SSL_CERT_FILE).map(|p| CaSource::File(p.into())));
@@ -126,7 +145,9 @@ impl Settings {
 fn ci_server(ci: &CiContext, kind: Option<ForgeKind>) -> Option<String> {
     match (kind, ci.provider) {
         (Some(ForgeKind::Github), Provider::GithubActions) => ci.api_url.clone(),
-        (Some(ForgeKind::Gitlab), Provider::GitlabCi) => ci.api_url.clone().or_else(|| ci.server_url.clone()),
+        (Some(ForgeKind::Gitlab), Provider::GitlabCi) => {
+            ci.api_url.clone().or_else(|| ci.server_url.clone())
+        }
         (Some(ForgeKind::Gitea), Provider::GiteaActions) => ci.server_url.clone(),
         // RELSYNC_SERVER applies to any forge.
         _ if ci.provider == Provider::Local => ci.server_url.clone(),
@@ -137,7 +158,11 @@ fn ci_server(ci: &CiContext, kind: Option<ForgeKind>) -> Option<String> {
 /// The token for `kind`: `RELSYNC_TOKEN`, then `forge.token_env`, then the forge's own variables.
 fn token_for(kind: ForgeKind, token_env: Option<&str>, env: &Env) -> Option<Token> {
     let private = |var: &str| {
-        env.get(var).map(|v| Token { var: var.to_owned(), kind: TokenKind::Private, secret: SecretString::from(v.to_owned()) })
+        env.get(var).map(|v| Token {
+            var: var.to_owned(),
+            kind: TokenKind::Private,
+            secret: SecretString::from(v.to_owned()),
+        })
     };
     if let Some(t) = private(ev::RELSYNC_TOKEN) {
         return Some(t);
@@ -169,13 +194,31 @@ mod tests {
 
     #[test]
     fn gitlab_token_order() {
-        let t = token_for(ForgeKind::Gitlab, None, &env(&[("CI_JOB_TOKEN", "j"), ("GITLAB_TOKEN", "g")])).unwrap();
-        assert_eq!((t.var.as_str(), t.kind), ("GITLAB_TOKEN", TokenKind::Private));
+        let t = token_for(
+            ForgeKind::Gitlab,
+            None,
+            &env(&[("CI_JOB_TOKEN", "j"), ("GITLAB_TOKEN", "g")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (t.var.as_str(), t.kind),
+            ("GITLAB_TOKEN", TokenKind::Private)
+        );
         let t = token_for(ForgeKind::Gitlab, None, &env(&[("CI_JOB_TOKEN", "j")])).unwrap();
         assert_eq!((t.var.as_str(), t.kind), ("CI_JOB_TOKEN", TokenKind::Job));
-        let t = token_for(ForgeKind::Gitlab, Some("MY_TOK"), &env(&[("MY_TOK", "m"), ("GITLAB_TOKEN", "g")])).unwrap();
+        let t = token_for(
+            ForgeKind::Gitlab,
+            Some("MY_TOK"),
+            &env(&[("MY_TOK", "m"), ("GITLAB_TOKEN", "g")]),
+        )
+        .unwrap();
         assert_eq!(t.var, "MY_TOK");
-        let t = token_for(ForgeKind::Tgit, None, &env(&[("RELSYNC_TOKEN", "r"), ("TGIT_TOKEN", "t")])).unwrap();
+        let t = token_for(
+            ForgeKind::Tgit,
+            None,
+            &env(&[("RELSYNC_TOKEN", "r"), ("TGIT_TOKEN", "t")]),
+        )
+        .unwrap();
         assert_eq!(t.var, "RELSYNC_TOKEN");
         assert!(token_for(ForgeKind::Github, None, &env(&[("GITLAB_TOKEN", "g")])).is_none());
     }
@@ -183,8 +226,15 @@ mod tests {
     #[test]
     fn flag_beats_env_beats_manifest() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("release.yml"), "forge:\n  kind: tgit\n  project: from/manifest\n").unwrap();
-        let mut args = GlobalArgs { repo: dir.path().to_path_buf(), ..GlobalArgs::default() };
+        std::fs::write(
+            dir.path().join("release.yml"),
+            "forge:\n  kind: tgit\n  project: from/manifest\n",
+        )
+        .unwrap();
+        let mut args = GlobalArgs {
+            repo: dir.path().to_path_buf(),
+            ..GlobalArgs::default()
+        };
         let e = env(&[("GITLAB_CI", "true"), ("CI_PROJECT_ID", "7")]);
         let s = Settings::resolve(&args, e.clone()).unwrap();
         assert_eq!(s.forge, Some(ForgeKind::Tgit));

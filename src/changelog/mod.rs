@@ -149,13 +149,21 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
     // Objects are read, never written: skip re-hashing every object we inflate.
     INIT.call_once(|| git2::opts::strict_hash_verification(false));
 
-    let git = Repository::open_ext(repo, RepositoryOpenFlags::empty(), std::iter::empty::<&str>())
-        .map_err(|e| {
-            input_with(
-                format!("{} is not in a git repository: {}", repo.display(), e.message()),
-                "run relsync in the repository's working copy, or pass -C/--repo DIR",
-            )
-        })?;
+    let git = Repository::open_ext(
+        repo,
+        RepositoryOpenFlags::empty(),
+        std::iter::empty::<&str>(),
+    )
+    .map_err(|e| {
+        input_with(
+            format!(
+                "{} is not in a git repository: {}",
+                repo.display(),
+                e.message()
+            ),
+            "run relsync in the repository's working copy, or pass -C/--repo DIR",
+        )
+    })?;
 
     let pattern = if settings.tag_pattern.is_empty() {
         "*"
@@ -163,7 +171,9 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         settings.tag_pattern.as_str()
     };
     let tag_matcher = walk::tag_glob(pattern).map_err(|e| {
-        input(format!("changelog.tag_pattern: `{pattern}` is not a valid glob: {e}"))
+        input(format!(
+            "changelog.tag_pattern: `{pattern}` is not a valid glob: {e}"
+        ))
     })?;
     let ignore = ignore_set(&settings.ignore_tags)?;
     let path_filter = walk::PathFilter::new(&settings.paths)
@@ -340,11 +350,10 @@ fn drop_revert_pairs(entries: &mut [Entry]) {
         let Some(target) = entries[i].revert.as_deref() else {
             continue;
         };
-        let found = index.get(target).copied().or_else(|| {
-            entries
-                .iter()
-                .position(|e| e.id.starts_with(target))
-        });
+        let found = index
+            .get(target)
+            .copied()
+            .or_else(|| entries.iter().position(|e| e.id.starts_with(target)));
         if let Some(j) = found
             && j != i
             && !dropped[j]
@@ -459,7 +468,9 @@ fn resolve_commit(git: &Repository, spec: &str, shallow: bool) -> Result<Oid> {
     match git.revparse_single(spec).and_then(|o| o.peel_to_commit()) {
         Ok(commit) => Ok(commit.id()),
         Err(_) if shallow => Err(input_with(
-            format!("the release commit `{spec}` is not in the repository, whose history is shallow"),
+            format!(
+                "the release commit `{spec}` is not in the repository, whose history is shallow"
+            ),
             SHALLOW_REMEDY,
         )),
         Err(_) => Err(input_with(

@@ -162,9 +162,7 @@ fn parse_footers(body: &str) -> Vec<Footer> {
     }
     let lines: Vec<&str> = body.lines().collect();
     let paragraph_starts: Vec<usize> = (0..lines.len())
-        .filter(|&i| {
-            !lines[i].trim().is_empty() && (i == 0 || lines[i - 1].trim().is_empty())
-        })
+        .filter(|&i| !lines[i].trim().is_empty() && (i == 0 || lines[i - 1].trim().is_empty()))
         .collect();
 
     let breaking_start = paragraph_starts.iter().copied().find(|&i| {
@@ -310,13 +308,19 @@ mod tests {
 
     #[test]
     fn prose_last_paragraph_is_not_footers() {
-        let p = parse_message("fix: crash\n\nThis fixes a crash when: the input is empty.", true);
+        let p = parse_message(
+            "fix: crash\n\nThis fixes a crash when: the input is empty.",
+            true,
+        );
         assert!(p.footers.is_empty());
     }
 
     #[test]
     fn footers_only_in_last_paragraph() {
-        let p = parse_message("fix: a\n\nNote: this looks like a footer\n\nand this is prose", true);
+        let p = parse_message(
+            "fix: a\n\nNote: this looks like a footer\n\nand this is prose",
+            true,
+        );
         assert!(p.footers.is_empty());
     }
 
@@ -390,7 +394,10 @@ mod tests {
 
     #[test]
     fn conventional_revert_with_refs() {
-        let p = parse_message("revert: let us never again speak of it\n\nRefs: 676104e, a215868", true);
+        let p = parse_message(
+            "revert: let us never again speak of it\n\nRefs: 676104e, a215868",
+            true,
+        );
         assert_eq!(p.revert.as_deref(), Some("676104e"));
         let not = parse_message("fix: x\n\nRefs: 676104e", true);
         assert_eq!(not.revert, None);

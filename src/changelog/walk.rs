@@ -248,45 +248,61 @@ pub(crate) fn nearest_tag(
     if tags.by_commit.is_empty() {
         return Ok(None);
     }
-    let mut seen: HashSet<Oid> = HashSet::new();
-    // (committer time, insertion order reversed so equal times pop first-in-first-out).
-    let mut queue: BinaryHeap<(i64, Reverse<u64>, Oid)> = BinaryHeap::new();
-    let mut order = 0u64;
-    let start = repo.find_commit(release).context("reading the release commit")?;
-    for parent in start.parent_ids() {
-        if seen.insert(parent) {
-            let time = repo.find_commit(parent)?.time().seconds();
-            queue.push((time, Reverse(order), parent));
-            order += 1;
+    let start = repo
+        .find_commit(release)
+        .context("reading the release commit")?;
+    let mut frontier = Frontier::default();
+    frontier.add_parents(repo, &start)?;
+    while let Some(commit) = frontier.pop() {
+        if let Some(name) = tags.best_on(commit.id(), prefix, &accept) {
+            return Ok(Some((name.to_string(), commit.id())));
         }
-    }
-    while let Some((_, _, oid)) = queue.pop() {
-        if let Some(name) = tags.best_on(oid, prefix, &accept) {
-            return Ok(Some((name.to_string(), oid)));
-        }
-        let commit = repo
-            .find_commit(oid)
-            .with_context(|| format!("reading commit {oid}"))?;
-        for parent in commit.parent_ids() {
-            if seen.insert(parent) {
-                let time = repo
-                    .find_commit(parent)
-                    .with_context(|| format!("reading commit {parent}"))?
-                    .time()
-                    .seconds();
-                queue.push((time, Reverse(order), parent));
-                order += 1;
-            }
-        }
+        frontier.add_parents(repo, &commit)?;
     }
     Ok(None)
+}
+
+/// The date-ordered frontier of the previous-release search; each commit is read once.
+#[derive(Default)]
+struct Frontier<'r> {
+    seen: HashSet<Oid>,
+    /// (committer time, insertion order reversed so equal times pop first-in-first-out, id).
+    queue: BinaryHeap<(i64, Reverse<u64>, Oid)>,
+    pending: HashMap<Oid, git2::Commit<'r>>,
+    order: u64,
+}
+
+impl<'r> Frontier<'r> {
+    fn add_parents(&mut self, repo: &'r Repository, commit: &git2::Commit<'r>) -> Result<()> {
+        for parent in commit.parent_ids() {
+            if self.seen.insert(parent) {
+                let parent = repo
+                    .find_commit(parent)
+                    .with_context(|| format!("reading commit {parent}"))?;
+                self.queue
+                    .push((parent.time().seconds(), Reverse(self.order), parent.id()));
+                self.order += 1;
+                self.pending.insert(parent.id(), parent);
+            }
+        }
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Option<git2::Commit<'r>> {
+        let (_, _, oid) = self.queue.pop()?;
+        self.pending.remove(&oid)
+    }
 }
 
 /// Limits the range to commits that touch some paths: a pathspec-limited tree diff against
 /// the first parent, then a glob check on the changed paths.
 pub(crate) struct PathFilter {
     globs: GlobSet,
+    /// Literal directories (or files) every pattern lives under; empty = diff everything.
     pathspecs: Vec<String>,
+    /// Literal paths whose patterns take everything below them (`dir`, `dir/**`): a
+    /// changed entry there is a match without a diff.
+    covering: Vec<String>,
 }
 
 impl PathFilter {
@@ -298,6 +314,7 @@ impl PathFilter {
         }
         let mut builder = GlobSetBuilder::new();
         let mut pathspecs: Vec<String> = Vec::new();
+        let mut covering: Vec<String> = Vec::new();
         for raw in paths {
             let path = raw.trim_start_matches("./").trim_end_matches('/');
             builder.add(Glob::new(path)?);
@@ -306,6 +323,14 @@ impl PathFilter {
             }
             // The directory part before the first metacharacter limits the tree diff.
             let literal = literal_prefix(path);
+            if literal.len() == path.len() {
+                covering.push(path.to_string());
+            } else if let Some(dir) = path.strip_suffix("/**")
+                && literal_prefix(dir).len() == dir.len()
+                && !dir.is_empty()
+            {
+                covering.push(dir.to_string());
+            }
             let dir = if literal.len() == path.len() {
                 literal
             } else {
@@ -322,6 +347,7 @@ impl PathFilter {
         Ok(Some(Self {
             globs: builder.build()?,
             pathspecs,
+            covering,
         }))
     }
 
@@ -339,6 +365,20 @@ impl PathFilter {
         } else {
             None
         };
+        // Fast paths on subtree ids, no diff: a changed entry under a covering path is a
+        // match; when every pattern lives under a literal directory, unchanged entries
+        // there mean nothing matching changed.
+        let entry_id = |tree: Option<&git2::Tree<'_>>, path: &str| {
+            tree.and_then(|t| t.get_path(std::path::Path::new(path)).ok())
+                .map(|e| e.id())
+        };
+        let changed = |path: &str| entry_id(Some(&tree), path) != entry_id(parent_tree.as_ref(), path);
+        if self.covering.iter().any(|path| changed(path)) {
+            return Ok(true);
+        }
+        if !self.pathspecs.is_empty() && !self.pathspecs.iter().any(|dir| changed(dir)) {
+            return Ok(false);
+        }
         let mut opts = DiffOptions::new();
         opts.skip_binary_check(true);
         for spec in &self.pathspecs {
@@ -358,7 +398,11 @@ impl PathFilter {
 
 /// The commits of `release` minus the ancestors of `hide`, newest first (topological, then
 /// time), as a lazy iterator over ids.
-pub(crate) fn range(repo: &Repository, release: Oid, hide: Option<Oid>) -> Result<git2::Revwalk<'_>> {
+pub(crate) fn range(
+    repo: &Repository,
+    release: Oid,
+    hide: Option<Oid>,
+) -> Result<git2::Revwalk<'_>> {
     let mut walk = repo.revwalk().context("starting a revwalk")?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
     walk.push(release)
@@ -435,6 +479,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(f.pathspecs, vec!["services/api", "libs/common"]);
+        assert_eq!(f.covering, vec!["services/api", "libs/common"]);
+        let partial = PathFilter::new(&["services/api/*.rs".into()]).unwrap().unwrap();
+        assert_eq!(partial.pathspecs, vec!["services/api"]);
+        assert!(partial.covering.is_empty());
         assert!(f.globs.is_match("services/api/src/main.rs"));
         assert!(f.globs.is_match("libs/common/x"));
         assert!(!f.globs.is_match("services/web/x"));

@@ -47,7 +47,13 @@ impl Gitlab {
             Some(TokenKind::Job) => AuthStyle::Header("job-token"),
             _ => AuthStyle::Header("private-token"),
         };
-        Ok(Self { http: Http::new(settings, token.as_ref(), style)?, api, web, project: project.to_owned(), token })
+        Ok(Self {
+            http: Http::new(settings, token.as_ref(), style)?,
+            api,
+            web,
+            project: project.to_owned(),
+            token,
+        })
     }
 
     fn project_url(&self) -> String {
@@ -67,7 +73,11 @@ impl Gitlab {
             )),
             Some(StatusCode::FORBIDDEN) => Some(format!(
                 "the token in `{var}` may not {what}: releases need at least the Developer role and a token with the `api` scope; a protected tag also needs permission to create that tag{}",
-                if self.token.as_ref().is_some_and(|t| t.kind == TokenKind::Job) {
+                if self
+                    .token
+                    .as_ref()
+                    .is_some_and(|t| t.kind == TokenKind::Job)
+                {
                     "; `CI_JOB_TOKEN` reaches only the releases, release links and packages APIs: set `GITLAB_TOKEN` for more"
                 } else {
                     ""
@@ -82,13 +92,21 @@ impl Gitlab {
         }
     }
 
-    async fn get_all<T: for<'de> Deserialize<'de>>(&self, url: &str, what: &str) -> anyhow::Result<Vec<T>> {
+    async fn get_all<T: for<'de> Deserialize<'de>>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> anyhow::Result<Vec<T>> {
         let mut out = Vec::new();
         let mut page = 1u32;
         loop {
             let resp = self
                 .http
-                .read(|| self.http.request(Method::GET, url).query(&[("per_page", "100"), ("page", &page.to_string())]))
+                .read(|| {
+                    self.http
+                        .request(Method::GET, url)
+                        .query(&[("per_page", "100"), ("page", &page.to_string())])
+                })
                 .await
                 .map_err(|e| self.explain(e, what))?;
             let next = resp
@@ -123,7 +141,11 @@ impl Gitlab {
                 })
                 .await
                 .map_err(|e| self.explain(e, "list the project's packages"))?;
-            let next = resp.headers().get("x-next-page").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u32>().ok());
+            let next = resp
+                .headers()
+                .get("x-next-page")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u32>().ok());
             let items: Vec<PackageDto> = resp.json().await?;
             let empty = items.is_empty();
             packages.extend(items);
@@ -133,7 +155,10 @@ impl Gitlab {
             }
         }
         let mut files = Vec::new();
-        for p in packages.into_iter().filter(|p| p.name == package.name && p.version == package.version) {
+        for p in packages
+            .into_iter()
+            .filter(|p| p.name == package.name && p.version == package.version)
+        {
             let url = format!("{}/packages/{}/package_files", self.project_url(), p.id);
             let list: Vec<PackageFileDto> = self.get_all(&url, "list the package's files").await?;
             files.extend(list.into_iter().map(|f| StoredFile {
@@ -148,16 +173,8 @@ impl Gitlab {
         Ok(files)
     }
 
-    fn link_from(&self, tag: &str, l: LinkDto) -> Link {
-        let marker = format!("/-/releases/{}/downloads", segment(tag));
-        let marker_raw = format!("/-/releases/{tag}/downloads");
-        let direct_asset_path = l.direct_asset_url.as_deref().and_then(|u| {
-            u.find(&marker)
-                .map(|i| &u[i + marker.len()..])
-                .or_else(|| u.find(&marker_raw).map(|i| &u[i + marker_raw.len()..]))
-                .filter(|p| p.starts_with('/'))
-                .map(str::to_owned)
-        });
+    fn link_from(l: LinkDto) -> Link {
+        let direct_asset_path = l.direct_asset_url.as_deref().and_then(direct_asset_path_of);
         Link {
             id: l.id,
             name: l.name,
@@ -166,6 +183,16 @@ impl Gitlab {
             direct_asset_path,
         }
     }
+}
+
+/// GitLab does not return `direct_asset_path`; it is the tail of
+/// `direct_asset_url` = `<project>/-/releases/<tag>/downloads<path>` (the tag is one
+/// encoded segment), or the link's own URL when no path is set.
+fn direct_asset_path_of(url: &str) -> Option<String> {
+    let rest = &url[url.find("/-/releases/")? + "/-/releases/".len()..];
+    let after_tag = &rest[rest.find('/')?..];
+    let path = after_tag.strip_prefix("/downloads")?;
+    path.starts_with('/').then(|| path.to_owned())
 }
 
 fn parse_link_type(s: &str) -> Option<LinkType> {
@@ -190,15 +217,23 @@ impl Forge for Gitlab {
     #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
     async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
         let url = self.release_path(&desired.tag);
-        let release = match self.http.read(|| self.http.request(Method::GET, &url)).await {
+        let release = match self
+            .http
+            .read(|| self.http.request(Method::GET, &url))
+            .await
+        {
             Ok(resp) => Some(resp.json::<ReleaseDto>().await?),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => None,
             Err(e) => return Err(self.explain(e, "read the release")),
         };
         let links = match &release {
             Some(_) => {
-                let list: Vec<LinkDto> = self.get_all(&format!("{url}/assets/links"), "list the release's links").await?;
-                list.into_iter().map(|l| self.link_from(&desired.tag, l)).collect()
+                let list: Vec<LinkDto> = self
+                    .get_all(&format!("{url}/assets/links"), "list the release's links")
+                    .await?;
+                list.into_iter()
+                    .map(|l| Self::link_from(l))
+                    .collect()
             }
             None => Vec::new(),
         };
@@ -209,7 +244,11 @@ impl Forge for Gitlab {
         } else {
             Vec::new()
         };
-        Ok(Actual { release: release.map(|r| r.into_release(&self.web, &self.project)), links, files })
+        Ok(Actual {
+            release: release.map(|r| r.into_release(&self.web, &self.project)),
+            links,
+            files,
+        })
     }
 
     async fn create_release(&self, r: &NewRelease) -> anyhow::Result<Created> {
@@ -228,8 +267,16 @@ impl Forge for Gitlab {
             body["released_at"] = json!(at.to_rfc3339());
         }
         let url = format!("{}/releases", self.project_url());
-        match self.http.send(self.http.request(Method::POST, &url).json(&body)).await {
-            Ok(resp) => Ok(Created::Created(resp.json::<ReleaseDto>().await?.into_release(&self.web, &self.project))),
+        match self
+            .http
+            .send(self.http.request(Method::POST, &url).json(&body))
+            .await
+        {
+            Ok(resp) => Ok(Created::Created(
+                resp.json::<ReleaseDto>()
+                    .await?
+                    .into_release(&self.web, &self.project),
+            )),
             Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
             Err(e) => Err(self.explain(e, "create the release")),
         }
@@ -251,10 +298,17 @@ impl Forge for Gitlab {
         }
         let resp = self
             .http
-            .send(self.http.request(Method::PUT, &self.release_path(tag)).json(&body))
+            .send(
+                self.http
+                    .request(Method::PUT, &self.release_path(tag))
+                    .json(&body),
+            )
             .await
             .map_err(|e| self.explain(e, "update the release"))?;
-        Ok(resp.json::<ReleaseDto>().await?.into_release(&self.web, &self.project))
+        Ok(resp
+            .json::<ReleaseDto>()
+            .await?
+            .into_release(&self.web, &self.project))
     }
 
     async fn create_link(&self, tag: &str, link: &NewLink) -> anyhow::Result<Link> {
@@ -264,7 +318,7 @@ impl Forge for Gitlab {
             .send(self.http.request(Method::POST, &url).json(&link_body(link)))
             .await
             .map_err(|e| self.explain(e, &format!("create the link `{}`", link.name)))?;
-        Ok(self.link_from(tag, resp.json().await?))
+        Ok(Self::link_from(resp.json().await?))
     }
 
     async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<Link> {
@@ -275,12 +329,16 @@ impl Forge for Gitlab {
             .send(self.http.request(Method::PUT, &url).json(&link_body(link)))
             .await
             .map_err(|e| self.explain(e, &format!("update the link `{}`", link.name)))?;
-        Ok(self.link_from(tag, resp.json().await?))
+        Ok(Self::link_from(resp.json().await?))
     }
 
     async fn delete_link(&self, tag: &str, id: u64) -> anyhow::Result<()> {
         let url = format!("{}/assets/links/{id}", self.release_path(tag));
-        match self.http.send(self.http.request(Method::DELETE, &url)).await {
+        match self
+            .http
+            .send(self.http.request(Method::DELETE, &url))
+            .await
+        {
             Ok(_) => Ok(()),
             // Already gone: another run got there first.
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
@@ -307,13 +365,27 @@ impl Forge for Gitlab {
                     .body(body),
             )
             .await
-            .map_err(|e| self.explain(e, &format!("upload `{}` to the generic package registry", file.name)))?;
+            .map_err(|e| {
+                self.explain(
+                    e,
+                    &format!("upload `{}` to the generic package registry", file.name),
+                )
+            })?;
         Ok(())
     }
 
     async fn delete_file(&self, file: &StoredFile) -> anyhow::Result<()> {
-        let url = format!("{}/packages/{}/package_files/{}", self.project_url(), file.parent_id.unwrap_or_default(), file.id);
-        match self.http.send(self.http.request(Method::DELETE, &url)).await {
+        let url = format!(
+            "{}/packages/{}/package_files/{}",
+            self.project_url(),
+            file.parent_id.unwrap_or_default(),
+            file.id
+        );
+        match self
+            .http
+            .send(self.http.request(Method::DELETE, &url))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
             Err(e) => Err(self.explain(e, &format!("delete the package file `{}`", file.name))),
@@ -322,7 +394,12 @@ impl Forge for Gitlab {
 
     fn file_url(&self, package: &Package, name: &str) -> String {
         // Names and versions were checked against GitLab's rules, so they need no escaping.
-        format!("{}/packages/generic/{}/{}/{name}", self.project_url(), package.name, package.version)
+        format!(
+            "{}/packages/generic/{}/{}/{name}",
+            self.project_url(),
+            package.name,
+            package.version
+        )
     }
 
     fn release_url(&self, tag: &str) -> String {
@@ -362,7 +439,12 @@ impl ReleaseDto {
         Release {
             name: self.name.unwrap_or_default(),
             description: self.description.unwrap_or_default(),
-            milestones: self.milestones.unwrap_or_default().into_iter().map(|m| m.title).collect(),
+            milestones: self
+                .milestones
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| m.title)
+                .collect(),
             released_at: self.released_at,
             url,
             tag: self.tag_name,
@@ -393,4 +475,17 @@ struct PackageFileDto {
     #[serde(default)]
     size: u64,
     file_sha256: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::direct_asset_path_of;
+
+    #[test]
+    fn direct_asset_path_from_url() {
+        let p = direct_asset_path_of("https://gl.example.com/g/app/-/releases/release%2F1.2/downloads/bin/app");
+        assert_eq!(p.as_deref(), Some("/bin/app"));
+        assert_eq!(direct_asset_path_of("https://files.example.com/app.tar.gz"), None);
+        assert_eq!(direct_asset_path_of("https://gl.example.com/g/app/-/releases/v1/other"), None);
+    }
 }

@@ -57,7 +57,9 @@ impl HttpError {
         match self {
             Self::Transport { .. } => true,
             Self::Status { status, .. } => {
-                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS || status.as_u16() == 423
+                status.is_server_error()
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+                    || status.as_u16() == 423
             }
         }
     }
@@ -96,7 +98,11 @@ impl Http {
     ///
     /// # Errors
     /// An unreadable CA bundle (exit 2) or a TLS set-up failure.
-    pub fn new(settings: &Settings, token: Option<&Token>, auth: AuthStyle) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: &Settings,
+        token: Option<&Token>,
+        auth: AuthStyle,
+    ) -> anyhow::Result<Self> {
         // One process-wide crypto provider; a second install is a harmless no-op error.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
@@ -114,8 +120,12 @@ impl Http {
                     )
                 })?,
             };
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| crate::error::input_with(format!("the CA bundle is not valid PEM: {e}"), "give a PEM file of CA certificates"))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                crate::error::input_with(
+                    format!("the CA bundle is not valid PEM: {e}"),
+                    "give a PEM file of CA certificates",
+                )
+            })?;
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
@@ -125,13 +135,23 @@ impl Http {
             None => None,
             Some(t) => {
                 let (name, value) = match auth {
-                    AuthStyle::Header(h) => (HeaderName::from_static(h), t.secret.expose_secret().to_owned()),
-                    AuthStyle::Authorization(scheme) => {
-                        (reqwest::header::AUTHORIZATION, format!("{scheme} {}", t.secret.expose_secret()))
-                    }
+                    AuthStyle::Header(h) => (
+                        HeaderName::from_static(h),
+                        t.secret.expose_secret().to_owned(),
+                    ),
+                    AuthStyle::Authorization(scheme) => (
+                        reqwest::header::AUTHORIZATION,
+                        format!("{scheme} {}", t.secret.expose_secret()),
+                    ),
                 };
                 let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                    crate::error::input_with(format!("the token in `{}` contains characters a header cannot carry", t.var), "check the variable's value")
+                    crate::error::input_with(
+                        format!(
+                            "the token in `{}` contains characters a header cannot carry",
+                            t.var
+                        ),
+                        "check the variable's value",
+                    )
                 })?;
                 value.set_sensitive(true);
                 Some((name, value))
@@ -140,13 +160,14 @@ impl Http {
         Ok(Self {
             client,
             auth,
-            secret: token.map(|t| t.secret.expose_secret().to_owned()).filter(|s| !s.is_empty()),
+            secret: token
+                .map(|t| t.secret.expose_secret().to_owned())
+                .filter(|s| !s.is_empty()),
             budget: Duration::from_secs(120),
         })
     }
 
     /// A request with auth set.
-    #[must_use]
     pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
         let mut rb = self.client.request(method, url);
         if let Some((name, value)) = &self.auth {
@@ -161,21 +182,34 @@ impl Http {
     /// Transport failure or error status.
     pub async fn send(&self, rb: RequestBuilder) -> Result<Response, HttpError> {
         let (client, req) = rb.build_split();
-        let req = req.map_err(|e| HttpError::Transport { method: Method::GET, path: String::new(), message: self.redact(&e.to_string()) })?;
+        let req = req.map_err(|e| HttpError::Transport {
+            method: Method::GET,
+            path: String::new(),
+            message: self.redact(&e.to_string()),
+        })?;
         let (method, path) = (req.method().clone(), req.url().path().to_owned());
         tracing::debug!("{method} {path}");
-        let resp = client.execute(req).await.map_err(|e| HttpError::Transport {
-            method: method.clone(),
-            path: path.clone(),
-            message: self.redact(&transport_message(&e)),
-        })?;
+        let resp = client
+            .execute(req)
+            .await
+            .map_err(|e| HttpError::Transport {
+                method: method.clone(),
+                path: path.clone(),
+                message: self.redact(&transport_message(&e)),
+            })?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
         }
         let retry_after = retry_after(resp.headers());
         let body = resp.text().await.unwrap_or_default();
-        Err(HttpError::Status { method, path, status, message: self.redact(&server_message(&body)), retry_after })
+        Err(HttpError::Status {
+            method,
+            path,
+            status,
+            message: self.redact(&server_message(&body)),
+            retry_after,
+        })
     }
 
     /// Sends a read, retrying transient failures with backoff and jitter within the budget.
@@ -225,12 +259,19 @@ pub fn backoff(attempt: u32, asked: Option<Duration>) -> Duration {
 
 fn retry_after(h: &HeaderMap) -> Option<Duration> {
     let num = |name: &str| h.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
-    if let Some(secs) = h.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()) {
+    if let Some(secs) = h
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
         return Some(Duration::from_secs(secs));
     }
     // RateLimit-Reset (GitLab) and x-ratelimit-reset (GitHub) are Unix times.
     let reset = num("ratelimit-reset").or_else(|| num("x-ratelimit-reset"))?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
     Some(Duration::from_secs(reset.saturating_sub(now).max(1)))
 }
 
@@ -243,7 +284,9 @@ pub fn server_message(body: &str) -> String {
             let m = v.get("message").or_else(|| v.get("error")).unwrap_or(&v);
             match m {
                 serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Array(items) => items.iter().map(flat).collect::<Vec<_>>().join("; "),
+                serde_json::Value::Array(items) => {
+                    items.iter().map(flat).collect::<Vec<_>>().join("; ")
+                }
                 serde_json::Value::Object(map) => map
                     .iter()
                     .map(|(k, v)| format!("{k} {}", flat(v)))
@@ -286,18 +329,42 @@ mod tests {
 
     #[test]
     fn messages_of_every_shape() {
-        assert_eq!(server_message(r#"{"message":"404 Not Found"}"#), "404 Not Found");
-        assert_eq!(server_message(r#"{"message":["Name has already been taken","Url is blocked"]}"#), "Name has already been taken; Url is blocked");
-        assert_eq!(server_message(r#"{"message":{"url":["is blocked"]}}"#), "url is blocked");
-        assert_eq!(server_message(r#"{"error":"name is missing"}"#), "name is missing");
-        assert_eq!(server_message("<html>bad gateway</html>"), "<html>bad gateway</html>");
+        assert_eq!(
+            server_message(r#"{"message":"404 Not Found"}"#),
+            "404 Not Found"
+        );
+        assert_eq!(
+            server_message(r#"{"message":["Name has already been taken","Url is blocked"]}"#),
+            "Name has already been taken; Url is blocked"
+        );
+        assert_eq!(
+            server_message(r#"{"message":{"url":["is blocked"]}}"#),
+            "url is blocked"
+        );
+        assert_eq!(
+            server_message(r#"{"error":"name is missing"}"#),
+            "name is missing"
+        );
+        assert_eq!(
+            server_message("<html>bad gateway</html>"),
+            "<html>bad gateway</html>"
+        );
     }
 
     #[test]
     fn backoff_honours_server_and_caps() {
-        assert_eq!(backoff(0, Some(Duration::from_secs(3))), Duration::from_secs(3));
-        assert_eq!(backoff(0, Some(Duration::from_secs(3600))), Duration::from_secs(60));
+        assert_eq!(
+            backoff(0, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            backoff(0, Some(Duration::from_secs(3600))),
+            Duration::from_secs(60)
+        );
         let b = backoff(2, None);
-        assert!(b >= Duration::from_millis(800) && b <= Duration::from_millis(1200), "{b:?}");
+        assert!(
+            b >= Duration::from_millis(800) && b <= Duration::from_millis(1200),
+            "{b:?}"
+        );
     }
 }

@@ -4,14 +4,13 @@
 pub mod gitlab;
 pub mod http;
 
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::desired::{Desired, DesiredFile, Package};
 use crate::manifest::raw::ForgeKind;
-use crate::settings::Settings;
 use crate::manifest::raw::LinkType;
+use crate::settings::Settings;
 
 /// A release as the forge holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -195,7 +194,9 @@ pub async fn upload_body(file: &DesiredFile) -> anyhow::Result<reqwest::Body> {
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
             let stream = tokio_util::io::ReaderStream::with_capacity(f, 256 * 1024);
-            reqwest::Body::wrap_stream(crate::output::progress_stream(stream, &file.name, file.size))
+            reqwest::Body::wrap_stream(crate::output::progress_stream(
+                stream, &file.name, file.size,
+            ))
         }
     })
 }
@@ -280,15 +281,26 @@ pub fn connect(settings: &Settings) -> anyhow::Result<AnyForge> {
         input_with("no forge is known: not running in a recognised CI, and none given", "pass `--forge gitlab|tgit|github|gitea` (or set `forge.kind`), or use `plan --offline`")
     })?;
     let server = settings.server.as_deref().ok_or_else(|| {
-        input_with(format!("no server is known for the `{}` forge", kind.as_str()), "pass `--server URL`, set `RELSYNC_SERVER` or `forge.server`")
+        input_with(
+            format!("no server is known for the `{}` forge", kind.as_str()),
+            "pass `--server URL`, set `RELSYNC_SERVER` or `forge.server`",
+        )
     })?;
     let project = settings.project.as_deref().ok_or_else(|| {
-        input_with("no project is known", "pass `--project ID|PATH`, set `RELSYNC_PROJECT` or `forge.project`")
+        input_with(
+            "no project is known",
+            "pass `--project ID|PATH`, set `RELSYNC_PROJECT` or `forge.project`",
+        )
     })?;
     match kind {
-        ForgeKind::Gitlab => Ok(AnyForge::Gitlab(gitlab::Gitlab::new(settings, server, project)?)),
+        ForgeKind::Gitlab => Ok(AnyForge::Gitlab(gitlab::Gitlab::new(
+            settings, server, project,
+        )?)),
         other => Err(input_with(
-            format!("the `{}` forge is not supported by this version of relsync", other.as_str()),
+            format!(
+                "the `{}` forge is not supported by this version of relsync",
+                other.as_str()
+            ),
             "use `--forge gitlab`, or `plan --offline`",
         )),
     }

@@ -4,7 +4,9 @@ pub mod raw;
 mod resolve;
 pub mod yaml;
 
-pub use resolve::{AssetsSection, FileSpec, ForgeSection, LinkSpec, Manifest, PackageSpec, ReleaseSection};
+pub use resolve::{
+    AssetsSection, FileSpec, ForgeSection, LinkSpec, Manifest, PackageSpec, ReleaseSection,
+};
 
 use std::path::{Path, PathBuf};
 
@@ -28,7 +30,12 @@ pub fn load(explicit: Option<&Path>, repo: &Path) -> anyhow::Result<Manifest> {
             .map(|p| p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p)),
     };
     let Some(path) = path else {
-        return Ok(Manifest::resolve(raw::RawManifest::default(), None, yaml::LineIndex::default(), repo)?);
+        return Ok(Manifest::resolve(
+            raw::RawManifest::default(),
+            None,
+            yaml::LineIndex::default(),
+            repo,
+        )?);
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
         input_with(
@@ -45,7 +52,12 @@ pub fn load(explicit: Option<&Path>, repo: &Path) -> anyhow::Result<Manifest> {
 /// Malformed YAML, unknown keys, wrong types, invalid values: an [`InputError`].
 pub fn from_str(text: &str, path: &Path, repo: &Path) -> anyhow::Result<Manifest> {
     let (raw, lines): (raw::RawManifest, _) = yaml::parse(text, path)?;
-    Ok(Manifest::resolve(raw, Some(PathBuf::from(path)), lines, repo)?)
+    Ok(Manifest::resolve(
+        raw,
+        Some(PathBuf::from(path)),
+        lines,
+        repo,
+    )?)
 }
 
 /// The JSON Schema of `release.yml`, pretty-printed.
@@ -56,4 +68,3 @@ pub fn schema_json() -> String {
     s.push('\n');
     s
 }
-

@@ -24,7 +24,9 @@ pub struct RawManifest {
 }
 
 /// A forge kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ForgeKind {
     /// GitLab REST v4 (gitlab.com, self-managed, JiHu GitLab).

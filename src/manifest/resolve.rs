@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use super::raw::{
-    self, Checksums, ForgeKind, LinkType, NotesMode, Prerelease, Prune, RawManifest,
-};
+use super::raw::{self, Checksums, ForgeKind, LinkType, NotesMode, Prerelease, Prune, RawManifest};
 use super::yaml::LineIndex;
 use crate::changelog::{self, ChangelogSettings, GroupSpec, OnShallow};
 use crate::error::InputError;
@@ -165,7 +163,10 @@ impl Manifest {
             assets: AssetsSection {
                 links: Vec::new(),
                 files: Vec::new(),
-                package: PackageSpec { name: "{{ project.name }}".into(), version: "{{ version }}".into() },
+                package: PackageSpec {
+                    name: "{{ project.name }}".into(),
+                    version: "{{ version }}".into(),
+                },
                 checksums: None,
                 prune: Prune::Managed,
             },
@@ -207,7 +208,12 @@ impl Manifest {
     }
 
     /// An input error located at `key` in the manifest: `release.yml:12: `assets.files[1].path`: …`.
-    pub fn error(&self, key: &str, message: impl std::fmt::Display, remedy: impl Into<String>) -> InputError {
+    pub fn error(
+        &self,
+        key: &str,
+        message: impl std::fmt::Display,
+        remedy: impl Into<String>,
+    ) -> InputError {
         InputError::new(format!("{}: `{key}`: {message}", self.locate(key))).with_remedy(remedy)
     }
 
@@ -223,13 +229,19 @@ impl Manifest {
 
     fn check_template(&self, key: &str, source: &str) -> Result<(), InputError> {
         crate::render::check_syntax(source).map_err(|e| {
-            self.error(key, format!("template syntax error: {e}"), "see the minijinja syntax: `{{ version }}`, `{% if … %}`")
+            self.error(
+                key,
+                format!("template syntax error: {e}"),
+                "see the minijinja syntax: `{{ version }}`, `{% if … %}`",
+            )
         })
     }
 
     fn resolve_forge(&mut self, f: raw::RawForge, repo: &Path) -> Result<(), InputError> {
-        if let Some(env) = &f.token_env {
-            if env.is_empty() || !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if let Some(env) = &f.token_env
+            && (env.is_empty() || !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            {
                 return Err(self.error(
                     "forge.token_env",
                     "must be the NAME of an environment variable, not a token",
@@ -238,11 +250,19 @@ impl Manifest {
             }
         }
         if let Some(server) = &f.server {
-            check_url(server).map_err(|m| self.error("forge.server", m, "write the forge's web root, e.g. `https://gitlab.example.com`"))?;
+            check_url(server).map_err(|m| {
+                self.error(
+                    "forge.server",
+                    m,
+                    "write the forge's web root, e.g. `https://gitlab.example.com`",
+                )
+            })?;
         }
         let ca_file = f.ca_file.map(|p| repo.join(p));
-        if let Some(ca) = &ca_file {
-            if !ca.is_file() {
+        if let Some(ca) = &ca_file
+            && !ca.is_file()
+        {
+            {
                 return Err(self.error(
                     "forge.ca_file",
                     format!("no such file: {}", ca.display()),
@@ -279,7 +299,13 @@ impl Manifest {
             None => None,
             Some(s) => Some(
                 DateTime::parse_from_rfc3339(s)
-                    .map_err(|e| self.error("release.released_at", format!("`{s}` is not an RFC 3339 date-time: {e}"), "write e.g. `2026-12-01T00:00:00Z`"))?
+                    .map_err(|e| {
+                        self.error(
+                            "release.released_at",
+                            format!("`{s}` is not an RFC 3339 date-time: {e}"),
+                            "write e.g. `2026-12-01T00:00:00Z`",
+                        )
+                    })?
                     .with_timezone(&Utc),
             ),
         };
@@ -287,13 +313,20 @@ impl Manifest {
         if labels.len() > 10 {
             return Err(self.error(
                 "release.labels",
-                format!("{} labels given; Tencent Git takes at most 10", labels.len()),
+                format!(
+                    "{} labels given; Tencent Git takes at most 10",
+                    labels.len()
+                ),
                 "keep at most 10 labels",
             ));
         }
         for (i, l) in labels.iter().enumerate() {
             if l.trim().is_empty() || l.contains(',') {
-                return Err(self.error(&format!("release.labels[{i}]"), "a label must be non-empty and contain no comma", "remove the empty label"));
+                return Err(self.error(
+                    &format!("release.labels[{i}]"),
+                    "a label must be non-empty and contain no comma",
+                    "remove the empty label",
+                ));
             }
         }
         let notes = r.notes.unwrap_or_default();
@@ -333,45 +366,83 @@ impl Manifest {
     fn resolve_changelog(&mut self, c: raw::RawChangelog) -> Result<(), InputError> {
         let cl = &mut self.changelog.clone();
         if let Some(p) = c.tag_pattern {
-            check_glob(&p).map_err(|e| self.error("changelog.tag_pattern", e, "write a glob such as `v*`"))?;
+            check_glob(&p)
+                .map_err(|e| self.error("changelog.tag_pattern", e, "write a glob such as `v*`"))?;
             cl.tag_pattern = p;
         }
-        let ignore = c.ignore_tags.map(raw::OneOrMany::into_vec).unwrap_or_default();
+        let ignore = c
+            .ignore_tags
+            .map(raw::OneOrMany::into_vec)
+            .unwrap_or_default();
         for (i, g) in ignore.iter().enumerate() {
-            check_glob(g).map_err(|e| self.error(&format!("changelog.ignore_tags[{i}]"), e, "write a glob such as `*-rc*`"))?;
+            check_glob(g).map_err(|e| {
+                self.error(
+                    &format!("changelog.ignore_tags[{i}]"),
+                    e,
+                    "write a glob such as `*-rc*`",
+                )
+            })?;
         }
         cl.ignore_tags = ignore;
         cl.since = c.since.filter(|s| !s.is_empty());
         cl.conventional = c.conventional.unwrap_or(true);
         if let Some(groups) = c.groups {
             if groups.is_empty() {
-                return Err(self.error("changelog.groups", "no groups given", "list at least one group, e.g. `{ title: Changes, default: true }`"));
+                return Err(self.error(
+                    "changelog.groups",
+                    "no groups given",
+                    "list at least one group, e.g. `{ title: Changes, default: true }`",
+                ));
             }
             let defaults = groups.iter().filter(|g| g.default).count();
             if defaults > 1 {
-                return Err(self.error("changelog.groups", "more than one group has `default: true`", "mark exactly one group as the default"));
+                return Err(self.error(
+                    "changelog.groups",
+                    "more than one group has `default: true`",
+                    "mark exactly one group as the default",
+                ));
             }
             let mut specs: Vec<GroupSpec> = groups
                 .into_iter()
-                .map(|g| GroupSpec { title: g.title, types: g.types, breaking: g.breaking, default: g.default })
+                .map(|g| GroupSpec {
+                    title: g.title,
+                    types: g.types,
+                    breaking: g.breaking,
+                    default: g.default,
+                })
                 .collect();
             if defaults == 0 {
                 // Commits that no group takes must still appear somewhere.
-                specs.push(GroupSpec { title: "Other".into(), types: Vec::new(), breaking: false, default: true });
+                specs.push(GroupSpec {
+                    title: "Other".into(),
+                    types: Vec::new(),
+                    breaking: false,
+                    default: true,
+                });
             }
             cl.groups = specs;
         }
         let mut exclude = Vec::new();
         for (i, re) in c.exclude.unwrap_or_default().iter().enumerate() {
             exclude.push(Regex::new(re).map_err(|e| {
-                self.error(&format!("changelog.exclude[{i}]"), format!("invalid regex: {e}"), "escape special characters with `\\\\`")
+                self.error(
+                    &format!("changelog.exclude[{i}]"),
+                    format!("invalid regex: {e}"),
+                    "escape special characters with `\\\\`",
+                )
             })?);
         }
         cl.exclude = exclude;
         cl.include_merges = c.include_merges.unwrap_or(false);
         let paths = c.paths.unwrap_or_default();
         for (i, p) in paths.iter().enumerate() {
-            check_glob(p).map_err(|e| self.error(&format!("changelog.paths[{i}]"), e, "write a glob relative to the repository, e.g. `services/api/**`"))?;
+            check_glob(p).map_err(|e| {
+                self.error(
+                    &format!("changelog.paths[{i}]"),
+                    e,
+                    "write a glob relative to the repository, e.g. `services/api/**`",
+                )
+            })?;
         }
         cl.paths = paths;
         cl.on_shallow = match c.on_shallow {
@@ -400,9 +471,19 @@ impl Manifest {
         }
         for (i, f) in a.files.unwrap_or_default().into_iter().enumerate() {
             let key = format!("assets.files[{i}]");
-            glob::Pattern::new(&f.path).map_err(|e| self.error(&format!("{key}.path"), format!("invalid glob: {e}"), "write a glob relative to the repository, e.g. `dist/*.tar.gz`"))?;
+            glob::Pattern::new(&f.path).map_err(|e| {
+                self.error(
+                    &format!("{key}.path"),
+                    format!("invalid glob: {e}"),
+                    "write a glob relative to the repository, e.g. `dist/*.tar.gz`",
+                )
+            })?;
             if Path::new(&f.path).is_absolute() || f.path.split('/').any(|s| s == "..") {
-                return Err(self.error(&format!("{key}.path"), "must stay inside the repository", "write a path relative to the repository, without `..`"));
+                return Err(self.error(
+                    &format!("{key}.path"),
+                    "must stay inside the repository",
+                    "write a path relative to the repository, without `..`",
+                ));
             }
             let name = f.name.unwrap_or_else(|| "{{ file.name }}".into());
             self.check_template(&format!("{key}.name"), &name)?;
@@ -432,7 +513,11 @@ impl Manifest {
             Some(Checksums::Bool(true)) => Some(DEFAULT_CHECKSUMS.to_owned()),
             Some(Checksums::Name(n)) => {
                 if n.is_empty() || n.contains('/') {
-                    return Err(self.error("assets.checksums", format!("`{n}` is not a file name"), "write a plain file name such as `SHA256SUMS`, or `false`"));
+                    return Err(self.error(
+                        "assets.checksums",
+                        format!("`{n}` is not a file name"),
+                        "write a plain file name such as `SHA256SUMS`, or `false`",
+                    ));
                 }
                 Some(n)
             }
@@ -461,7 +546,9 @@ fn check_glob(g: &str) -> Result<(), String> {
     if g.is_empty() {
         return Err("empty glob".into());
     }
-    globset::Glob::new(g).map(|_| ()).map_err(|e| format!("invalid glob: {e}"))
+    globset::Glob::new(g)
+        .map(|_| ())
+        .map_err(|e| format!("invalid glob: {e}"))
 }
 
 /// Whether `s` is an absolute http(s) URL with a host.
@@ -479,5 +566,7 @@ pub(crate) fn check_url(s: &str) -> Result<(), String> {
 /// Names that hold secrets are never readable from templates.
 fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["TOKEN", "PASSWORD", "SECRET", "PRIVATE_KEY"].iter().any(|w| upper.contains(w))
+    ["TOKEN", "PASSWORD", "SECRET", "PRIVATE_KEY"]
+        .iter()
+        .any(|w| upper.contains(w))
 }

@@ -48,7 +48,11 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, LineInd
         .with_remedy("fix the YAML syntax; `relsync check` validates the manifest")
     })?;
     // An empty document (or one holding only comments) means "all defaults".
-    let text = if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    let text = if text
+        .trim()
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         "{}"
     } else {
         text
@@ -67,15 +71,26 @@ fn describe(
 ) -> InputError {
     let path = err.path().to_string();
     let inner = err.inner();
-    let line = inner.location().map(|l| l.line()).or_else(|| index.line_of(&path));
+    let line = inner
+        .location()
+        .map(|l| l.line())
+        .or_else(|| index.line_of(&path));
     let at = match line {
         Some(line) => format!("{}:{line}", file.display()),
         None => file.display().to_string(),
     };
     let message = inner.to_string();
     // serde_norway appends " at line L column C"; we print the location ourselves.
-    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-    let key = if path == "." { "the document".to_owned() } else { format!("`{path}`") };
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    let key = if path == "." {
+        "the document".to_owned()
+    } else {
+        format!("`{path}`")
+    };
     if let Some((unknown, expected)) = unknown_field(&message) {
         let mut remedy = match crate::suggest::did_you_mean(&unknown, &expected) {
             Some(s) => format!("did you mean `{s}`? "),
@@ -83,10 +98,19 @@ fn describe(
         };
         remedy.push_str(&format!(
             "known keys here: {}; `relsync schema` prints every key",
-            expected.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            expected
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
-        let parent = if path == "." { String::new() } else { format!(" in `{}`", parent_of(&path)) };
-        return InputError::new(format!("{at}: unknown key `{unknown}`{parent}")).with_remedy(remedy);
+        let parent = if path == "." {
+            String::new()
+        } else {
+            format!(" in `{}`", parent_of(&path))
+        };
+        return InputError::new(format!("{at}: unknown key `{unknown}`{parent}"))
+            .with_remedy(remedy);
     }
     InputError::new(format!("{at}: {key}: {message}"))
         .with_remedy("see `relsync schema` for the expected type of each key")
@@ -114,7 +138,9 @@ fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
 fn index(text: &str) -> Result<LineIndex, yaml_rust2::ScanError> {
     let mut builder = IndexBuilder::default();
     Parser::new_from_str(text).load(&mut builder, false)?;
-    Ok(LineIndex { lines: builder.lines })
+    Ok(LineIndex {
+        lines: builder.lines,
+    })
 }
 
 enum Frame {
@@ -134,7 +160,10 @@ impl IndexBuilder {
         match self.stack.last_mut() {
             None => Some(String::new()),
             Some(Frame::Map { key: None, .. }) => None,
-            Some(Frame::Map { prefix, key: Some(k) }) => Some(join(prefix, k)),
+            Some(Frame::Map {
+                prefix,
+                key: Some(k),
+            }) => Some(join(prefix, k)),
             Some(Frame::Seq { prefix, next }) => {
                 let p = format!("{prefix}[{next}]");
                 self.lines.entry(p.clone()).or_insert(line);
@@ -154,7 +183,11 @@ impl IndexBuilder {
 }
 
 fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
 }
 
 impl MarkedEventReceiver for IndexBuilder {
@@ -170,11 +203,7 @@ impl MarkedEventReceiver for IndexBuilder {
                 }
                 Some(_) => self.finish_value(),
             },
-            Event::Alias(_) => {
-                if self.value_path(line).is_some() {
-                    self.finish_value();
-                }
-            }
+            Event::Alias(_) if self.value_path(line).is_some() => self.finish_value(),
             Event::MappingStart(..) => {
                 let prefix = self.value_path(line).unwrap_or_default();
                 self.stack.push(Frame::Map { prefix, key: None });

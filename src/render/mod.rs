@@ -95,7 +95,12 @@ pub struct AssetContext {
 impl Context {
     /// Builds the context from the changelog and the surrounding facts.
     #[must_use]
-    pub fn new(cl: &Changelog, project: ProjectContext, ci: CiTemplateContext, env: BTreeMap<String, String>) -> Self {
+    pub fn new(
+        cl: &Changelog,
+        project: ProjectContext,
+        ci: CiTemplateContext,
+        env: BTreeMap<String, String>,
+    ) -> Self {
         Self {
             version: cl.version.clone(),
             tag: cl.tag.clone().unwrap_or_default(),
@@ -146,12 +151,16 @@ impl Renderer {
         let mut env = environment();
         let notes_name = match path {
             None => {
-                env.add_template(BUILTIN_NAME, BUILTIN).map_err(|e| template_error(&e))?;
+                env.add_template(BUILTIN_NAME, BUILTIN)
+                    .map_err(|e| template_error(&e))?;
                 BUILTIN_NAME.to_owned()
             }
             Some(p) => {
                 let source = std::fs::read_to_string(p).map_err(|e| {
-                    input_with(format!("cannot read template {}: {e}", p.display()), "check `release.notes.template`")
+                    input_with(
+                        format!("cannot read template {}: {e}", p.display()),
+                        "check `release.notes.template`",
+                    )
                 })?;
                 let name = p.display().to_string();
                 env.add_template_owned(name.clone(), normalise_newlines(&source))
@@ -167,7 +176,10 @@ impl Renderer {
     /// # Errors
     /// A template error (undefined variable, bad filter), naming the template and line.
     pub fn notes(&self, ctx: &Context) -> anyhow::Result<String> {
-        let tmpl = self.env.get_template(&self.notes_name).map_err(|e| template_error(&e))?;
+        let tmpl = self
+            .env
+            .get_template(&self.notes_name)
+            .map_err(|e| template_error(&e))?;
         let out = tmpl.render(ctx).map_err(|e| template_error(&e))?;
         Ok(tidy(&out))
     }
@@ -190,10 +202,18 @@ impl Renderer {
             Some(file) => minijinja::context! { file => file, ..base },
             None => base,
         };
-        self.env.render_str(source, value).map(|s| s.trim().to_owned()).map_err(|e| {
-            InputError::new(format!("{location}: `{key}`: template error: {}", describe(&e)))
-                .with_remedy("the template context is listed under \"Template context\" in the README")
-        })
+        self.env
+            .render_str(source, value)
+            .map(|s| s.trim().to_owned())
+            .map_err(|e| {
+                InputError::new(format!(
+                    "{location}: `{key}`: template error: {}",
+                    describe(&e)
+                ))
+                .with_remedy(
+                    "the template context is listed under \"Template context\" in the README",
+                )
+            })
     }
 }
 

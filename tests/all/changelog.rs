@@ -304,7 +304,9 @@ fn revert_pairs_inside_the_range_are_dropped() {
     ));
     // A revert of a revert: the revert pair cancels, the original change stays.
     let c = repo.commit("feat: flip-flop");
-    let rc = repo.commit(&format!("Revert \"feat: flip-flop\"\n\nThis reverts commit {c}."));
+    let rc = repo.commit(&format!(
+        "Revert \"feat: flip-flop\"\n\nThis reverts commit {c}."
+    ));
     let rrc = repo.commit(&format!(
         "Revert \"Revert \"feat: flip-flop\"\"\n\nThis reverts commit {}.",
         &rc.to_string()[..10]
@@ -341,7 +343,12 @@ fn breaking_changes_from_bang_and_footers() {
     );
     assert_eq!(log.groups[1].commits[0].id, plain.to_string());
 
-    let by_id = |oid: Oid| log.commits.iter().find(|c| c.id == oid.to_string()).unwrap();
+    let by_id = |oid: Oid| {
+        log.commits
+            .iter()
+            .find(|c| c.id == oid.to_string())
+            .unwrap()
+    };
     let b = by_id(bang);
     assert_eq!(b.r#type.as_deref(), Some("feat"));
     assert_eq!(b.scope.as_deref(), Some("api"));
@@ -349,20 +356,32 @@ fn breaking_changes_from_bang_and_footers() {
     assert_eq!(b.group, "Breaking changes");
     let f = by_id(footer);
     assert!(f.breaking);
-    assert_eq!(f.breaking_description.as_deref(), Some("`foo` is now `bar`"));
-    assert_eq!(f.body, "Longer text.\n\nBREAKING CHANGE: `foo` is now `bar`\nRefs: #12");
+    assert_eq!(
+        f.breaking_description.as_deref(),
+        Some("`foo` is now `bar`")
+    );
+    assert_eq!(
+        f.body,
+        "Longer text.\n\nBREAKING CHANGE: `foo` is now `bar`\nRefs: #12"
+    );
     assert_eq!(f.footers.len(), 2);
     assert_eq!(f.footers[1].token, "Refs");
     assert_eq!(f.footers[1].value, "#12");
     let h = by_id(hyphen);
-    assert_eq!(h.breaking_description.as_deref(), Some("needs 2 GiB of memory"));
+    assert_eq!(
+        h.breaking_description.as_deref(),
+        Some("needs 2 GiB of memory")
+    );
     assert!(!by_id(plain).breaking);
 
     // Without a breaking group, a breaking feat stays with the features.
     let mut s = settings();
     s.groups.retain(|g| !g.breaking);
     let log = run(&repo, &s);
-    assert_eq!(group_titles(&log), vec!["Features", "Bug fixes", "Performance"]);
+    assert_eq!(
+        group_titles(&log),
+        vec!["Features", "Bug fixes", "Performance"]
+    );
     assert_eq!(log.groups[0].commits.len(), 2);
     assert_eq!(log.breaking_changes.len(), 3);
 }
@@ -518,7 +537,11 @@ fn shallow_clone_missing_since_tag_says_so() {
     assert!(input.message.contains("shallow"), "{input}");
     assert!(input.message.contains("v1.0.0"), "{input}");
     assert!(
-        input.remedy.as_deref().unwrap_or_default().contains("GIT_DEPTH"),
+        input
+            .remedy
+            .as_deref()
+            .unwrap_or_default()
+            .contains("GIT_DEPTH"),
         "{input}"
     );
 }
@@ -618,7 +641,9 @@ fn non_utf8_message_does_not_crash() {
     let repo = TestRepo::new();
     repo.commit("feat: base");
     repo.tag("v1.0.0");
-    repo.commit_raw(b"fix(caf\xe9): cr\xe8me br\xfbl\xe9e\n\nCo-authored-by: Fran\xe7ois <fr@example.com>\n");
+    repo.commit_raw(
+        b"fix(caf\xe9): cr\xe8me br\xfbl\xe9e\n\nCo-authored-by: Fran\xe7ois <fr@example.com>\n",
+    );
     repo.tag("v1.0.1");
 
     let log = run(&repo, &settings());
@@ -708,7 +733,13 @@ fn default_groups_are_the_documented_ones() {
     let titles: Vec<&str> = groups.iter().map(|g| g.title.as_str()).collect();
     assert_eq!(
         titles,
-        vec!["Breaking changes", "Features", "Bug fixes", "Performance", "Other"]
+        vec![
+            "Breaking changes",
+            "Features",
+            "Bug fixes",
+            "Performance",
+            "Other"
+        ]
     );
     assert!(groups[0].breaking && groups[0].types.is_empty());
     assert_eq!(groups[1].types, vec!["feat"]);

@@ -1,6 +1,7 @@
 //! The single integration-test binary.
 
-mod helpers;
 mod changelog;
 mod cli;
 mod emulator_gitlab;
+mod gitlab;
+mod helpers;

@@ -21,25 +21,38 @@ pub struct Run {
 impl Run {
     #[track_caller]
     pub fn success(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn code(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 
 impl Cli {
     /// `relsync ARGS` in `dir`, with no CI variables.
     pub fn new(dir: &Path, args: &[&str]) -> Self {
-        Self { args: args.iter().map(|s| (*s).to_owned()).collect(), env: Vec::new(), dir: dir.to_path_buf() }
+        Self {
+            args: args.iter().map(|s| (*s).to_owned()).collect(),
+            env: Vec::new(),
+            dir: dir.to_path_buf(),
+        }
     }
 
     pub fn env(mut self, k: &str, v: &str) -> Self {
@@ -47,11 +60,7 @@ impl Cli {
         self
     }
 
-    pub fn arg(mut self, a: &str) -> Self {
-        self.args.push(a.to_owned());
-        self
-    }
-
+    #[allow(clippy::disallowed_methods)] // the child inherits only PATH, HOME and TMPDIR
     pub fn run(self) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_relsync"));
         cmd.args(&self.args).current_dir(&self.dir).env_clear();
@@ -64,7 +73,11 @@ impl Cli {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let Output { status, stdout, stderr } = cmd.output().expect("run relsync");
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = cmd.output().expect("run relsync");
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),

@@ -1,5 +1,5 @@
 //! Shared test helpers.
 
 pub mod cli;
-pub mod repo;
 pub mod gitlab;
+pub mod repo;

@@ -141,7 +141,12 @@ impl TestRepo {
         let tree = match &parent {
             Some(p) => p.tree_id(),
             None => {
-                let index_tree = self.repo.index().expect("index").write_tree().expect("tree");
+                let index_tree = self
+                    .repo
+                    .index()
+                    .expect("index")
+                    .write_tree()
+                    .expect("tree");
                 index_tree
             }
         };

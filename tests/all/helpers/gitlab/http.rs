@@ -5,16 +5,46 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use serde_json::{Map, Value, json};
 
 /// Everything except the RFC 3986 unreserved characters.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Percent-encodes one path segment (`/` becomes `%2F`), as `ERB::Util.url_encode` does.
 pub(super) fn enc(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
 }
 
+/// What Rails' route helpers keep in a path segment (`Journey::Router::Utils.escape_segment`):
+/// unreserved characters, sub-delims, `:` and `@`.
+const RAILS_SEGMENT: &AsciiSet = &SEGMENT
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// Encodes a path segment as GitLab's Rails URL helpers do (`tag_path`, `direct_asset_url`,
+/// `_links`): `/` becomes `%2F`, `.` and `+` stay.
+pub(super) fn rails_enc(s: &str) -> String {
+    utf8_percent_encode(s, RAILS_SEGMENT).to_string()
+}
+
 /// Percent-decodes one raw path segment; `None` for invalid UTF-8.
 pub(super) fn dec(s: &str) -> Option<String> {
-    percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned())
+    percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 /// A response as the emulator builds it before handing it to axum.
@@ -64,7 +94,11 @@ impl Resp {
         }
     }
     pub fn redirect(location: String) -> Resp {
-        let mut r = Resp::raw(302, "text/html", "<html><body>You are being redirected.</body></html>");
+        let mut r = Resp::raw(
+            302,
+            "text/html",
+            "<html><body>You are being redirected.</body></html>",
+        );
         r.headers.push(("Location".into(), location));
         r
     }
@@ -149,7 +183,9 @@ fn normalize(params: &mut Map<String, Value>, name: &str, v: Value) {
         return;
     }
     if rest == "[]" {
-        let e = params.entry(head.to_string()).or_insert_with(|| Value::Array(vec![]));
+        let e = params
+            .entry(head.to_string())
+            .or_insert_with(|| Value::Array(vec![]));
         if !e.is_array() {
             *e = Value::Array(vec![]);
         }
@@ -160,7 +196,9 @@ fn normalize(params: &mut Map<String, Value>, name: &str, v: Value) {
         // Array of hashes: `[][name]` — start a new element when the last one already has the key.
         let child = child.strip_prefix('[').unwrap_or(child);
         let child_key = child.replacen(']', "", 1);
-        let e = params.entry(head.to_string()).or_insert_with(|| Value::Array(vec![]));
+        let e = params
+            .entry(head.to_string())
+            .or_insert_with(|| Value::Array(vec![]));
         if !e.is_array() {
             *e = Value::Array(vec![]);
         }
@@ -182,7 +220,9 @@ fn normalize(params: &mut Map<String, Value>, name: &str, v: Value) {
         return;
     };
     let sub = format!("{}{}", &inner[..close], &inner[close + 1..]);
-    let e = params.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    let e = params
+        .entry(head.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
     if !e.is_object() {
         *e = Value::Object(Map::new());
     }
@@ -199,7 +239,10 @@ pub(super) fn body_params(content_type: &str, body: &[u8]) -> Result<Map<String,
         return match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(m)) => Ok(m),
             Ok(_) => Ok(Map::new()),
-            Err(_) => Err(Resp::message(400, "400 Bad request - The request body is not valid JSON")),
+            Err(_) => Err(Resp::message(
+                400,
+                "400 Bad request - The request body is not valid JSON",
+            )),
         };
     }
     if ct.is_empty() || ct.contains("x-www-form-urlencoded") {
@@ -261,7 +304,10 @@ pub(super) fn p_enum(
     match p_str(params, key) {
         None => Ok(default.to_string()),
         Some(v) if allowed.contains(&v.as_str()) => Ok(v),
-        Some(_) => Err(Resp::error(400, &format!("{key} does not have a valid value"))),
+        Some(_) => Err(Resp::error(
+            400,
+            &format!("{key} does not have a valid value"),
+        )),
     }
 }
 
@@ -279,9 +325,14 @@ pub(super) fn paginate(
     let int = |key: &str, default: i64| -> Result<i64, Resp> {
         match params.get(key) {
             None | Some(Value::Null) => Ok(default),
-            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| Resp::error(400, &format!("{key} is invalid"))),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .ok_or_else(|| Resp::error(400, &format!("{key} is invalid"))),
             Some(Value::String(s)) if s.is_empty() => Ok(default),
-            Some(Value::String(s)) => s.trim().parse::<i64>().map_err(|_| Resp::error(400, &format!("{key} is invalid"))),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| Resp::error(400, &format!("{key} is invalid"))),
             Some(_) => Err(Resp::error(400, &format!("{key} is invalid"))),
         }
     };
@@ -297,7 +348,11 @@ pub(super) fn paginate(
     };
     let total = items.len();
     let total_pages = total.div_ceil(per_page).max(1);
-    let slice: Vec<Value> = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
     let next = (page < total_pages).then_some(page + 1);
     let prev = (page > 1).then_some(page - 1);
 
@@ -327,8 +382,14 @@ pub(super) fn paginate(
     Resp::json(200, &Value::Array(slice))
         .header("X-Page", page.to_string())
         .header("X-Per-Page", per_page.to_string())
-        .header("X-Next-Page", next.map(|n| n.to_string()).unwrap_or_default())
-        .header("X-Prev-Page", prev.map(|n| n.to_string()).unwrap_or_default())
+        .header(
+            "X-Next-Page",
+            next.map(|n| n.to_string()).unwrap_or_default(),
+        )
+        .header(
+            "X-Prev-Page",
+            prev.map(|n| n.to_string()).unwrap_or_default(),
+        )
         .header("X-Total", total.to_string())
         .header("X-Total-Pages", total_pages.to_string())
         .header("Link", links.join(", "))

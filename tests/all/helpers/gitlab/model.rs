@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::http::enc;
+use super::http::{enc, rails_enc};
 
 pub(super) type Time = DateTime<Utc>;
 
@@ -25,7 +25,11 @@ pub(super) fn parse_time(s: &str) -> Option<Time> {
             return Some(t.with_timezone(&Utc));
         }
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
             return Some(t.and_utc());
         }
@@ -297,7 +301,12 @@ impl State {
 
     pub fn link_json(&self, p: &Project, tag: &str, l: &Link) -> Value {
         let direct = match &l.filepath {
-            Some(fp) => format!("{}/-/releases/{}/downloads{}", self.web_url(p), enc(tag), fp),
+            Some(fp) => format!(
+                "{}/-/releases/{}/downloads{}",
+                self.web_url(p),
+                rails_enc(tag),
+                fp
+            ),
             None => l.url.clone(),
         };
         json!({
@@ -318,7 +327,8 @@ impl State {
 
     pub fn release_json(&self, p: &Project, r: &Release, html: bool) -> Value {
         let web = self.web_url(p);
-        let tag_enc = enc(&r.tag);
+        let tag_enc = rails_enc(&r.tag);
+        let tag_q = enc(&r.tag);
         let project_name = p.path.rsplit('/').next().unwrap_or(&p.path);
         let archive_name = format!("{}-{}", project_name, r.tag.replace('/', "-"));
         let sources: Vec<Value> = ["zip", "tar.gz", "tar.bz2", "tar"]
@@ -342,7 +352,10 @@ impl State {
             .iter()
             .find(|t| t.name == r.tag)
             .map(|t| t.sha.clone());
-        let commit = sha.as_deref().map(|s| self.commit_json(p, s)).unwrap_or(Value::Null);
+        let commit = sha
+            .as_deref()
+            .map(|s| self.commit_json(p, s))
+            .unwrap_or(Value::Null);
         let evidences: Vec<Value> = r
             .evidence
             .iter()
@@ -354,7 +367,7 @@ impl State {
                 })
             })
             .collect();
-        let q = |extra: &str| format!("release_tag={tag_enc}&scope=all&{extra}");
+        let q = |extra: &str| format!("release_tag={tag_q}&scope=all&{extra}");
         let mut v = json!({
             "name": r.name,
             "tag_name": r.tag,
@@ -385,7 +398,10 @@ impl State {
         });
         if html {
             let d = r.description.clone().unwrap_or_default();
-            let escaped = d.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+            let escaped = d
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
             v["description_html"] = json!(format!("<p dir=\"auto\">{escaped}</p>"));
         }
         v
@@ -530,7 +546,10 @@ pub(super) fn link_errors(l: &Link, others: &[&Link]) -> Vec<(&'static str, Stri
             e.push(("filepath", "is in an invalid format".into()));
         }
         if fp.chars().count() > FILEPATH_MAX {
-            e.push(("filepath", format!("is too long (maximum is {FILEPATH_MAX} characters)")));
+            e.push((
+                "filepath",
+                format!("is too long (maximum is {FILEPATH_MAX} characters)"),
+            ));
         }
     }
     e
@@ -556,10 +575,9 @@ pub(super) fn tag_name_ok(name: &str) -> bool {
     if name.contains("..") || name.contains("//") || name.contains("@{") {
         return false;
     }
-    if name
-        .chars()
-        .any(|c| c.is_ascii_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
-    {
+    if name.chars().any(|c| {
+        c.is_ascii_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+    }) {
         return false;
     }
     name.split('/')
@@ -569,8 +587,7 @@ pub(super) fn tag_name_ok(name: &str) -> bool {
 /// `Gitlab::Regex.generic_package_name_regex` / file name: `\A[A-Za-z0-9\.\_\-\+]+\z`.
 pub(super) fn package_name_ok(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
 }
 
@@ -578,8 +595,7 @@ pub(super) fn package_name_ok(s: &str) -> bool {
 pub(super) fn package_version_ok(s: &str) -> bool {
     !s.is_empty()
         && !s.contains("..")
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '.' | '-'))
 }
 
