@@ -2,13 +2,14 @@
 //! re-plans after every failed write or lost race, so a run converges from whatever state a
 //! failed earlier run (or a concurrent job) left, and never repeats a write blindly.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::cli::OutputFormat;
 use crate::desired::Desired;
 use crate::forge::http::HttpError;
-use crate::forge::{AnyForge, Created, Forge};
+use crate::forge::{Actual, AnyForge, Created, Forge};
 use crate::output;
 use crate::plan::{self, Action, Plan};
 use crate::settings::Settings;
@@ -22,7 +23,7 @@ const MAX_ROUNDS: usize = 8;
 /// Bad input (exit 2) or a forge failure (exit 1).
 pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Result<bool> {
     let forge = crate::forge::connect(settings)?;
-    let desired = crate::desired::build(settings, &|p, n| Some(forge.file_url(p, n)))?;
+    let desired = crate::desired::build(settings, &|tag, p, n| Some(forge.file_url(tag, p, n)))?;
     if let Some(w) = &desired.shallow_warning {
         tracing::warn!("{w}");
     }
@@ -33,12 +34,8 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
                 "run in a tag pipeline, pass `--tag TAG`, or set `RELSYNC_TAG`",
             ));
         }
-        let plan = plan::diff(
-            &desired,
-            None,
-            &|n| forge.file_url(&desired.package, n),
-            forge.links_for_files(),
-        );
+        let uploaded = BTreeMap::new();
+        let plan = plan::diff(&desired, None, &plan_context(&forge, &desired, &uploaded));
         crate::print_plan(settings, &desired, &plan, true, out)?;
         return Ok(plan.has_changes());
     }
@@ -57,11 +54,11 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
             converge(settings, &forge, &desired, out).await
         } else {
             let actual = forge.observe(&desired).await?;
+            let uploaded = BTreeMap::new();
             let plan = plan::diff(
                 &desired,
                 Some(&actual),
-                &|n| forge.file_url(&desired.package, n),
-                forge.links_for_files(),
+                &plan_context(&forge, &desired, &uploaded),
             );
             crate::print_plan(settings, &desired, &plan, false, out)?;
             Ok(plan.has_changes())
@@ -80,14 +77,17 @@ async fn converge(
     let mut done: Vec<String> = Vec::new();
     let mut first_plan: Option<Plan> = None;
     let mut last_err: Option<anyhow::Error> = None;
+    let mut uploaded = BTreeMap::new();
     for round in 0..MAX_ROUNDS {
         let actual = forge.observe(desired).await?;
         let plan = plan::diff(
             desired,
             Some(&actual),
-            &|n| forge.file_url(&desired.package, n),
-            forge.links_for_files(),
+            &plan_context(forge, desired, &uploaded),
         );
+        if let Some(why) = &plan.blocked {
+            return Err(anyhow::anyhow!("{why}").context(partial(&done)));
+        }
         if first_plan.is_none() {
             first_plan = Some(plan.clone());
         }
@@ -106,7 +106,7 @@ async fn converge(
             )?;
             return Ok(!done.is_empty());
         }
-        match execute(forge, desired, &plan, &mut done).await {
+        match execute(forge, desired, &actual, &plan, &mut uploaded, &mut done).await {
             Ok(()) => last_err = None,
             Err(e) if is_retryable(&e) => {
                 let wait = crate::forge::http::backoff(round as u32, retry_after(&e));
@@ -165,42 +165,72 @@ fn retry_after(e: &anyhow::Error) -> Option<Duration> {
 #[error("the release was created by another job meanwhile")]
 struct Raced;
 
+/// Runs the plan's actions in order. It stops early, to read the forge again, after
+/// creating a release that files attach to and after uploads the forge may rename.
 async fn execute(
     forge: &AnyForge,
     desired: &Desired,
+    actual: &Actual,
     plan: &Plan,
+    uploaded: &mut BTreeMap<String, String>,
     done: &mut Vec<String>,
 ) -> anyhow::Result<()> {
+    let caps = forge.capabilities();
+    let release = actual.release.as_ref();
+    let mut uploads_done = false;
     for action in &plan.actions {
+        if uploads_done && caps.renames_files && !matches!(action, Action::UploadFile { .. }) {
+            return Ok(());
+        }
         match action {
             Action::Unchanged { .. } => continue,
             Action::UploadFile { index, .. } => {
-                forge
-                    .upload_file(&desired.package, &desired.files[*index])
-                    .await?
+                let file = &desired.files[*index];
+                let stored = forge.upload_file(desired, release, file).await?;
+                uploaded.insert(file.name.clone(), stored.name);
+                uploads_done = true;
             }
-            Action::CreateRelease { release } => {
-                if let Created::AlreadyExists = forge.create_release(release).await? {
+            Action::CreateRelease { release: new } => {
+                if let Created::AlreadyExists = forge.create_release(new).await? {
                     return Err(Raced.into());
                 }
+                if !caps.files_linked {
+                    record(action, done);
+                    return Ok(());
+                }
             }
-            Action::UpdateRelease { tag, patch } => {
-                forge.update_release(tag, patch).await?;
+            Action::UpdateRelease { patch, .. } => {
+                let current = release.ok_or_else(|| {
+                    anyhow::anyhow!("the release disappeared while it was being updated")
+                })?;
+                forge.update_release(current, patch).await?;
             }
             Action::DeleteLink { link } => forge.delete_link(&desired.tag, link.id).await?,
-            Action::UpdateLink { from, to } => {
-                forge.update_link(&desired.tag, from.id, to).await?;
-            }
-            Action::CreateLink { link } => {
-                forge.create_link(&desired.tag, link).await?;
-            }
-            Action::DeleteFile { file, .. } => forge.delete_file(file).await?,
+            Action::UpdateLink { from, to } => forge.update_link(&desired.tag, from.id, to).await?,
+            Action::CreateLink { link } => forge.create_link(&desired.tag, link).await?,
+            Action::DeleteFile { file, .. } => forge.delete_file(release, file).await?,
         }
-        let line = output::describe_action(action);
-        tracing::info!("{line}");
-        done.push(line);
+        record(action, done);
     }
     Ok(())
+}
+
+fn record(action: &Action, done: &mut Vec<String>) {
+    let line = output::describe_action(action);
+    tracing::info!("{line}");
+    done.push(line);
+}
+
+fn plan_context<'a>(
+    forge: &'a AnyForge,
+    desired: &'a Desired,
+    uploaded: &'a BTreeMap<String, String>,
+) -> plan::Context<'a> {
+    plan::Context {
+        caps: forge.capabilities(),
+        file_url: Box::new(move |n: &str| forge.file_url(&desired.tag, &desired.package, n)),
+        uploaded,
+    }
 }
 
 fn report(

@@ -119,7 +119,7 @@ pub struct Package {
 /// Bad input (exit 2) or an unreadable repository (exit 1).
 pub fn build(
     settings: &Settings,
-    asset_url: &dyn Fn(&Package, &str) -> Option<String>,
+    asset_url: &dyn Fn(&str, &Package, &str) -> Option<String>,
 ) -> anyhow::Result<Desired> {
     let m = &settings.manifest;
     let pre_ctx = PreContext::new(settings);
@@ -184,12 +184,15 @@ pub fn build(
             sha256: None,
             link_type: l.link_type.as_str().into(),
         })
-        .chain(files.iter().map(|f| AssetContext {
-            name: f.name.clone(),
-            url: asset_url(&package, &f.name).unwrap_or_default(),
-            size: Some(f.size),
-            sha256: Some(f.sha256.clone()),
-            link_type: f.link_type.as_str().into(),
+        .chain(files.iter().map(|f| {
+            AssetContext {
+                name: f.name.clone(),
+                url: asset_url(cl.tag.as_deref().unwrap_or_default(), &package, &f.name)
+                    .unwrap_or_default(),
+                size: Some(f.size),
+                sha256: Some(f.sha256.clone()),
+                link_type: f.link_type.as_str().into(),
+            }
         }))
         .collect();
     let notes = renderer.notes(&ctx)?;

@@ -68,7 +68,13 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
         Command::Plan(args) => {
             let status = if settings.offline {
                 let d = build_offline(&settings)?;
-                let plan = plan::diff(&d, None, &|_| String::new(), false);
+                let uploaded = std::collections::BTreeMap::new();
+                let cx = plan::Context {
+                    caps: offline_capabilities(settings.forge),
+                    file_url: Box::new(|_| String::new()),
+                    uploaded: &uploaded,
+                };
+                let plan = plan::diff(&d, None, &cx);
                 print_plan(&settings, &d, &plan, true, stdout)?;
                 plan.has_changes()
             } else {
@@ -87,9 +93,17 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
     }
 }
 
+/// What an offline plan assumes of the forge: the named one's shape, GitLab's otherwise.
+fn offline_capabilities(kind: Option<manifest::raw::ForgeKind>) -> forge::Capabilities {
+    match kind {
+        Some(k) => forge::Capabilities::of(k),
+        None => forge::Capabilities::GITLAB,
+    }
+}
+
 /// Builds the desired release with no forge (asset URLs unknown).
 fn build_offline(settings: &Settings) -> anyhow::Result<Desired> {
-    let d = desired::build(settings, &|_, _| None)?;
+    let d = desired::build(settings, &|_, _, _| None)?;
     if let Some(w) = &d.shallow_warning {
         tracing::warn!("{w}");
     }

@@ -1,11 +1,11 @@
 //! Desired vs actual → a `Plan` of actions. Pure: no I/O, so every case is a unit test.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{Desired, DesiredFile};
-use crate::forge::{Actual, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
+use crate::forge::{Actual, Capabilities, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
 use crate::manifest::raw::{NotesMode, Prune};
 
 /// Marks the start of the part of the description relsync owns.
@@ -21,9 +21,19 @@ pub struct State {
     /// Names of the links relsync manages.
     #[serde(default)]
     pub links: BTreeSet<String>,
-    /// Files relsync uploaded: name → sha256.
+    /// Files relsync uploaded, by asset name.
     #[serde(default)]
-    pub files: std::collections::BTreeMap<String, String>,
+    pub files: BTreeMap<String, StateFile>,
+}
+
+/// One uploaded file in the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateFile {
+    /// sha256 of what was uploaded.
+    pub sha256: String,
+    /// The name the forge stored it under, when it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<String>,
 }
 
 impl State {
@@ -149,6 +159,9 @@ pub struct Plan {
     pub summary: Summary,
     /// The description the release will have.
     pub description: String,
+    /// Why the plan cannot be applied, if it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
 }
 
 impl Plan {
@@ -192,16 +205,21 @@ fn normalise(s: &str) -> String {
     s.replace("\r\n", "\n").trim().to_owned()
 }
 
+/// What `diff` needs to know besides the desired and actual states.
+pub struct Context<'a> {
+    /// The forge's capabilities.
+    pub caps: Capabilities,
+    /// The download URL of a file by asset name, where the forge links files.
+    pub file_url: Box<dyn Fn(&str) -> String + 'a>,
+    /// Names the forge gave to files uploaded during this run (asset name → stored name).
+    pub uploaded: &'a BTreeMap<String, String>,
+}
+
 /// Computes the plan. `actual` is `None` offline (nothing is known of the forge, so
-/// everything is shown as to be created). `file_url` gives a stored file's download URL,
-/// `links_for_files` says whether uploaded files are also linked (GitLab).
+/// everything is shown as to be created).
 #[must_use]
-pub fn diff(
-    desired: &Desired,
-    actual: Option<&Actual>,
-    file_url: &dyn Fn(&str) -> String,
-    links_for_files: bool,
-) -> Plan {
+pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Plan {
+    let caps = cx.caps;
     let empty = Actual::default();
     let actual = actual.unwrap_or(&empty);
     let old_state = actual
@@ -209,53 +227,80 @@ pub fn diff(
         .as_ref()
         .map(|r| State::parse(&r.description))
         .unwrap_or_default();
-    let mut actions = Vec::new();
+    let stored_name = |name: &str| -> String {
+        cx.uploaded
+            .get(name)
+            .cloned()
+            .or_else(|| old_state.files.get(name).and_then(|f| f.stored.clone()))
+            .unwrap_or_else(|| name.to_owned())
+    };
 
-    // Files first: upload what the forge lacks, then (at the end) delete what is superseded.
+    // Files: upload what the forge lacks; delete (at the end) what is superseded.
+    let mut uploads = Vec::new();
+    let mut unchanged = Vec::new();
     let mut file_deletes = Vec::new();
     let mut by_name: HashMap<&str, Vec<&StoredFile>> = HashMap::new();
     for f in &actual.files {
         by_name.entry(f.name.as_str()).or_default().push(f);
     }
+    let mut new_files = BTreeMap::new();
     for (index, f) in desired.files.iter().enumerate() {
-        let stored = by_name.remove(f.name.as_str()).unwrap_or_default();
-        let keep = stored
-            .iter()
-            .find(|s| s.sha256.as_deref() == Some(f.sha256.as_str()) && s.size == f.size)
-            .map(|s| s.id);
-        match keep {
-            Some(_) => actions.push(Action::Unchanged {
+        let name = stored_name(&f.name);
+        let stored = by_name.remove(name.as_str()).unwrap_or_default();
+        let same = |s: &StoredFile| match &s.sha256 {
+            Some(sha) => *sha == f.sha256,
+            // The forge does not say: trust the state relsync wrote when it uploaded it.
+            None => {
+                (s.size == 0 || s.size == f.size)
+                    && old_state
+                        .files
+                        .get(&f.name)
+                        .is_some_and(|st| st.sha256 == f.sha256)
+            }
+        };
+        let keep = stored.iter().find(|s| same(s)).map(|s| s.id);
+        if keep.is_some() {
+            unchanged.push(Action::Unchanged {
                 kind: "file".into(),
                 name: f.name.clone(),
-            }),
-            None => actions.push(Action::UploadFile {
+            });
+        } else {
+            uploads.push(Action::UploadFile {
                 name: f.name.clone(),
                 size: f.size,
                 sha256: f.sha256.clone(),
                 index,
-            }),
+            });
         }
         for s in stored {
             if keep == Some(s.id) {
                 continue;
             }
-            let reason = if s.sha256.as_deref() == Some(f.sha256.as_str()) {
-                "duplicate"
-            } else {
-                "superseded"
-            };
+            let reason = if same(s) { "duplicate" } else { "superseded" };
             file_deletes.push(Action::DeleteFile {
                 file: s.clone(),
                 reason: reason.into(),
             });
         }
+        new_files.insert(
+            f.name.clone(),
+            StateFile {
+                sha256: f.sha256.clone(),
+                stored: (name != f.name).then_some(name),
+            },
+        );
     }
+    let managed_stored: HashSet<String> = old_state
+        .files
+        .iter()
+        .map(|(n, st)| st.stored.clone().unwrap_or_else(|| n.clone()))
+        .collect();
     let mut leftover: Vec<&StoredFile> = by_name.into_values().flatten().collect();
     leftover.sort_by_key(|f| f.id);
     for s in leftover {
         let prune = match desired.prune {
             Prune::All => true,
-            Prune::Managed => old_state.files.contains_key(&s.name),
+            Prune::Managed => managed_stored.contains(&s.name),
             Prune::None => false,
         };
         if prune {
@@ -267,89 +312,157 @@ pub fn diff(
     }
 
     // Links: declared links, plus one per file where the forge links files.
-    let mut want: Vec<NewLink> = desired
-        .links
-        .iter()
-        .map(|l| NewLink {
+    let mut want: Vec<NewLink> = Vec::new();
+    if caps.links_api {
+        want.extend(desired.links.iter().map(|l| NewLink {
             name: l.name.clone(),
             url: l.url.clone(),
             link_type: l.link_type,
             direct_asset_path: l.direct_asset_path.clone(),
-        })
-        .collect();
-    if links_for_files {
+        }));
+    }
+    if caps.files_linked {
         want.extend(desired.files.iter().map(|f: &DesiredFile| NewLink {
             name: f.name.clone(),
-            url: file_url(&f.name),
+            url: (cx.file_url)(&f.name),
             link_type: f.link_type,
             direct_asset_path: f.direct_asset_path.clone(),
         }));
     }
     let new_state = State {
         links: want.iter().map(|l| l.name.clone()).collect(),
-        files: desired
-            .files
-            .iter()
-            .map(|f| (f.name.clone(), f.sha256.clone()))
-            .collect(),
+        files: new_files,
     };
-    let block = managed_block(&desired.notes, &new_state);
+    let block = managed_block(&notes_with_links(desired, caps), &new_state);
 
-    match &actual.release {
-        None => {
-            actions.push(Action::CreateRelease {
-                release: NewRelease {
-                    tag: desired.tag.clone(),
-                    name: desired.name.clone(),
-                    description: block.clone(),
-                    git_ref: desired.git_ref.clone(),
-                    tag_message: desired.tag_message.clone(),
-                    milestones: desired.milestones.clone(),
-                    released_at: desired.released_at,
-                    links: want,
+    let Some(release) = &actual.release else {
+        let mut actions = Vec::new();
+        let create = Action::CreateRelease {
+            release: NewRelease {
+                tag: desired.tag.clone(),
+                name: desired.name.clone(),
+                description: block.clone(),
+                git_ref: desired.git_ref.clone(),
+                tag_message: desired.tag_message.clone(),
+                milestones: if caps.milestones {
+                    desired.milestones.clone()
+                } else {
+                    Vec::new()
+                },
+                released_at: desired.released_at.filter(|_| caps.milestones),
+                links: want,
+                // Assets go onto a draft first; the release is published last.
+                draft: caps.drafts || desired.draft,
+                prerelease: desired.prerelease,
+                labels: if caps.labels {
+                    desired.labels.clone()
+                } else {
+                    Vec::new()
+                },
+            },
+        };
+        if caps.files_linked {
+            actions.extend(uploads);
+            actions.push(create);
+        } else {
+            actions.push(create);
+            actions.extend(uploads);
+        }
+        actions.extend(unchanged);
+        actions.append(&mut file_deletes);
+        if caps.drafts && !desired.draft {
+            actions.push(Action::UpdateRelease {
+                tag: desired.tag.clone(),
+                patch: ReleasePatch {
+                    draft: Some(false),
+                    ..ReleasePatch::default()
                 },
             });
-            actions.append(&mut file_deletes);
-            finish(actions, block)
         }
-        Some(release) => {
-            let description =
-                compose_description(desired.notes_mode, Some(&release.description), &block);
-            let patch = ReleasePatch {
-                name: (release.name != desired.name).then(|| desired.name.clone()),
-                description: (normalise(&release.description) != normalise(&description))
-                    .then(|| description.clone()),
-                milestones: {
-                    let a: BTreeSet<_> = release.milestones.iter().collect();
-                    let b: BTreeSet<_> = desired.milestones.iter().collect();
-                    (a != b).then(|| desired.milestones.clone())
-                },
-                released_at: desired
-                    .released_at
-                    .filter(|d| release.released_at != Some(*d)),
-            };
-            if patch.is_empty() {
-                actions.push(Action::Unchanged {
-                    kind: "release".into(),
-                    name: desired.tag.clone(),
-                });
-            } else {
-                actions.push(Action::UpdateRelease {
-                    tag: desired.tag.clone(),
-                    patch,
-                });
-            }
-            diff_links(
-                &want,
-                &actual.links,
-                &old_state,
-                desired.prune,
-                &mut actions,
-            );
-            actions.append(&mut file_deletes);
-            finish(actions, description)
-        }
+        return finish(actions, block, None);
+    };
+
+    let blocked = (release.immutable && !release.draft && (!uploads.is_empty() || !file_deletes.is_empty())).then(|| {
+        format!(
+            "release {} is immutable (published with GitHub's immutable releases): its assets cannot change; publish a new tag instead",
+            desired.tag
+        )
+    });
+    let mut actions = uploads;
+    actions.extend(unchanged);
+    let description = compose_description(desired.notes_mode, Some(&release.description), &block);
+    let patch = ReleasePatch {
+        name: (release.name != desired.name).then(|| desired.name.clone()),
+        description: (normalise(&release.description) != normalise(&description))
+            .then(|| description.clone()),
+        milestones: {
+            let a: BTreeSet<_> = release.milestones.iter().collect();
+            let b: BTreeSet<_> = desired.milestones.iter().collect();
+            (caps.milestones && a != b).then(|| desired.milestones.clone())
+        },
+        released_at: desired
+            .released_at
+            .filter(|d| caps.milestones && release.released_at != Some(*d)),
+        labels: {
+            let a: BTreeSet<_> = release.labels.iter().collect();
+            let b: BTreeSet<_> = desired.labels.iter().collect();
+            (caps.labels && a != b).then(|| desired.labels.clone())
+        },
+        prerelease: (caps.prerelease && release.prerelease != desired.prerelease)
+            .then_some(desired.prerelease),
+        draft: None,
+    };
+    if patch.is_empty() {
+        actions.push(Action::Unchanged {
+            kind: "release".into(),
+            name: desired.tag.clone(),
+        });
+    } else {
+        actions.push(Action::UpdateRelease {
+            tag: desired.tag.clone(),
+            patch,
+        });
     }
+    diff_links(
+        &want,
+        &actual.links,
+        &old_state,
+        desired.prune,
+        &mut actions,
+    );
+    actions.append(&mut file_deletes);
+    if caps.prerelease && release.draft != desired.draft {
+        actions.push(Action::UpdateRelease {
+            tag: desired.tag.clone(),
+            patch: ReleasePatch {
+                draft: Some(desired.draft),
+                ..ReleasePatch::default()
+            },
+        });
+    }
+    finish(actions, description, blocked)
+}
+
+/// Where the forge has no links API, the declared links go into the notes: those the
+/// template did not already show are listed in a section of their own.
+fn notes_with_links(desired: &Desired, caps: Capabilities) -> String {
+    if caps.links_api {
+        return desired.notes.clone();
+    }
+    let missing: Vec<_> = desired
+        .links
+        .iter()
+        .filter(|l| !desired.notes.contains(&l.url))
+        .collect();
+    if missing.is_empty() {
+        return desired.notes.clone();
+    }
+    let mut notes = desired.notes.trim_end().to_owned();
+    notes.push_str("\n\n### Links\n\n");
+    for l in missing {
+        notes.push_str(&format!("- [{}]({})\n", l.name, l.url));
+    }
+    notes
 }
 
 /// Links: reach `want` from `have` with the fewest writes, ordered so that GitLab's
@@ -447,7 +560,7 @@ fn same_link(h: &Link, w: &NewLink) -> bool {
                 .map(|p| p.trim_start_matches('/'))
 }
 
-fn finish(actions: Vec<Action>, description: String) -> Plan {
+fn finish(actions: Vec<Action>, description: String, blocked: Option<String>) -> Plan {
     let mut summary = Summary::default();
     for a in &actions {
         match a {
@@ -463,5 +576,6 @@ fn finish(actions: Vec<Action>, description: String) -> Plan {
         actions,
         summary,
         description,
+        blocked,
     }
 }

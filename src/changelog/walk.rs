@@ -41,6 +41,7 @@ impl TagIndex {
     /// skipped.
     pub(crate) fn read(repo: &Repository, keep: impl Fn(&str) -> bool) -> Result<Self> {
         let odb = repo.odb().context("opening the object database")?;
+        let known = packed_peels(repo);
         let mut by_commit: HashMap<Oid, Vec<String>> = HashMap::new();
         let refs = repo
             .references_glob("refs/tags/*")
@@ -60,7 +61,12 @@ impl TagIndex {
             let peeled = match reference.target_peel() {
                 Some(oid) => Some(oid),
                 None => match reference.target() {
-                    Some(oid) => peel_to_commit_id(repo, &odb, oid),
+                    Some(oid) => match known.get(&oid) {
+                        Some(Some(peeled)) => Some(*peeled),
+                        // Not a tag object: a lightweight tag (to a commit, normally).
+                        Some(None) => Some(oid),
+                        None => peel_to_commit_id(repo, &odb, oid),
+                    },
                     None => reference
                         .resolve()
                         .ok()
@@ -93,6 +99,46 @@ impl TagIndex {
 
 fn strip<'a>(name: &'a str, prefix: &str) -> &'a str {
     name.strip_prefix(prefix).unwrap_or(name)
+}
+
+/// What `packed-refs` says about the objects its refs point at: a tag object's peeled
+/// commit (`^` lines), or `None` for an object known not to be a tag (every ref of a
+/// `fully-peeled` file without a `^` line). Knowledge about objects, valid whichever ref
+/// (packed or loose) points at them; it saves reading 10,000 object headers in a clone.
+fn packed_peels(repo: &Repository) -> HashMap<Oid, Option<Oid>> {
+    let mut known = HashMap::new();
+    let Ok(text) = std::fs::read(repo.commondir().join("packed-refs")) else {
+        return known;
+    };
+    let mut lines = text.split(|&b| b == b'\n').peekable();
+    let fully_peeled = lines.peek().is_some_and(|header| {
+        header.starts_with(b"# pack-refs with:")
+            && header
+                .split(|&b| b == b' ')
+                .any(|trait_| trait_ == b"fully-peeled")
+    });
+    let parse = |hex: &[u8]| {
+        std::str::from_utf8(hex)
+            .ok()
+            .and_then(|h| Oid::from_str(h).ok())
+    };
+    let mut last: Option<Oid> = None;
+    for line in lines {
+        if let Some(peeled) = line.strip_prefix(b"^") {
+            if let (Some(target), Some(peeled)) = (last, parse(peeled.trim_ascii())) {
+                known.insert(target, Some(peeled));
+            }
+            last = None;
+        } else if line.starts_with(b"#") || line.is_empty() {
+            last = None;
+        } else {
+            last = line.split(|&b| b == b' ').next().and_then(&parse);
+            if let (Some(target), true) = (last, fully_peeled) {
+                known.entry(target).or_insert(None);
+            }
+        }
+    }
+    known
 }
 
 /// Follow an object (commit or tag chain) to its commit, reading headers only for commits.
@@ -294,6 +340,11 @@ impl<'r> Frontier<'r> {
     }
 }
 
+/// A path glob: `*` stays within a directory, `**` crosses directories.
+fn path_glob(pattern: &str) -> Result<Glob, globset::Error> {
+    GlobBuilder::new(pattern).literal_separator(true).build()
+}
+
 /// Limits the range to commits that touch some paths: a pathspec-limited tree diff against
 /// the first parent, then a glob check on the changed paths.
 pub(crate) struct PathFilter {
@@ -317,9 +368,9 @@ impl PathFilter {
         let mut covering: Vec<String> = Vec::new();
         for raw in paths {
             let path = raw.trim_start_matches("./").trim_end_matches('/');
-            builder.add(Glob::new(path)?);
+            builder.add(path_glob(path)?);
             if !path.ends_with("**") {
-                builder.add(Glob::new(&format!("{path}/**"))?);
+                builder.add(path_glob(&format!("{path}/**"))?);
             }
             // The directory part before the first metacharacter limits the tree diff.
             let literal = literal_prefix(path);
@@ -372,7 +423,8 @@ impl PathFilter {
             tree.and_then(|t| t.get_path(std::path::Path::new(path)).ok())
                 .map(|e| e.id())
         };
-        let changed = |path: &str| entry_id(Some(&tree), path) != entry_id(parent_tree.as_ref(), path);
+        let changed =
+            |path: &str| entry_id(Some(&tree), path) != entry_id(parent_tree.as_ref(), path);
         if self.covering.iter().any(|path| changed(path)) {
             return Ok(true);
         }
@@ -480,7 +532,9 @@ mod tests {
             .unwrap();
         assert_eq!(f.pathspecs, vec!["services/api", "libs/common"]);
         assert_eq!(f.covering, vec!["services/api", "libs/common"]);
-        let partial = PathFilter::new(&["services/api/*.rs".into()]).unwrap().unwrap();
+        let partial = PathFilter::new(&["services/api/*.rs".into()])
+            .unwrap()
+            .unwrap();
         assert_eq!(partial.pathspecs, vec!["services/api"]);
         assert!(partial.covering.is_empty());
         assert!(f.globs.is_match("services/api/src/main.rs"));
@@ -490,6 +544,12 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(any.pathspecs.is_empty());
+        assert!(any.globs.is_match("README.md"));
+        assert!(
+            !any.globs.is_match("sub/README.md"),
+            "`*` stays within a directory"
+        );
+        assert!(any.globs.is_match("docs/a/b.txt"));
         assert!(PathFilter::new(&[]).unwrap().is_none());
     }
 }

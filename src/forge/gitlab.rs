@@ -12,7 +12,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{AuthStyle, Http, HttpError};
-use super::{Actual, Created, Forge, Link, NewLink, NewRelease, Release, ReleasePatch, StoredFile};
+use super::{
+    Actual, Capabilities, Created, Forge, Link, NewLink, NewRelease, Release, ReleasePatch,
+    StoredFile,
+};
 use crate::desired::{Desired, DesiredFile, Package};
 use crate::forge_path::segment;
 use crate::manifest::raw::LinkType;
@@ -214,6 +217,10 @@ fn link_body(l: &NewLink) -> serde_json::Value {
 }
 
 impl Forge for Gitlab {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::GITLAB
+    }
+
     #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
     async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
         let url = self.release_path(&desired.tag);
@@ -231,9 +238,7 @@ impl Forge for Gitlab {
                 let list: Vec<LinkDto> = self
                     .get_all(&format!("{url}/assets/links"), "list the release's links")
                     .await?;
-                list.into_iter()
-                    .map(|l| Self::link_from(l))
-                    .collect()
+                list.into_iter().map(Self::link_from).collect()
             }
             None => Vec::new(),
         };
@@ -282,7 +287,8 @@ impl Forge for Gitlab {
         }
     }
 
-    async fn update_release(&self, tag: &str, patch: &ReleasePatch) -> anyhow::Result<Release> {
+    async fn update_release(&self, current: &Release, patch: &ReleasePatch) -> anyhow::Result<()> {
+        let tag = current.tag.as_str();
         let mut body = json!({});
         if let Some(n) = &patch.name {
             body["name"] = json!(n);
@@ -305,23 +311,22 @@ impl Forge for Gitlab {
             )
             .await
             .map_err(|e| self.explain(e, "update the release"))?;
-        Ok(resp
-            .json::<ReleaseDto>()
-            .await?
-            .into_release(&self.web, &self.project))
+        drop(resp);
+        Ok(())
     }
 
-    async fn create_link(&self, tag: &str, link: &NewLink) -> anyhow::Result<Link> {
+    async fn create_link(&self, tag: &str, link: &NewLink) -> anyhow::Result<()> {
         let url = format!("{}/assets/links", self.release_path(tag));
         let resp = self
             .http
             .send(self.http.request(Method::POST, &url).json(&link_body(link)))
             .await
             .map_err(|e| self.explain(e, &format!("create the link `{}`", link.name)))?;
-        Ok(Self::link_from(resp.json().await?))
+        drop(resp);
+        Ok(())
     }
 
-    async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<Link> {
+    async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<()> {
         let url = format!("{}/assets/links/{id}", self.release_path(tag));
         // Always send every field: GitLab resets an omitted `link_type` to `other`.
         let resp = self
@@ -329,7 +334,8 @@ impl Forge for Gitlab {
             .send(self.http.request(Method::PUT, &url).json(&link_body(link)))
             .await
             .map_err(|e| self.explain(e, &format!("update the link `{}`", link.name)))?;
-        Ok(Self::link_from(resp.json().await?))
+        drop(resp);
+        Ok(())
     }
 
     async fn delete_link(&self, tag: &str, id: u64) -> anyhow::Result<()> {
@@ -346,7 +352,13 @@ impl Forge for Gitlab {
         }
     }
 
-    async fn upload_file(&self, package: &Package, file: &DesiredFile) -> anyhow::Result<()> {
+    async fn upload_file(
+        &self,
+        desired: &Desired,
+        _release: Option<&Release>,
+        file: &DesiredFile,
+    ) -> anyhow::Result<StoredFile> {
+        let package = &desired.package;
         let url = format!(
             "{}/packages/generic/{}/{}/{}",
             self.project_url(),
@@ -355,7 +367,8 @@ impl Forge for Gitlab {
             segment(&file.name)
         );
         let body = super::upload_body(file).await?;
-        self.http
+        let resp = self
+            .http
             .send(
                 self.http
                     .request(Method::PUT, &url)
@@ -371,10 +384,21 @@ impl Forge for Gitlab {
                     &format!("upload `{}` to the generic package registry", file.name),
                 )
             })?;
-        Ok(())
+        let stored: UploadedDto = resp.json().await.unwrap_or_default();
+        Ok(StoredFile {
+            id: stored.id,
+            parent_id: stored.package_id,
+            name: stored.file_name.unwrap_or_else(|| file.name.clone()),
+            size: file.size,
+            sha256: Some(file.sha256.clone()),
+        })
     }
 
-    async fn delete_file(&self, file: &StoredFile) -> anyhow::Result<()> {
+    async fn delete_file(
+        &self,
+        _release: Option<&Release>,
+        file: &StoredFile,
+    ) -> anyhow::Result<()> {
         let url = format!(
             "{}/packages/{}/package_files/{}",
             self.project_url(),
@@ -392,7 +416,7 @@ impl Forge for Gitlab {
         }
     }
 
-    fn file_url(&self, package: &Package, name: &str) -> String {
+    fn file_url(&self, _tag: &str, package: &Package, name: &str) -> String {
         // Names and versions were checked against GitLab's rules, so they need no escaping.
         format!(
             "{}/packages/generic/{}/{}/{name}",
@@ -436,19 +460,20 @@ impl ReleaseDto {
             .links
             .and_then(|l| l.self_url)
             .unwrap_or_else(|| format!("{web}/{project}/-/releases/{}", segment(&self.tag_name)));
-        Release {
-            name: self.name.unwrap_or_default(),
-            description: self.description.unwrap_or_default(),
-            milestones: self
-                .milestones
-                .unwrap_or_default()
-                .into_iter()
-                .map(|m| m.title)
-                .collect(),
-            released_at: self.released_at,
+        let mut r = Release::basic(
+            self.tag_name,
+            self.name.unwrap_or_default(),
+            self.description.unwrap_or_default(),
             url,
-            tag: self.tag_name,
-        }
+        );
+        r.milestones = self
+            .milestones
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.title)
+            .collect();
+        r.released_at = self.released_at;
+        r
     }
 }
 
@@ -459,6 +484,15 @@ struct LinkDto {
     url: String,
     direct_asset_url: Option<String>,
     link_type: Option<String>,
+}
+
+/// The answer to an upload with `select=package_file`.
+#[derive(Debug, Default, Deserialize)]
+struct UploadedDto {
+    #[serde(default)]
+    id: u64,
+    package_id: Option<u64>,
+    file_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -483,9 +517,17 @@ mod tests {
 
     #[test]
     fn direct_asset_path_from_url() {
-        let p = direct_asset_path_of("https://gl.example.com/g/app/-/releases/release%2F1.2/downloads/bin/app");
+        let p = direct_asset_path_of(
+            "https://gl.example.com/g/app/-/releases/release%2F1.2/downloads/bin/app",
+        );
         assert_eq!(p.as_deref(), Some("/bin/app"));
-        assert_eq!(direct_asset_path_of("https://files.example.com/app.tar.gz"), None);
-        assert_eq!(direct_asset_path_of("https://gl.example.com/g/app/-/releases/v1/other"), None);
+        assert_eq!(
+            direct_asset_path_of("https://files.example.com/app.tar.gz"),
+            None
+        );
+        assert_eq!(
+            direct_asset_path_of("https://gl.example.com/g/app/-/releases/v1/other"),
+            None
+        );
     }
 }

@@ -27,6 +27,123 @@ pub struct Release {
     pub released_at: Option<DateTime<Utc>>,
     /// Web URL.
     pub url: String,
+    /// Forge id (GitHub, Gitea), when releases are addressed by id.
+    pub id: Option<u64>,
+    /// A draft (GitHub, Gitea).
+    pub draft: bool,
+    /// A pre-release (GitHub, Gitea).
+    pub prerelease: bool,
+    /// Labels (Tencent Git).
+    pub labels: Vec<String>,
+    /// Where assets are uploaded (GitHub).
+    pub upload_url: Option<String>,
+    /// Published with GitHub's immutable releases: assets can no longer change.
+    pub immutable: bool,
+}
+
+impl Release {
+    /// A release with only the common fields set.
+    #[must_use]
+    pub fn basic(tag: String, name: String, description: String, url: String) -> Self {
+        Self {
+            tag,
+            name,
+            description,
+            milestones: Vec::new(),
+            released_at: None,
+            url,
+            id: None,
+            draft: false,
+            prerelease: false,
+            labels: Vec::new(),
+            upload_url: None,
+            immutable: false,
+        }
+    }
+}
+
+/// What a forge can hold, so `plan` asks only for what it supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// A links API (GitLab); elsewhere links are written into the notes.
+    pub links_api: bool,
+    /// Files are stored apart from the release and linked (GitLab generic packages); else
+    /// they are attachments of the release, which must exist first.
+    pub files_linked: bool,
+    /// The forge may rename uploaded files (Tencent Git, GitHub): names are learnt from
+    /// the upload's answer and recorded in the state.
+    pub renames_files: bool,
+    /// Stored files report their sha256.
+    pub reports_sha256: bool,
+    /// New releases are created as drafts and published last (GitHub).
+    pub drafts: bool,
+    /// Milestones and `released_at` (GitLab).
+    pub milestones: bool,
+    /// Labels (Tencent Git).
+    pub labels: bool,
+    /// Draft and pre-release flags (GitHub, Gitea).
+    pub prerelease: bool,
+}
+
+impl Capabilities {
+    /// The capabilities of a forge kind.
+    #[must_use]
+    pub fn of(kind: ForgeKind) -> Self {
+        match kind {
+            ForgeKind::Gitlab => Self::GITLAB,
+            ForgeKind::Tgit => Self::TGIT,
+            ForgeKind::Github => Self::GITHUB,
+            ForgeKind::Gitea => Self::GITEA,
+        }
+    }
+
+    /// Tencent Git's: attachments (renamed by the server), labels, no links API.
+    pub const TGIT: Self = Self {
+        links_api: false,
+        files_linked: false,
+        renames_files: true,
+        reports_sha256: false,
+        drafts: false,
+        milestones: false,
+        labels: true,
+        prerelease: false,
+    };
+
+    /// GitHub's: assets with digests on a draft published last, no links API.
+    pub const GITHUB: Self = Self {
+        links_api: false,
+        files_linked: false,
+        renames_files: true,
+        reports_sha256: true,
+        drafts: true,
+        milestones: false,
+        labels: false,
+        prerelease: true,
+    };
+
+    /// Gitea's and Forgejo's: attachments with non-unique names, no links API.
+    pub const GITEA: Self = Self {
+        links_api: false,
+        files_linked: false,
+        renames_files: false,
+        reports_sha256: false,
+        drafts: false,
+        milestones: false,
+        labels: false,
+        prerelease: true,
+    };
+
+    /// GitLab's.
+    pub const GITLAB: Self = Self {
+        links_api: true,
+        files_linked: true,
+        renames_files: false,
+        reports_sha256: true,
+        drafts: false,
+        milestones: true,
+        labels: false,
+        prerelease: false,
+    };
 }
 
 /// An asset link as the forge holds it.
@@ -78,6 +195,12 @@ pub struct NewRelease {
     pub released_at: Option<DateTime<Utc>>,
     /// Links created with the release.
     pub links: Vec<NewLink>,
+    /// Created as a draft.
+    pub draft: bool,
+    /// A pre-release.
+    pub prerelease: bool,
+    /// Labels.
+    pub labels: Vec<String>,
 }
 
 /// Fields of a release to change; `None` = leave as is.
@@ -95,6 +218,15 @@ pub struct ReleasePatch {
     /// New date.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub released_at: Option<DateTime<Utc>>,
+    /// New labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    /// New pre-release flag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prerelease: Option<bool>,
+    /// New draft flag (`Some(false)` publishes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft: Option<bool>,
 }
 
 impl ReleasePatch {
@@ -119,6 +251,17 @@ impl ReleasePatch {
         }
         if self.released_at.is_some() {
             f.push("released_at");
+        }
+        if self.labels.is_some() {
+            f.push("labels");
+        }
+        if self.prerelease.is_some() {
+            f.push("prerelease");
+        }
+        match self.draft {
+            Some(false) => f.push("publish"),
+            Some(true) => f.push("draft"),
+            None => {}
         }
         f
     }
@@ -160,24 +303,32 @@ pub enum Created {
 /// The operations the release pipeline needs from a forge.
 #[allow(async_fn_in_trait)]
 pub trait Forge {
+    /// What the forge can hold.
+    fn capabilities(&self) -> Capabilities;
     /// Reads the release for the desired tag, its links and its stored files.
     async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual>;
     /// Creates the release (and the tag from `git_ref` when missing).
     async fn create_release(&self, release: &NewRelease) -> anyhow::Result<Created>;
     /// Updates the given fields of the release.
-    async fn update_release(&self, tag: &str, patch: &ReleasePatch) -> anyhow::Result<Release>;
+    async fn update_release(&self, current: &Release, patch: &ReleasePatch) -> anyhow::Result<()>;
     /// Creates a link.
-    async fn create_link(&self, tag: &str, link: &NewLink) -> anyhow::Result<Link>;
+    async fn create_link(&self, tag: &str, link: &NewLink) -> anyhow::Result<()>;
     /// Updates a link, sending every field.
-    async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<Link>;
+    async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<()>;
     /// Deletes a link.
     async fn delete_link(&self, tag: &str, id: u64) -> anyhow::Result<()>;
-    /// Uploads a file, streamed.
-    async fn upload_file(&self, package: &Package, file: &DesiredFile) -> anyhow::Result<()>;
+    /// Uploads a file, streamed; returns it as stored (the forge may rename it).
+    async fn upload_file(
+        &self,
+        desired: &Desired,
+        release: Option<&Release>,
+        file: &DesiredFile,
+    ) -> anyhow::Result<StoredFile>;
     /// Deletes a stored file.
-    async fn delete_file(&self, file: &StoredFile) -> anyhow::Result<()>;
-    /// The URL a stored file is downloaded from.
-    fn file_url(&self, package: &Package, name: &str) -> String;
+    async fn delete_file(&self, release: Option<&Release>, file: &StoredFile)
+    -> anyhow::Result<()>;
+    /// The URL a stored file is downloaded from, when it can be known before the upload.
+    fn file_url(&self, desired_tag: &str, package: &Package, name: &str) -> String;
     /// The web URL of the release.
     fn release_url(&self, tag: &str) -> String;
 }
@@ -208,66 +359,57 @@ pub enum AnyForge {
     Gitlab(gitlab::Gitlab),
 }
 
-impl AnyForge {
-    /// Whether uploaded files also get a link (GitLab: package files are not release assets).
-    #[must_use]
-    pub fn links_for_files(&self) -> bool {
-        match self {
-            Self::Gitlab(_) => true,
+/// Delegates every operation to the backend.
+macro_rules! delegate {
+    ($self:ident, $f:ident => $e:expr) => {
+        match $self {
+            AnyForge::Gitlab($f) => $e,
         }
-    }
+    };
 }
 
 impl Forge for AnyForge {
+    fn capabilities(&self) -> Capabilities {
+        delegate!(self, f => f.capabilities())
+    }
     async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
-        match self {
-            Self::Gitlab(f) => f.observe(desired).await,
-        }
+        delegate!(self, f => f.observe(desired).await)
     }
     async fn create_release(&self, release: &NewRelease) -> anyhow::Result<Created> {
-        match self {
-            Self::Gitlab(f) => f.create_release(release).await,
-        }
+        delegate!(self, f => f.create_release(release).await)
     }
-    async fn update_release(&self, tag: &str, patch: &ReleasePatch) -> anyhow::Result<Release> {
-        match self {
-            Self::Gitlab(f) => f.update_release(tag, patch).await,
-        }
+    async fn update_release(&self, current: &Release, patch: &ReleasePatch) -> anyhow::Result<()> {
+        delegate!(self, f => f.update_release(current, patch).await)
     }
-    async fn create_link(&self, tag: &str, link: &NewLink) -> anyhow::Result<Link> {
-        match self {
-            Self::Gitlab(f) => f.create_link(tag, link).await,
-        }
+    async fn create_link(&self, tag: &str, link: &NewLink) -> anyhow::Result<()> {
+        delegate!(self, f => f.create_link(tag, link).await)
     }
-    async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<Link> {
-        match self {
-            Self::Gitlab(f) => f.update_link(tag, id, link).await,
-        }
+    async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<()> {
+        delegate!(self, f => f.update_link(tag, id, link).await)
     }
     async fn delete_link(&self, tag: &str, id: u64) -> anyhow::Result<()> {
-        match self {
-            Self::Gitlab(f) => f.delete_link(tag, id).await,
-        }
+        delegate!(self, f => f.delete_link(tag, id).await)
     }
-    async fn upload_file(&self, package: &Package, file: &DesiredFile) -> anyhow::Result<()> {
-        match self {
-            Self::Gitlab(f) => f.upload_file(package, file).await,
-        }
+    async fn upload_file(
+        &self,
+        desired: &Desired,
+        release: Option<&Release>,
+        file: &DesiredFile,
+    ) -> anyhow::Result<StoredFile> {
+        delegate!(self, f => f.upload_file(desired, release, file).await)
     }
-    async fn delete_file(&self, file: &StoredFile) -> anyhow::Result<()> {
-        match self {
-            Self::Gitlab(f) => f.delete_file(file).await,
-        }
+    async fn delete_file(
+        &self,
+        release: Option<&Release>,
+        file: &StoredFile,
+    ) -> anyhow::Result<()> {
+        delegate!(self, f => f.delete_file(release, file).await)
     }
-    fn file_url(&self, package: &Package, name: &str) -> String {
-        match self {
-            Self::Gitlab(f) => f.file_url(package, name),
-        }
+    fn file_url(&self, desired_tag: &str, package: &Package, name: &str) -> String {
+        delegate!(self, f => f.file_url(desired_tag, package, name))
     }
     fn release_url(&self, tag: &str) -> String {
-        match self {
-            Self::Gitlab(f) => f.release_url(tag),
-        }
+        delegate!(self, f => f.release_url(tag))
     }
 }
 

@@ -33,7 +33,11 @@ fn fixture() -> (TestRepo, GitlabEmulator) {
     repo.commit("fix: handle empty lists");
     repo.commit_files(
         "chore: release files",
-        &[("dist/app-linux.tar.gz", "linux build 1"), ("dist/app-macos.tar.gz", "macos build 1"), ("release.yml", MANIFEST)],
+        &[
+            ("dist/app-linux.tar.gz", "linux build 1"),
+            ("dist/app-macos.tar.gz", "macos build 1"),
+            ("release.yml", MANIFEST),
+        ],
     );
     repo.tag("v1.1.0");
     let emu = GitlabEmulator::start();
@@ -60,11 +64,18 @@ fn apply(repo: &TestRepo, emu: &GitlabEmulator) -> Run {
 }
 
 fn link_names(emu: &GitlabEmulator, tag: &str) -> BTreeSet<String> {
-    emu.links(PROJECT, tag).iter().map(|l| l["name"].as_str().unwrap().to_owned()).collect()
+    emu.links(PROJECT, tag)
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn file_names(emu: &GitlabEmulator) -> Vec<String> {
-    let mut v: Vec<String> = emu.package_files(PROJECT).into_iter().map(|f| f.file_name).collect();
+    let mut v: Vec<String> = emu
+        .package_files(PROJECT)
+        .into_iter()
+        .map(|f| f.file_name)
+        .collect();
     v.sort();
     v
 }
@@ -81,33 +92,88 @@ fn first_release_then_second_run_makes_zero_writes() {
     let release = emu.release(PROJECT, "v1.1.0").expect("release created");
     assert_eq!(release["name"], "App 1.1.0");
     let description = release["description"].as_str().unwrap();
-    assert!(description.contains("<!-- relsync:begin -->") && description.contains("add the list endpoint"), "{description}");
-    assert_eq!(link_names(&emu, "v1.1.0"), set(&["Docs", "app-linux.tar.gz", "app-macos.tar.gz", "SHA256SUMS"]));
-    assert_eq!(file_names(&emu), ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"]);
-    let linux = emu.links(PROJECT, "v1.1.0").into_iter().find(|l| l["name"] == "app-linux.tar.gz").unwrap();
+    assert!(
+        description.contains("<!-- relsync:begin -->")
+            && description.contains("add the list endpoint"),
+        "{description}"
+    );
+    assert_eq!(
+        link_names(&emu, "v1.1.0"),
+        set(&["Docs", "app-linux.tar.gz", "app-macos.tar.gz", "SHA256SUMS"])
+    );
+    assert_eq!(
+        file_names(&emu),
+        ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"]
+    );
+    let linux = emu
+        .links(PROJECT, "v1.1.0")
+        .into_iter()
+        .find(|l| l["name"] == "app-linux.tar.gz")
+        .unwrap();
     assert_eq!(linux["link_type"], "package");
-    assert!(linux["direct_asset_url"].as_str().unwrap().ends_with("/downloads/bin/app-linux.tar.gz"), "{linux}");
-    assert!(linux["url"].as_str().unwrap().ends_with("/packages/generic/app/1.1.0/app-linux.tar.gz"), "{linux}");
-    let sums = emu.package_files(PROJECT).into_iter().find(|f| f.file_name == "SHA256SUMS").unwrap();
+    assert!(
+        linux["direct_asset_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/downloads/bin/app-linux.tar.gz"),
+        "{linux}"
+    );
+    assert!(
+        linux["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/packages/generic/app/1.1.0/app-linux.tar.gz"),
+        "{linux}"
+    );
+    let sums = emu
+        .package_files(PROJECT)
+        .into_iter()
+        .find(|f| f.file_name == "SHA256SUMS")
+        .unwrap();
     let sums = String::from_utf8(sums.content).unwrap();
     assert_eq!(sums.lines().count(), 2);
-    assert!(sums.lines().all(|l| l.len() == 64 + 2 + "app-linux.tar.gz".len()), "{sums}");
+    assert!(
+        sums.lines()
+            .all(|l| l.len() == 64 + 2 + "app-linux.tar.gz".len()),
+        "{sums}"
+    );
 
     emu.reset_requests();
     let again = apply(&repo, &emu).success();
-    assert_eq!(emu.write_count(), 0, "second run wrote: {:?}", emu.requests().iter().filter(|r| r.is_write()).map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>());
+    assert_eq!(
+        emu.write_count(),
+        0,
+        "second run wrote: {:?}",
+        emu.requests()
+            .iter()
+            .filter(|r| r.is_write())
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>()
+    );
     assert!(again.stdout.contains("unchanged"), "{}", again.stdout);
 }
 
 #[test]
 fn plan_reads_only_and_reports_pending_changes() {
     let (repo, emu) = fixture();
-    let run = gitlab_ci(&repo, &emu, &["plan", "--detailed-exitcode"]).run().code(4);
+    let run = gitlab_ci(&repo, &emu, &["plan", "--detailed-exitcode"])
+        .run()
+        .code(4);
     assert!(run.stdout.contains("+ release v1.1.0"), "{}", run.stdout);
-    assert!(run.stdout.contains("↑ upload  app-linux.tar.gz"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("↑ upload  app-linux.tar.gz"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(emu.write_count(), 0);
     apply(&repo, &emu).success();
-    let run = gitlab_ci(&repo, &emu, &["plan", "--detailed-exitcode", "--output", "json"]).run().code(0);
+    let run = gitlab_ci(
+        &repo,
+        &emu,
+        &["plan", "--detailed-exitcode", "--output", "json"],
+    )
+    .run()
+    .code(0);
     assert_eq!(run.json()["changes_pending"], false);
 }
 
@@ -124,7 +190,12 @@ fn tag_is_created_from_the_ref_when_missing() {
 fn manifest_changes_converge_and_hand_added_links_survive() {
     let (repo, emu) = fixture();
     apply(&repo, &emu).success();
-    let by_hand = emu.add_link_by_hand(PROJECT, "v1.1.0", "Screenshot", "https://img.example.com/shot.png");
+    let by_hand = emu.add_link_by_hand(
+        PROJECT,
+        "v1.1.0",
+        "Screenshot",
+        "https://img.example.com/shot.png",
+    );
     let manifest = r#"release:
   name: "App {{ version }}"
 assets:
@@ -139,16 +210,44 @@ assets:
 "#;
     std::fs::write(repo.path().join("release.yml"), manifest).unwrap();
     apply(&repo, &emu).success();
-    assert_eq!(link_names(&emu, "v1.1.0"), set(&["Documentation", "Mirror A", "Mirror B", "app-linux.tar.gz", "Screenshot"]));
-    assert_eq!(file_names(&emu), ["app-linux.tar.gz"], "files no longer declared are deleted");
+    assert_eq!(
+        link_names(&emu, "v1.1.0"),
+        set(&[
+            "Documentation",
+            "Mirror A",
+            "Mirror B",
+            "app-linux.tar.gz",
+            "Screenshot"
+        ])
+    );
+    assert_eq!(
+        file_names(&emu),
+        ["app-linux.tar.gz"],
+        "files no longer declared are deleted"
+    );
     // Swap the mirrors' URLs: GitLab keeps URLs unique, so a naive pair of updates fails.
-    std::fs::write(repo.path().join("release.yml"), manifest.replace("https://a.example", "https://TMP").replace("https://b.example", "https://a.example").replace("https://TMP", "https://b.example")).unwrap();
+    std::fs::write(
+        repo.path().join("release.yml"),
+        manifest
+            .replace("https://a.example", "https://TMP")
+            .replace("https://b.example", "https://a.example")
+            .replace("https://TMP", "https://b.example"),
+    )
+    .unwrap();
     apply(&repo, &emu).success();
     let links = emu.links(PROJECT, "v1.1.0");
-    let url_of = |n: &str| links.iter().find(|l| l["name"] == n).unwrap()["url"].as_str().unwrap().to_owned();
+    let url_of = |n: &str| {
+        links.iter().find(|l| l["name"] == n).unwrap()["url"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     assert_eq!(url_of("Mirror A"), "https://b.example.com/app");
     assert_eq!(url_of("Mirror B"), "https://a.example.com/app");
-    assert!(links.iter().any(|l| l["id"] == by_hand), "hand-added link kept");
+    assert!(
+        links.iter().any(|l| l["id"] == by_hand),
+        "hand-added link kept"
+    );
     emu.reset_requests();
     apply(&repo, &emu).success();
     assert_eq!(emu.write_count(), 0);
@@ -158,15 +257,35 @@ assets:
 fn prune_all_removes_undeclared_links_and_none_keeps_everything() {
     let (repo, emu) = fixture();
     apply(&repo, &emu).success();
-    emu.add_link_by_hand(PROJECT, "v1.1.0", "Screenshot", "https://img.example.com/shot.png");
-    let none = MANIFEST.replace("  checksums: SHA256SUMS\n", "  prune: none\n").replace("dist/*.tar.gz", "dist/app-linux.tar.gz");
+    emu.add_link_by_hand(
+        PROJECT,
+        "v1.1.0",
+        "Screenshot",
+        "https://img.example.com/shot.png",
+    );
+    let none = MANIFEST
+        .replace("  checksums: SHA256SUMS\n", "  prune: none\n")
+        .replace("dist/*.tar.gz", "dist/app-linux.tar.gz");
     std::fs::write(repo.path().join("release.yml"), &none).unwrap();
     apply(&repo, &emu).success();
-    assert!(link_names(&emu, "v1.1.0").contains("app-macos.tar.gz"), "prune: none keeps links");
-    assert!(file_names(&emu).contains(&"SHA256SUMS".to_owned()), "prune: none keeps files");
-    std::fs::write(repo.path().join("release.yml"), none.replace("prune: none", "prune: all")).unwrap();
+    assert!(
+        link_names(&emu, "v1.1.0").contains("app-macos.tar.gz"),
+        "prune: none keeps links"
+    );
+    assert!(
+        file_names(&emu).contains(&"SHA256SUMS".to_owned()),
+        "prune: none keeps files"
+    );
+    std::fs::write(
+        repo.path().join("release.yml"),
+        none.replace("prune: none", "prune: all"),
+    )
+    .unwrap();
     apply(&repo, &emu).success();
-    assert_eq!(link_names(&emu, "v1.1.0"), set(&["Docs", "app-linux.tar.gz"]));
+    assert_eq!(
+        link_names(&emu, "v1.1.0"),
+        set(&["Docs", "app-linux.tar.gz"])
+    );
     assert_eq!(file_names(&emu), ["app-linux.tar.gz"]);
 }
 
@@ -178,33 +297,99 @@ fn changed_file_is_replaced_and_the_old_package_file_deleted() {
     std::fs::write(repo.path().join("dist/app-linux.tar.gz"), "linux build 2").unwrap();
     emu.reset_requests();
     apply(&repo, &emu).success();
-    let uploads: Vec<String> = emu.requests().iter().filter(|r| r.method == "PUT" && r.path.contains("/packages/generic/")).map(|r| r.path.clone()).collect();
-    assert_eq!(uploads.len(), 2, "the changed file and the checksums file: {uploads:?}");
+    let uploads: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.contains("/packages/generic/"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        uploads.len(),
+        2,
+        "the changed file and the checksums file: {uploads:?}"
+    );
+    for r in emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.contains("/packages/generic/"))
+    {
+        assert!(
+            r.header("content-length").is_some(),
+            "uploads carry an explicit Content-Length"
+        );
+        assert!(
+            r.header("transfer-encoding").is_none(),
+            "uploads are not chunked"
+        );
+        assert!(
+            r.header("user-agent")
+                .is_some_and(|ua| ua.starts_with("relsync/"))
+        );
+    }
     let after = emu.package_files(PROJECT);
     assert_eq!(after.len(), 3, "no orphaned package files: {after:?}");
-    let linux = after.iter().find(|f| f.file_name == "app-linux.tar.gz").unwrap();
+    let linux = after
+        .iter()
+        .find(|f| f.file_name == "app-linux.tar.gz")
+        .unwrap();
     assert_eq!(linux.content, b"linux build 2");
-    let macos_before = before.iter().find(|f| f.file_name == "app-macos.tar.gz").unwrap();
-    assert!(after.iter().any(|f| f.id == macos_before.id), "unchanged file not re-uploaded");
-    let description = emu.release(PROJECT, "v1.1.0").unwrap()["description"].as_str().unwrap().to_owned();
-    assert!(description.contains(&linux.sha256), "notes list the new sha256");
+    let macos_before = before
+        .iter()
+        .find(|f| f.file_name == "app-macos.tar.gz")
+        .unwrap();
+    assert!(
+        after.iter().any(|f| f.id == macos_before.id),
+        "unchanged file not re-uploaded"
+    );
+    let description = emu.release(PROJECT, "v1.1.0").unwrap()["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        description.contains(&linux.sha256),
+        "notes list the new sha256"
+    );
 }
 
 #[test]
 fn managed_notes_keep_text_edited_by_hand() {
     let (repo, emu) = fixture();
     apply(&repo, &emu).success();
-    let current = emu.release(PROJECT, "v1.1.0").unwrap()["description"].as_str().unwrap().to_owned();
-    emu.set_release_description(PROJECT, "v1.1.0", &format!("Upgrade notes written by hand.\n\n{current}\n\nThanks, everyone!"));
+    let current = emu.release(PROJECT, "v1.1.0").unwrap()["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    emu.set_release_description(
+        PROJECT,
+        "v1.1.0",
+        &format!("Upgrade notes written by hand.\n\n{current}\n\nThanks, everyone!"),
+    );
     emu.reset_requests();
     apply(&repo, &emu).success();
-    assert_eq!(emu.write_count(), 0, "hand text outside the block is not a change");
-    std::fs::write(repo.path().join("release.yml"), MANIFEST.replace("App {{ version }}", "App {{ version }} (LTS)").replace("  links:\n", "  links:\n    - { name: Blog, url: \"https://blog.example.com/1\" }\n")).unwrap();
+    assert_eq!(
+        emu.write_count(),
+        0,
+        "hand text outside the block is not a change"
+    );
+    std::fs::write(
+        repo.path().join("release.yml"),
+        MANIFEST
+            .replace("App {{ version }}", "App {{ version }} (LTS)")
+            .replace(
+                "  links:\n",
+                "  links:\n    - { name: Blog, url: \"https://blog.example.com/1\" }\n",
+            ),
+    )
+    .unwrap();
     apply(&repo, &emu).success();
     let release = emu.release(PROJECT, "v1.1.0").unwrap();
     let description = release["description"].as_str().unwrap();
     assert_eq!(release["name"], "App 1.1.0 (LTS)");
-    assert!(description.starts_with("Upgrade notes written by hand.") && description.trim_end().ends_with("Thanks, everyone!"), "{description}");
+    assert!(
+        description.starts_with("Upgrade notes written by hand.")
+            && description.trim_end().ends_with("Thanks, everyone!"),
+        "{description}"
+    );
     assert!(description.contains("Blog"), "{description}");
     assert_eq!(description.matches("<!-- relsync:begin -->").count(), 1);
 }
@@ -215,11 +400,24 @@ fn notes_without_markers_get_the_block_appended_and_replace_owns_everything() {
     apply(&repo, &emu).success();
     emu.set_release_description(PROJECT, "v1.1.0", "Written by hand only.");
     apply(&repo, &emu).success();
-    let d = emu.release(PROJECT, "v1.1.0").unwrap()["description"].as_str().unwrap().to_owned();
-    assert!(d.starts_with("Written by hand only.\n\n<!-- relsync:begin -->"), "{d}");
-    std::fs::write(repo.path().join("release.yml"), MANIFEST.replace("  milestones: []\n", "  notes: { mode: replace }\n")).unwrap();
+    let d = emu.release(PROJECT, "v1.1.0").unwrap()["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        d.starts_with("Written by hand only.\n\n<!-- relsync:begin -->"),
+        "{d}"
+    );
+    std::fs::write(
+        repo.path().join("release.yml"),
+        MANIFEST.replace("  milestones: []\n", "  notes: { mode: replace }\n"),
+    )
+    .unwrap();
     apply(&repo, &emu).success();
-    let d = emu.release(PROJECT, "v1.1.0").unwrap()["description"].as_str().unwrap().to_owned();
+    let d = emu.release(PROJECT, "v1.1.0").unwrap()["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(d.starts_with("<!-- relsync:begin -->"), "{d}");
 }
 
@@ -227,26 +425,59 @@ fn notes_without_markers_get_the_block_appended_and_replace_owns_everything() {
 fn slash_tags_and_project_paths_are_single_segments() {
     let (repo, emu) = fixture();
     repo.tag("release/1.2");
-    std::fs::write(repo.path().join("release.yml"), format!("changelog:\n  tag_pattern: \"release/*\"\n{}", MANIFEST)).unwrap();
-    let run = Cli::new(repo.path(), &["apply", "--forge", "gitlab", "--server", &emu.url(), "--project", PATH, "--tag", "release/1.2"])
-        .env("GITLAB_TOKEN", TOKEN)
-        .run()
-        .success();
+    std::fs::write(
+        repo.path().join("release.yml"),
+        format!("changelog:\n  tag_pattern: \"release/*\"\n{}", MANIFEST),
+    )
+    .unwrap();
+    let run = Cli::new(
+        repo.path(),
+        &[
+            "apply",
+            "--forge",
+            "gitlab",
+            "--server",
+            &emu.url(),
+            "--project",
+            PATH,
+            "--tag",
+            "release/1.2",
+        ],
+    )
+    .env("GITLAB_TOKEN", TOKEN)
+    .run()
+    .success();
     assert!(run.stdout.contains("release/1.2"), "{}", run.stdout);
     let release = emu.release(PROJECT, "release/1.2").expect("release");
     assert_eq!(release["name"], "App 1.2");
     let paths: Vec<String> = emu.requests().iter().map(|r| r.path.clone()).collect();
-    assert!(paths.iter().any(|p| p.contains("/projects/group%2Fsub%2Fapp/releases/release%2F1%2E2")), "{paths:?}");
-    assert!(paths.iter().all(|p| !p.contains("/group/sub/app/")), "{paths:?}");
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.contains("/projects/group%2Fsub%2Fapp/releases/release%2F1%2E2")),
+        "{paths:?}"
+    );
+    assert!(
+        paths.iter().all(|p| !p.contains("/group/sub/app/")),
+        "{paths:?}"
+    );
 }
 
 #[test]
 fn job_token_is_enough() {
     let (repo, emu) = fixture();
     emu.add_job_token("job-token-abc");
-    let run = gitlab_ci(&repo, &emu, &["apply"]).env("GITLAB_TOKEN", "").env("CI_JOB_TOKEN", "job-token-abc").run().success();
+    let run = gitlab_ci(&repo, &emu, &["apply"])
+        .env("GITLAB_TOKEN", "")
+        .env("CI_JOB_TOKEN", "job-token-abc")
+        .run()
+        .success();
     assert!(run.stdout.contains("converged"));
-    assert!(emu.requests().iter().all(|r| r.header("job-token") == Some("job-token-abc")));
+    assert!(
+        emu.requests()
+            .iter()
+            .all(|r| r.header("job-token") == Some("job-token-abc"))
+    );
     assert!(emu.release(PROJECT, "v1.1.0").is_some());
 }
 
@@ -254,12 +485,28 @@ fn job_token_is_enough() {
 fn dotenv_report_for_downstream_jobs() {
     let (repo, emu) = fixture();
     let out = repo.path().join("release.env");
-    gitlab_ci(&repo, &emu, &["apply", "--dotenv", out.to_str().unwrap()]).run().success();
+    gitlab_ci(&repo, &emu, &["apply", "--dotenv", out.to_str().unwrap()])
+        .run()
+        .success();
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains("RELEASE_TAG=v1.1.0\n") && text.contains("RELEASE_VERSION=1.1.0\n") && text.contains("RELEASE_CHANGED=true\n"), "{text}");
-    assert!(text.contains(&format!("RELEASE_URL={}", emu.url())), "{text}");
-    gitlab_ci(&repo, &emu, &["apply", "--dotenv", out.to_str().unwrap()]).run().success();
-    assert!(std::fs::read_to_string(&out).unwrap().contains("RELEASE_CHANGED=false\n"));
+    assert!(
+        text.contains("RELEASE_TAG=v1.1.0\n")
+            && text.contains("RELEASE_VERSION=1.1.0\n")
+            && text.contains("RELEASE_CHANGED=true\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("RELEASE_URL={}", emu.url())),
+        "{text}"
+    );
+    gitlab_ci(&repo, &emu, &["apply", "--dotenv", out.to_str().unwrap()])
+        .run()
+        .success();
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("RELEASE_CHANGED=false\n")
+    );
 }
 
 #[test]
@@ -268,10 +515,23 @@ fn token_echoed_by_the_server_never_reaches_output() {
     emu.echo_token_in_errors(true);
     let leaky = "glpat-leaky-secret-value-42";
     for verbosity in ["-q", "-v", "-vv"] {
-        let run = gitlab_ci(&repo, &emu, &["apply", verbosity]).env("GITLAB_TOKEN", leaky).env("RELSYNC_LOG", "trace").run().code(1);
-        assert!(!run.stdout.contains(leaky) && !run.stderr.contains(leaky), "token leaked at {verbosity}:\n{}\n{}", run.stdout, run.stderr);
+        let run = gitlab_ci(&repo, &emu, &["apply", verbosity])
+            .env("GITLAB_TOKEN", leaky)
+            .env("RELSYNC_LOG", "trace")
+            .run()
+            .code(1);
+        assert!(
+            !run.stdout.contains(leaky) && !run.stderr.contains(leaky),
+            "token leaked at {verbosity}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
         if verbosity != "-q" {
-            assert!(run.stderr.contains("401") && run.stderr.contains("GITLAB_TOKEN"), "{}", run.stderr);
+            assert!(
+                run.stderr.contains("401") && run.stderr.contains("GITLAB_TOKEN"),
+                "{}",
+                run.stderr
+            );
         }
     }
     assert!(emu.requests().iter().any(|r| r.status == 401));
@@ -280,7 +540,10 @@ fn token_echoed_by_the_server_never_reaches_output() {
 #[test]
 fn two_concurrent_applies_end_with_one_release_and_no_duplicates() {
     let (repo, emu) = fixture();
-    let (a, b) = (gitlab_ci(&repo, &emu, &["apply"]), gitlab_ci(&repo, &emu, &["apply"]));
+    let (a, b) = (
+        gitlab_ci(&repo, &emu, &["apply"]),
+        gitlab_ci(&repo, &emu, &["apply"]),
+    );
     let runs: Vec<Run> = std::thread::scope(|s| {
         let a = s.spawn(|| a.run());
         let b = s.spawn(|| b.run());
@@ -291,7 +554,10 @@ fn two_concurrent_applies_end_with_one_release_and_no_duplicates() {
     }
     assert_eq!(emu.releases(PROJECT).len(), 1);
     assert_eq!(emu.links(PROJECT, "v1.1.0").len(), 4);
-    assert_eq!(file_names(&emu), ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"]);
+    assert_eq!(
+        file_names(&emu),
+        ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"]
+    );
     emu.reset_requests();
     apply(&repo, &emu).success();
     assert_eq!(emu.write_count(), 0);
@@ -304,15 +570,31 @@ fn writes_that_apply_but_answer_502_are_not_repeated() {
     emu.fail_next_on("PUT", "/packages/generic/", Fault::AppliedThenDrop, 1);
     apply(&repo, &emu).success();
     assert_eq!(emu.releases(PROJECT).len(), 1);
-    assert_eq!(file_names(&emu), ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"], "the dropped upload's duplicate is cleaned up");
-    let posts = emu.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/releases")).count();
-    assert_eq!(posts, 1, "the release POST is not repeated after it applied");
+    assert_eq!(
+        file_names(&emu),
+        ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"],
+        "the dropped upload's duplicate is cleaned up"
+    );
+    let posts = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/releases"))
+        .count();
+    assert_eq!(
+        posts, 1,
+        "the release POST is not repeated after it applied"
+    );
 }
 
 #[test]
 fn rate_limits_are_waited_out() {
     let (repo, emu) = fixture();
-    emu.fail_next(Fault::RateLimit { retry_after_secs: 1 }, 2);
+    emu.fail_next(
+        Fault::RateLimit {
+            retry_after_secs: 1,
+        },
+        2,
+    );
     apply(&repo, &emu).success();
     assert!(emu.requests().iter().filter(|r| r.status == 429).count() == 2);
     assert!(emu.release(PROJECT, "v1.1.0").is_some());
@@ -331,13 +613,29 @@ fn injected_faults_converge_within_three_runs() {
             }
         }
         emu.clear_faults();
-        let faults = emu.requests().iter().filter(|r| r.status == 0 || r.status == 429 || r.status >= 500).count();
+        let faults = emu
+            .requests()
+            .iter()
+            .filter(|r| r.status == 0 || r.status == 429 || r.status >= 500)
+            .count();
         assert!(faults > 0, "seed {seed}: no fault was injected");
         assert!(ok, "seed {seed}: no success in three runs");
         assert_eq!(emu.releases(PROJECT).len(), 1, "seed {seed}");
-        assert_eq!(link_names(&emu, "v1.1.0"), set(&["Docs", "app-linux.tar.gz", "app-macos.tar.gz", "SHA256SUMS"]), "seed {seed}");
-        assert_eq!(emu.links(PROJECT, "v1.1.0").len(), 4, "seed {seed}: duplicate links");
-        assert_eq!(file_names(&emu), ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"], "seed {seed}: duplicate files");
+        assert_eq!(
+            link_names(&emu, "v1.1.0"),
+            set(&["Docs", "app-linux.tar.gz", "app-macos.tar.gz", "SHA256SUMS"]),
+            "seed {seed}"
+        );
+        assert_eq!(
+            emu.links(PROJECT, "v1.1.0").len(),
+            4,
+            "seed {seed}: duplicate links"
+        );
+        assert_eq!(
+            file_names(&emu),
+            ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"],
+            "seed {seed}: duplicate files"
+        );
         emu.reset_requests();
         apply(&repo, &emu).success();
         assert_eq!(emu.write_count(), 0, "seed {seed}: not converged");
@@ -347,8 +645,39 @@ fn injected_faults_converge_within_three_runs() {
 #[test]
 fn release_json_from_the_server_is_reported_by_apply_json() {
     let (repo, emu) = fixture();
-    let run = gitlab_ci(&repo, &emu, &["apply", "--output", "json"]).run().success();
+    let run = gitlab_ci(&repo, &emu, &["apply", "--output", "json"])
+        .run()
+        .success();
     let json: Value = run.json();
-    assert!(json["url"].as_str().unwrap().contains("/-/releases/v1"), "{json}");
+    assert!(
+        json["url"].as_str().unwrap().contains("/-/releases/v1"),
+        "{json}"
+    );
     assert!(!json["done"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_200_mb_file_is_streamed_with_peak_memory_well_under_its_size() {
+    const SIZE: u64 = 200 * 1024 * 1024;
+    let (repo, emu) = fixture();
+    let big = std::fs::File::create(repo.path().join("dist/big.tar.gz")).unwrap();
+    big.set_len(SIZE).unwrap();
+    std::fs::write(
+        repo.path().join("release.yml"),
+        MANIFEST
+            .replace("dist/*.tar.gz", "dist/big.tar.gz")
+            .replace("  checksums: SHA256SUMS\n", ""),
+    )
+    .unwrap();
+    let (run, peak_kib) = gitlab_ci(&repo, &emu, &["apply"]).run_measuring_peak_kib();
+    run.success();
+    let stored = emu.package_files(PROJECT);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].size, SIZE);
+    assert!(peak_kib > 0, "no memory sample");
+    assert!(
+        peak_kib < 64 * 1024,
+        "peak resident memory {peak_kib} KiB for a {} MiB upload",
+        SIZE >> 20
+    );
 }

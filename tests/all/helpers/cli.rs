@@ -60,8 +60,58 @@ impl Cli {
         self
     }
 
-    #[allow(clippy::disallowed_methods)] // the child inherits only PATH, HOME and TMPDIR
+    /// Runs it while sampling its peak resident memory (`VmHWM`, Linux) until it exits.
+    pub fn run_measuring_peak_kib(self) -> (Run, u64) {
+        let mut cmd = self.command();
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().expect("spawn relsync");
+        let status_file = format!("/proc/{}/status", child.id());
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (output, peak) = std::thread::scope(|s| {
+            let sampler = s.spawn(|| {
+                let mut peak = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Ok(text) = std::fs::read_to_string(&status_file) {
+                        let hwm = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("VmHWM:"))
+                            .and_then(|v| {
+                                v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()
+                            });
+                        peak = peak.max(hwm.unwrap_or(0));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                peak
+            });
+            let output = child.wait_with_output().expect("wait relsync");
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            (output, sampler.join().unwrap())
+        });
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        (run, peak)
+    }
+
     pub fn run(self) -> Run {
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = self.command().output().expect("run relsync");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    #[allow(clippy::disallowed_methods)] // the child inherits only PATH, HOME and TMPDIR
+    fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_relsync"));
         cmd.args(&self.args).current_dir(&self.dir).env_clear();
         for key in ["PATH", "HOME", "TMPDIR"] {
@@ -73,15 +123,6 @@ impl Cli {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = cmd.output().expect("run relsync");
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        }
+        cmd
     }
 }
