@@ -142,7 +142,7 @@ fn partial(done: &[String]) -> String {
 }
 
 /// A write failed in a way that re-reading and trying again may fix: transient errors, and
-/// lost races (409, or GitLab's 400 "has already been taken").
+/// lost races (409, GitLab's 400 "has already been taken", GitHub's 422 `already_exists`).
 fn is_retryable(e: &anyhow::Error) -> bool {
     if matches!(e.downcast_ref::<Raced>(), Some(Raced)) {
         return true;
@@ -150,7 +150,9 @@ fn is_retryable(e: &anyhow::Error) -> bool {
     e.chain().filter_map(|c| c.downcast_ref::<HttpError>()).any(|h| {
         h.is_transient()
             || h.status().is_some_and(|s| s.as_u16() == 409)
-            || matches!(h, HttpError::Status { status, message, .. } if status.as_u16() == 400 && (message.contains("already been taken") || message.contains("already exists")))
+            || matches!(h, HttpError::Status { status, message, .. }
+                if matches!(status.as_u16(), 400 | 422)
+                    && ["already been taken", "already exists", "already_exists"].iter().any(|m| message.contains(m)))
     })
 }
 
@@ -275,5 +277,5 @@ fn report(
         std::fs::write(path, output::dotenv(&d.tag, &d.version, url, changed))
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
-    Ok(())
+    output::github_outputs(&settings.env, d, url, changed, done)
 }

@@ -427,6 +427,22 @@ fn collect_files(
     let mut files = Vec::new();
     for ((i, path), h) in matched.into_iter().zip(hashes) {
         let spec = &m.assets.files[i];
+        if let Some((limit, forge)) = size_limit(settings.forge)
+            && h.size > limit
+        {
+            return Err(m
+                .error(
+                    &format!("{}.path", spec.key),
+                    format!(
+                        "{} is {}; {forge} takes files of at most {}",
+                        path.display(),
+                        crate::output::human_size(h.size),
+                        crate::output::human_size(limit)
+                    ),
+                    "split the file, or publish it elsewhere and declare it under `assets.links`",
+                )
+                .into());
+        }
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -567,6 +583,20 @@ fn check_unique(
         }
     }
     Ok(())
+}
+
+/// The largest file each forge stores, as their documentation gives it.
+fn size_limit(kind: Option<crate::manifest::raw::ForgeKind>) -> Option<(u64, &'static str)> {
+    use crate::manifest::raw::ForgeKind;
+    match kind? {
+        ForgeKind::Tgit => Some((crate::forge::tgit::MAX_ATTACHMENT, "Tencent Git")),
+        ForgeKind::Github => Some((2 * 1024 * 1024 * 1024, "GitHub")),
+        ForgeKind::Gitlab => Some((
+            5 * 1024 * 1024 * 1024,
+            "GitLab's generic package registry (by default)",
+        )),
+        ForgeKind::Gitea => None,
+    }
 }
 
 /// Whether a version has a semver pre-release part (`1.2.0-rc.1`).

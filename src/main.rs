@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             });
         }
     };
+    let annotations_env = env.clone();
     let color = relsync::output::use_color(&env);
     relsync::output::init_logging(
         cli.global.verbose,
@@ -32,6 +33,11 @@ fn main() -> ExitCode {
         Err(err) => {
             let status = ExitStatus::of_error(&err);
             eprintln!("error: {err:#}");
+            if let Some(line) =
+                relsync::output::error_annotation(&annotations_env, &format!("{err:#}"))
+            {
+                println!("{line}");
+            }
             ExitCode::from(status.code())
         }
     }

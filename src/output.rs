@@ -266,3 +266,63 @@ where
         chunk
     })
 }
+
+/// In GitHub (and Gitea) Actions: the step's outputs to `$GITHUB_OUTPUT` and a markdown
+/// summary to `$GITHUB_STEP_SUMMARY`, each appended as the runner expects.
+///
+/// # Errors
+/// A file cannot be written.
+pub fn github_outputs(
+    env: &crate::env_vars::Env,
+    d: &Desired,
+    url: &str,
+    changed: bool,
+    done: &[String],
+) -> anyhow::Result<()> {
+    use crate::env_vars as ev;
+    let append = |path: &str, text: &str| -> anyhow::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("cannot open {path}: {e}"))?;
+        std::io::Write::write_all(&mut f, text.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write {path}: {e}"))
+    };
+    if let Some(path) = env.get(ev::GITHUB_OUTPUT) {
+        append(
+            path,
+            &format!(
+                "tag={}\nversion={}\nurl={url}\nchanged={changed}\n",
+                d.tag, d.version
+            ),
+        )?;
+    }
+    if let Some(path) = env.get(ev::GITHUB_STEP_SUMMARY) {
+        let mut md = format!("### Release [{}]({url})\n\n", d.tag);
+        if done.is_empty() {
+            md.push_str("Already up to date: nothing changed.\n");
+        } else {
+            md.push_str(&format!("{} change(s):\n\n", done.len()));
+            for line in done {
+                md.push_str(&format!("- `{line}`\n"));
+            }
+        }
+        append(path, &md)?;
+    }
+    Ok(())
+}
+
+/// A GitHub Actions `::error::` annotation for a failure (newlines escaped as the runner
+/// requires), or `None` outside Actions.
+#[must_use]
+pub fn error_annotation(env: &crate::env_vars::Env, message: &str) -> Option<String> {
+    if !env.is_true(crate::env_vars::GITHUB_ACTIONS) {
+        return None;
+    }
+    let escaped = message
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
+    Some(format!("::error title=relsync::{escaped}"))
+}

@@ -247,16 +247,19 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     for (index, f) in desired.files.iter().enumerate() {
         let name = stored_name(&f.name);
         let stored = by_name.remove(name.as_str()).unwrap_or_default();
-        let same = |s: &StoredFile| match &s.sha256 {
-            Some(sha) => *sha == f.sha256,
-            // The forge does not say: trust the state relsync wrote when it uploaded it.
-            None => {
-                (s.size == 0 || s.size == f.size)
-                    && old_state
-                        .files
-                        .get(&f.name)
-                        .is_some_and(|st| st.sha256 == f.sha256)
-            }
+        let same = |s: &StoredFile| {
+            s.complete
+                && match &s.sha256 {
+                    Some(sha) => *sha == f.sha256,
+                    // The forge does not say: trust the state relsync wrote when it uploaded it.
+                    None => {
+                        (s.size == 0 || s.size == f.size)
+                            && old_state
+                                .files
+                                .get(&f.name)
+                                .is_some_and(|st| st.sha256 == f.sha256)
+                    }
+                }
         };
         let keep = stored.iter().find(|s| same(s)).map(|s| s.id);
         if keep.is_some() {
@@ -364,6 +367,10 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         if caps.files_linked {
             actions.extend(uploads);
             actions.push(create);
+        } else if !caps.unique_names {
+            actions.push(create);
+            actions.append(&mut file_deletes);
+            actions.extend(uploads);
         } else {
             actions.push(create);
             actions.extend(uploads);
@@ -388,7 +395,12 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             desired.tag
         )
     });
-    let mut actions = uploads;
+    let mut actions = Vec::new();
+    if !caps.unique_names {
+        // Remove same-name files first, so no download ever picks a stale one.
+        actions.append(&mut file_deletes);
+    }
+    actions.extend(uploads);
     actions.extend(unchanged);
     let description = compose_description(desired.notes_mode, Some(&release.description), &block);
     let patch = ReleasePatch {

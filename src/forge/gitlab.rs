@@ -170,6 +170,7 @@ impl Gitlab {
                 name: f.file_name,
                 size: f.size,
                 sha256: f.file_sha256,
+                complete: true,
             }));
         }
         files.sort_by_key(|f| f.id);
@@ -391,6 +392,7 @@ impl Forge for Gitlab {
             name: stored.file_name.unwrap_or_else(|| file.name.clone()),
             size: file.size,
             sha256: Some(file.sha256.clone()),
+            complete: true,
         })
     }
 

@@ -282,7 +282,29 @@ pub fn server_message(body: &str) -> String {
     let text = match serde_json::from_str::<serde_json::Value>(body) {
         Ok(v) => {
             let m = v.get("message").or_else(|| v.get("error")).unwrap_or(&v);
-            match m {
+            // GitHub: {"message":"Validation Failed","errors":[{"code":"already_exists",...}]}
+            let codes: Vec<String> = v
+                .get("errors")
+                .and_then(|e| e.as_array())
+                .map(|errs| {
+                    errs.iter()
+                        .map(|e| {
+                            match (
+                                e.get("code").and_then(|c| c.as_str()),
+                                e.get("message").and_then(|c| c.as_str()),
+                            ) {
+                                (Some("custom"), Some(msg)) | (None, Some(msg)) => msg.to_owned(),
+                                (Some(code), _) => match e.get("field").and_then(|f| f.as_str()) {
+                                    Some(field) => format!("{code} ({field})"),
+                                    None => code.to_owned(),
+                                },
+                                (None, None) => flat(e),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let main = match m {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Array(items) => {
                     items.iter().map(flat).collect::<Vec<_>>().join("; ")
@@ -293,6 +315,11 @@ pub fn server_message(body: &str) -> String {
                     .collect::<Vec<_>>()
                     .join("; "),
                 other => other.to_string(),
+            };
+            if codes.is_empty() {
+                main
+            } else {
+                format!("{main}: {}", codes.join("; "))
             }
         }
         Err(_) => body.trim().to_owned(),

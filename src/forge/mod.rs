@@ -1,8 +1,11 @@
 //! The forge seam: the operations the release pipeline needs, with neutral types.
 //! Backends turn their DTOs into these; `plan` and `apply` never see a forge's JSON.
 
+pub mod gitea;
+pub mod github;
 pub mod gitlab;
 pub mod http;
+pub mod tgit;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -83,6 +86,9 @@ pub struct Capabilities {
     pub labels: bool,
     /// Draft and pre-release flags (GitHub, Gitea).
     pub prerelease: bool,
+    /// Stored file names are unique per release (not on Gitea, where a same-name file is
+    /// removed before the new one is uploaded, so downloads never pick the stale one).
+    pub unique_names: bool,
 }
 
 impl Capabilities {
@@ -107,6 +113,7 @@ impl Capabilities {
         milestones: false,
         labels: true,
         prerelease: false,
+        unique_names: true,
     };
 
     /// GitHub's: assets with digests on a draft published last, no links API.
@@ -119,6 +126,7 @@ impl Capabilities {
         milestones: false,
         labels: false,
         prerelease: true,
+        unique_names: true,
     };
 
     /// Gitea's and Forgejo's: attachments with non-unique names, no links API.
@@ -131,6 +139,7 @@ impl Capabilities {
         milestones: false,
         labels: false,
         prerelease: true,
+        unique_names: false,
     };
 
     /// GitLab's.
@@ -143,6 +152,7 @@ impl Capabilities {
         milestones: true,
         labels: false,
         prerelease: false,
+        unique_names: true,
     };
 }
 
@@ -174,6 +184,8 @@ pub struct StoredFile {
     pub size: u64,
     /// sha256, when the forge reports it.
     pub sha256: Option<String>,
+    /// Fully uploaded (GitHub marks interrupted uploads, which must be redone).
+    pub complete: bool,
 }
 
 /// A new release.
@@ -357,6 +369,12 @@ pub async fn upload_body(file: &DesiredFile) -> anyhow::Result<reqwest::Body> {
 pub enum AnyForge {
     /// GitLab REST v4.
     Gitlab(gitlab::Gitlab),
+    /// Tencent Git REST v3.
+    Tgit(tgit::Tgit),
+    /// GitHub REST.
+    Github(github::Github),
+    /// Gitea / Forgejo REST v1.
+    Gitea(gitea::Gitea),
 }
 
 /// Delegates every operation to the backend.
@@ -364,6 +382,9 @@ macro_rules! delegate {
     ($self:ident, $f:ident => $e:expr) => {
         match $self {
             AnyForge::Gitlab($f) => $e,
+            AnyForge::Tgit($f) => $e,
+            AnyForge::Github($f) => $e,
+            AnyForge::Gitea($f) => $e,
         }
     };
 }
@@ -438,12 +459,12 @@ pub fn connect(settings: &Settings) -> anyhow::Result<AnyForge> {
         ForgeKind::Gitlab => Ok(AnyForge::Gitlab(gitlab::Gitlab::new(
             settings, server, project,
         )?)),
-        other => Err(input_with(
-            format!(
-                "the `{}` forge is not supported by this version of relsync",
-                other.as_str()
-            ),
-            "use `--forge gitlab`, or `plan --offline`",
-        )),
+        ForgeKind::Tgit => Ok(AnyForge::Tgit(tgit::Tgit::new(settings, server, project)?)),
+        ForgeKind::Github => Ok(AnyForge::Github(github::Github::new(
+            settings, server, project,
+        )?)),
+        ForgeKind::Gitea => Ok(AnyForge::Gitea(gitea::Gitea::new(
+            settings, server, project,
+        )?)),
     }
 }

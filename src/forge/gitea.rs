@@ -1,0 +1,313 @@
+//! Gitea and Forgejo REST v1: releases by tag and id, attachments (whose names are not
+//! unique). Links are written into the notes.
+//!
+//! API page: <https://gitea.com/api/swagger#/repository>.
+
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{AuthStyle, Http, HttpError};
+use super::{
+    Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
+};
+use crate::desired::{Desired, DesiredFile, Package};
+use crate::forge_path::segment;
+use crate::settings::{Settings, Token};
+
+/// A Gitea or Forgejo repository.
+#[derive(Debug)]
+pub struct Gitea {
+    http: Http,
+    api: String,
+    web: String,
+    repo: String,
+    token: Option<Token>,
+}
+
+impl Gitea {
+    /// Connects to `server` (web root, or the `/api/v1` root) for `owner/repo`.
+    ///
+    /// # Errors
+    /// A bad CA bundle or token, or a project that is not `owner/repo`.
+    pub fn new(settings: &Settings, server: &str, repo: &str) -> anyhow::Result<Self> {
+        if repo.split('/').count() != 2 || repo.split('/').any(str::is_empty) {
+            return Err(crate::error::input_with(
+                format!("`{repo}` is not a Gitea repository"),
+                "give the project as `owner/repo`",
+            ));
+        }
+        let server = server.trim_end_matches('/');
+        let (api, web) = match server.strip_suffix("/api/v1") {
+            Some(web) => (server.to_owned(), web.to_owned()),
+            None => (format!("{server}/api/v1"), server.to_owned()),
+        };
+        let token = settings.token.clone();
+        Ok(Self {
+            http: Http::new(settings, token.as_ref(), AuthStyle::Authorization("token"))?,
+            api,
+            web,
+            repo: repo.to_owned(),
+            token,
+        })
+    }
+
+    fn repo_url(&self) -> String {
+        let (owner, name) = self.repo.split_once('/').unwrap_or((&self.repo, ""));
+        format!("{}/repos/{}/{}", self.api, segment(owner), segment(name))
+    }
+
+    fn explain(&self, e: HttpError, what: &str) -> anyhow::Error {
+        let var = self.token.as_ref().map_or("(no token)", |t| t.var.as_str());
+        let hint = match e.status() {
+            Some(StatusCode::UNAUTHORIZED) => Some(format!(
+                "the token in `{var}` was refused: set `GITEA_TOKEN` to a token with the `write:repository` scope"
+            )),
+            Some(StatusCode::FORBIDDEN) => Some(format!(
+                "the token in `{var}` may not {what}: it needs write access to the repository"
+            )),
+            _ => None,
+        };
+        let err = anyhow::Error::new(e).context(format!("cannot {what}"));
+        match hint {
+            Some(h) => err.context(h),
+            None => err,
+        }
+    }
+
+    /// The release for `tag`, drafts included.
+    async fn find(&self, tag: &str) -> anyhow::Result<Option<ReleaseDto>> {
+        let url = format!("{}/releases/tags/{}", self.repo_url(), segment(tag));
+        match self
+            .http
+            .read(|| self.http.request(Method::GET, &url))
+            .await
+        {
+            Ok(resp) => return Ok(Some(resp.json().await?)),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
+            Err(e) => return Err(self.explain(e, "read the release")),
+        }
+        // Drafts have no tag yet on some versions: look through the list.
+        let mut page = 1u32;
+        loop {
+            let url = format!("{}/releases", self.repo_url());
+            let resp = self
+                .http
+                .read(|| {
+                    self.http
+                        .request(Method::GET, &url)
+                        .query(&[("limit", "50"), ("page", &page.to_string())])
+                })
+                .await
+                .map_err(|e| self.explain(e, "list the releases"))?;
+            let items: Vec<ReleaseDto> = resp.json().await?;
+            if items.is_empty() {
+                return Ok(None);
+            }
+            if let Some(found) = items.into_iter().find(|r| r.tag_name == tag) {
+                return Ok(Some(found));
+            }
+            page += 1;
+        }
+    }
+}
+
+impl Forge for Gitea {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::GITEA
+    }
+
+    #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
+    async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
+        let Some(dto) = self.find(&desired.tag).await? else {
+            return Ok(Actual::default());
+        };
+        let mut files: Vec<StoredFile> = dto
+            .assets
+            .iter()
+            .map(|a| StoredFile {
+                id: a.id,
+                parent_id: Some(dto.id),
+                name: a.name.clone(),
+                size: a.size,
+                sha256: None,
+                complete: true,
+            })
+            .collect();
+        files.sort_by_key(|f| f.id);
+        Ok(Actual {
+            release: Some(dto.into_release()),
+            links: Vec::new(),
+            files,
+        })
+    }
+
+    async fn create_release(&self, r: &NewRelease) -> anyhow::Result<Created> {
+        let body = json!({
+            "tag_name": r.tag,
+            "target_commitish": r.git_ref,
+            "name": r.name,
+            "body": r.description,
+            "draft": r.draft,
+            "prerelease": r.prerelease,
+        });
+        let url = format!("{}/releases", self.repo_url());
+        match self
+            .http
+            .send(self.http.request(Method::POST, &url).json(&body))
+            .await
+        {
+            Ok(resp) => Ok(Created::Created(
+                resp.json::<ReleaseDto>().await?.into_release(),
+            )),
+            Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
+            Err(e) => Err(self.explain(e, "create the release")),
+        }
+    }
+
+    async fn update_release(&self, current: &Release, patch: &ReleasePatch) -> anyhow::Result<()> {
+        let id = current
+            .id
+            .ok_or_else(|| anyhow::anyhow!("the release has no id"))?;
+        let mut body = json!({});
+        if let Some(n) = &patch.name {
+            body["name"] = json!(n);
+        }
+        if let Some(d) = &patch.description {
+            body["body"] = json!(d);
+        }
+        if let Some(p) = patch.prerelease {
+            body["prerelease"] = json!(p);
+        }
+        if let Some(d) = patch.draft {
+            body["draft"] = json!(d);
+        }
+        let url = format!("{}/releases/{id}", self.repo_url());
+        self.http
+            .send(self.http.request(Method::PATCH, &url).json(&body))
+            .await
+            .map_err(|e| self.explain(e, "update the release"))?;
+        Ok(())
+    }
+
+    async fn create_link(&self, _tag: &str, _link: &NewLink) -> anyhow::Result<()> {
+        Err(anyhow::anyhow!("links are written into the notes on Gitea"))
+    }
+
+    async fn update_link(&self, tag: &str, _id: u64, link: &NewLink) -> anyhow::Result<()> {
+        self.create_link(tag, link).await
+    }
+
+    async fn delete_link(&self, _tag: &str, _id: u64) -> anyhow::Result<()> {
+        Err(anyhow::anyhow!("links are written into the notes on Gitea"))
+    }
+
+    async fn upload_file(
+        &self,
+        _desired: &Desired,
+        release: Option<&Release>,
+        file: &DesiredFile,
+    ) -> anyhow::Result<StoredFile> {
+        let id = release
+            .and_then(|r| r.id)
+            .ok_or_else(|| anyhow::anyhow!("no release to attach `{}` to", file.name))?;
+        let body = super::upload_body(file).await?;
+        let part = reqwest::multipart::Part::stream_with_length(body, file.size)
+            .file_name(file.name.clone())
+            .mime_str("application/octet-stream")?;
+        let form = reqwest::multipart::Form::new().part("attachment", part);
+        let url = format!("{}/releases/{id}/assets", self.repo_url());
+        let resp = self
+            .http
+            .send(
+                self.http
+                    .request(Method::POST, &url)
+                    .query(&[("name", file.name.as_str())])
+                    .multipart(form),
+            )
+            .await
+            .map_err(|e| self.explain(e, &format!("upload the attachment `{}`", file.name)))?;
+        let a: AssetDto = resp.json().await?;
+        Ok(StoredFile {
+            id: a.id,
+            parent_id: Some(id),
+            name: a.name,
+            size: a.size,
+            sha256: Some(file.sha256.clone()),
+            complete: true,
+        })
+    }
+
+    async fn delete_file(
+        &self,
+        release: Option<&Release>,
+        file: &StoredFile,
+    ) -> anyhow::Result<()> {
+        let id = file
+            .parent_id
+            .or_else(|| release.and_then(|r| r.id))
+            .unwrap_or_default();
+        let url = format!("{}/releases/{id}/assets/{}", self.repo_url(), file.id);
+        match self
+            .http
+            .send(self.http.request(Method::DELETE, &url))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
+            Err(e) => Err(self.explain(e, &format!("delete the attachment `{}`", file.name))),
+        }
+    }
+
+    fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
+        format!(
+            "{}/{}/releases/download/{}/{}",
+            self.web,
+            self.repo,
+            segment(tag),
+            segment(name)
+        )
+    }
+
+    fn release_url(&self, tag: &str) -> String {
+        format!("{}/{}/releases/tag/{}", self.web, self.repo, segment(tag))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReleaseDto {
+    id: u64,
+    tag_name: String,
+    name: Option<String>,
+    body: Option<String>,
+    #[serde(default)]
+    draft: bool,
+    #[serde(default)]
+    prerelease: bool,
+    html_url: Option<String>,
+    #[serde(default)]
+    assets: Vec<AssetDto>,
+}
+
+impl ReleaseDto {
+    fn into_release(self) -> Release {
+        let mut r = Release::basic(
+            self.tag_name,
+            self.name.unwrap_or_default(),
+            self.body.unwrap_or_default(),
+            self.html_url.unwrap_or_default(),
+        );
+        r.id = Some(self.id);
+        r.draft = self.draft;
+        r.prerelease = self.prerelease;
+        r
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AssetDto {
+    id: u64,
+    name: String,
+    #[serde(default)]
+    size: u64,
+}

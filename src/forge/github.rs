@@ -1,0 +1,403 @@
+//! GitHub REST (api.github.com and GitHub Enterprise Server `/api/v3`): releases by id,
+//! assets with sha256 digests on the upload host, drafts published last.
+//!
+//! API pages: <https://docs.github.com/rest/releases/releases>,
+//! <https://docs.github.com/rest/releases/assets>.
+
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{AuthStyle, Http, HttpError};
+use super::{
+    Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
+};
+use crate::desired::{Desired, DesiredFile, Package};
+use crate::forge_path::segment;
+use crate::settings::{Settings, Token};
+
+/// The REST API version relsync speaks.
+pub const API_VERSION: &str = "2022-11-28";
+
+/// A GitHub repository.
+#[derive(Debug)]
+pub struct Github {
+    http: Http,
+    /// API root (`https://api.github.com`, `https://host/api/v3`).
+    api: String,
+    /// Web root (`https://github.com`).
+    web: String,
+    /// `owner/repo`.
+    repo: String,
+    token: Option<Token>,
+}
+
+impl Github {
+    /// Connects to the API root `server` for `owner/repo`.
+    ///
+    /// # Errors
+    /// A bad CA bundle or token, or a project that is not `owner/repo`.
+    pub fn new(settings: &Settings, server: &str, repo: &str) -> anyhow::Result<Self> {
+        if repo.split('/').count() != 2 || repo.split('/').any(str::is_empty) {
+            return Err(crate::error::input_with(
+                format!("`{repo}` is not a GitHub repository"),
+                "give the project as `owner/repo`",
+            ));
+        }
+        let api = server.trim_end_matches('/').to_owned();
+        let web = settings.ci.server_url.clone().unwrap_or_else(|| {
+            if api == "https://api.github.com" {
+                "https://github.com".into()
+            } else {
+                api.trim_end_matches("/api/v3").to_owned()
+            }
+        });
+        let token = settings.token.clone();
+        Ok(Self {
+            http: Http::new(settings, token.as_ref(), AuthStyle::Authorization("Bearer"))?,
+            api,
+            web: web.trim_end_matches('/').to_owned(),
+            repo: repo.to_owned(),
+            token,
+        })
+    }
+
+    fn repo_url(&self) -> String {
+        let (owner, name) = self.repo.split_once('/').unwrap_or((&self.repo, ""));
+        format!("{}/repos/{}/{}", self.api, segment(owner), segment(name))
+    }
+
+    fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, url)
+            .header(reqwest::header::ACCEPT, "application/vnd.github+json")
+            .header("x-github-api-version", API_VERSION)
+    }
+
+    fn explain(&self, e: HttpError, what: &str) -> anyhow::Error {
+        let var = self.token.as_ref().map_or("(no token)", |t| t.var.as_str());
+        let hint = match e.status() {
+            Some(StatusCode::UNAUTHORIZED) => Some(format!(
+                "the token in `{var}` was refused (bad credentials)"
+            )),
+            Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) => Some(format!(
+                "the token in `{var}` may not {what}: the workflow needs `permissions: contents: write`; a release whose commit changes `.github/workflows/` also needs a token with the `workflow` scope"
+            )),
+            _ => None,
+        };
+        let err = anyhow::Error::new(e).context(format!("cannot {what}"));
+        match hint {
+            Some(h) => err.context(h),
+            None => err,
+        }
+    }
+
+    /// Every page of a list, following `Link: <…>; rel="next"`.
+    async fn list<T: for<'de> Deserialize<'de>>(
+        &self,
+        first: String,
+        what: &str,
+        stop: impl Fn(&T) -> bool,
+    ) -> anyhow::Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            let resp = self
+                .http
+                .read(|| self.request(Method::GET, &url))
+                .await
+                .map_err(|e| self.explain(e, what))?;
+            next = next_link(resp.headers());
+            let items: Vec<T> = resp.json().await?;
+            let found = items.iter().any(&stop);
+            out.extend(items);
+            if found {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The release for `tag`, drafts included (get-by-tag does not return drafts).
+    async fn find(&self, tag: &str) -> anyhow::Result<Option<ReleaseDto>> {
+        let url = format!("{}/releases/tags/{}", self.repo_url(), segment(tag));
+        match self.http.read(|| self.request(Method::GET, &url)).await {
+            Ok(resp) => return Ok(Some(resp.json().await?)),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
+            Err(e) => return Err(self.explain(e, "read the release")),
+        }
+        let all: Vec<ReleaseDto> = self
+            .list(
+                format!("{}/releases?per_page=100", self.repo_url()),
+                "list the releases",
+                |r: &ReleaseDto| r.tag_name == tag,
+            )
+            .await?;
+        Ok(all.into_iter().find(|r| r.tag_name == tag))
+    }
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(h: &reqwest::header::HeaderMap) -> Option<String> {
+    let link = h.get(reqwest::header::LINK)?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params.contains("rel=\"next\"").then(|| {
+            url.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
+    })
+}
+
+impl Forge for Github {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::GITHUB
+    }
+
+    #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
+    async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
+        let Some(dto) = self.find(&desired.tag).await? else {
+            return Ok(Actual::default());
+        };
+        let assets: Vec<AssetDto> = self
+            .list(
+                format!(
+                    "{}/releases/{}/assets?per_page=100",
+                    self.repo_url(),
+                    dto.id
+                ),
+                "list the release's assets",
+                |_| false,
+            )
+            .await?;
+        let files = assets
+            .into_iter()
+            .map(|a| StoredFile {
+                id: a.id,
+                parent_id: Some(dto.id),
+                complete: a.state.as_deref().is_none_or(|s| s == "uploaded"),
+                sha256: a
+                    .digest
+                    .as_deref()
+                    .and_then(|d| d.strip_prefix("sha256:"))
+                    .map(str::to_owned),
+                name: a.name,
+                size: a.size,
+            })
+            .collect();
+        Ok(Actual {
+            release: Some(dto.into_release()),
+            links: Vec::new(),
+            files,
+        })
+    }
+
+    async fn create_release(&self, r: &NewRelease) -> anyhow::Result<Created> {
+        let body = json!({
+            "tag_name": r.tag,
+            "target_commitish": r.git_ref,
+            "name": r.name,
+            "body": r.description,
+            "draft": r.draft,
+            "prerelease": r.prerelease,
+            // A string, not a boolean: "legacy" picks the latest by date and semver.
+            "make_latest": if r.draft || r.prerelease { "false" } else { "legacy" },
+        });
+        let url = format!("{}/releases", self.repo_url());
+        match self
+            .http
+            .send(self.request(Method::POST, &url).json(&body))
+            .await
+        {
+            Ok(resp) => Ok(Created::Created(
+                resp.json::<ReleaseDto>().await?.into_release(),
+            )),
+            Err(e @ HttpError::Status { .. })
+                if e.status() == Some(StatusCode::UNPROCESSABLE_ENTITY)
+                    && e.to_string().contains("already_exists") =>
+            {
+                Ok(Created::AlreadyExists)
+            }
+            Err(e) => Err(self.explain(e, "create the release")),
+        }
+    }
+
+    async fn update_release(&self, current: &Release, patch: &ReleasePatch) -> anyhow::Result<()> {
+        let id = current
+            .id
+            .ok_or_else(|| anyhow::anyhow!("the release has no id"))?;
+        let mut body = json!({});
+        if let Some(n) = &patch.name {
+            body["name"] = json!(n);
+        }
+        if let Some(d) = &patch.description {
+            body["body"] = json!(d);
+        }
+        if let Some(p) = patch.prerelease {
+            body["prerelease"] = json!(p);
+        }
+        if let Some(d) = patch.draft {
+            body["draft"] = json!(d);
+            let pre = patch.prerelease.unwrap_or(current.prerelease);
+            body["make_latest"] = json!(if d || pre { "false" } else { "legacy" });
+        }
+        let url = format!("{}/releases/{id}", self.repo_url());
+        self.http
+            .send(self.request(Method::PATCH, &url).json(&body))
+            .await
+            .map_err(|e| {
+                self.explain(
+                    e,
+                    if patch.draft == Some(false) {
+                        "publish the release"
+                    } else {
+                        "update the release"
+                    },
+                )
+            })?;
+        Ok(())
+    }
+
+    async fn create_link(&self, _tag: &str, _link: &NewLink) -> anyhow::Result<()> {
+        Err(anyhow::anyhow!(
+            "GitHub has no links API; links are written into the notes"
+        ))
+    }
+
+    async fn update_link(&self, tag: &str, _id: u64, link: &NewLink) -> anyhow::Result<()> {
+        self.create_link(tag, link).await
+    }
+
+    async fn delete_link(&self, _tag: &str, _id: u64) -> anyhow::Result<()> {
+        Err(anyhow::anyhow!("GitHub has no links API"))
+    }
+
+    async fn upload_file(
+        &self,
+        _desired: &Desired,
+        release: Option<&Release>,
+        file: &DesiredFile,
+    ) -> anyhow::Result<StoredFile> {
+        let release =
+            release.ok_or_else(|| anyhow::anyhow!("no release to upload `{}` to", file.name))?;
+        let upload = release
+            .upload_url
+            .as_deref()
+            .map(|u| u.split('{').next().unwrap_or(u).to_owned())
+            .ok_or_else(|| anyhow::anyhow!("the release has no upload URL"))?;
+        let body = super::upload_body(file).await?;
+        // The upload host refuses chunked bodies: the length is always given.
+        let resp = self
+            .http
+            .send(
+                self.request(Method::POST, &upload)
+                    .query(&[("name", file.name.as_str())])
+                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .header(reqwest::header::CONTENT_LENGTH, file.size)
+                    .body(body),
+            )
+            .await
+            .map_err(|e| self.explain(e, &format!("upload the asset `{}`", file.name)))?;
+        let a: AssetDto = resp.json().await?;
+        Ok(StoredFile {
+            id: a.id,
+            parent_id: release.id,
+            name: a.name,
+            size: a.size,
+            sha256: Some(file.sha256.clone()),
+            complete: true,
+        })
+    }
+
+    async fn delete_file(
+        &self,
+        _release: Option<&Release>,
+        file: &StoredFile,
+    ) -> anyhow::Result<()> {
+        let url = format!("{}/releases/assets/{}", self.repo_url(), file.id);
+        match self.http.send(self.request(Method::DELETE, &url)).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
+            Err(e) => Err(self.explain(e, &format!("delete the asset `{}`", file.name))),
+        }
+    }
+
+    fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
+        format!(
+            "{}/{}/releases/download/{}/{}",
+            self.web,
+            self.repo,
+            segment(tag),
+            segment(name)
+        )
+    }
+
+    fn release_url(&self, tag: &str) -> String {
+        format!("{}/{}/releases/tag/{}", self.web, self.repo, segment(tag))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReleaseDto {
+    id: u64,
+    tag_name: String,
+    name: Option<String>,
+    body: Option<String>,
+    #[serde(default)]
+    draft: bool,
+    #[serde(default)]
+    prerelease: bool,
+    #[serde(default)]
+    immutable: bool,
+    html_url: Option<String>,
+    upload_url: Option<String>,
+}
+
+impl ReleaseDto {
+    fn into_release(self) -> Release {
+        let mut r = Release::basic(
+            self.tag_name,
+            self.name.unwrap_or_default(),
+            self.body.unwrap_or_default(),
+            self.html_url.unwrap_or_default(),
+        );
+        r.id = Some(self.id);
+        r.draft = self.draft;
+        r.prerelease = self.prerelease;
+        r.immutable = self.immutable;
+        r.upload_url = self.upload_url;
+        r
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AssetDto {
+    id: u64,
+    name: String,
+    #[serde(default)]
+    size: u64,
+    state: Option<String>,
+    digest: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_link;
+
+    #[test]
+    fn follows_the_next_link() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            reqwest::header::LINK,
+            "<https://api.github.com/repos/o/r/releases?page=2>; rel=\"next\", <https://api.github.com/repos/o/r/releases?page=5>; rel=\"last\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("https://api.github.com/repos/o/r/releases?page=2")
+        );
+    }
+}

@@ -1,0 +1,364 @@
+//! Tencent Git (工蜂) REST v3: releases with labels and attachments. It has no links API,
+//! so declared links are written into the notes.
+//!
+//! API page: <https://git.code.tencent.com/help/menu/api/releases.html>. Releases and plain
+//! tags share the endpoints; `type` tells them apart (`release`, or `none` for a bare tag).
+
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{AuthStyle, Http, HttpError};
+use super::{
+    Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
+};
+use crate::desired::{Desired, DesiredFile, Package};
+use crate::forge_path::segment;
+use crate::settings::{Settings, Token};
+
+/// The attachment size limit.
+pub const MAX_ATTACHMENT: u64 = 200 * 1024 * 1024;
+
+/// A Tencent Git project reached through REST v3.
+#[derive(Debug)]
+pub struct Tgit {
+    http: Http,
+    api: String,
+    web: String,
+    project: String,
+    token: Option<Token>,
+}
+
+impl Tgit {
+    /// Connects to `server` (web root, or the `/api/v3` root) for `project`.
+    ///
+    /// # Errors
+    /// A bad CA bundle or token.
+    pub fn new(settings: &Settings, server: &str, project: &str) -> anyhow::Result<Self> {
+        let server = server.trim_end_matches('/');
+        let (api, web) = match server.strip_suffix("/api/v3") {
+            Some(web) => (server.to_owned(), web.to_owned()),
+            None => (format!("{server}/api/v3"), server.to_owned()),
+        };
+        let token = settings.token.clone();
+        Ok(Self {
+            http: Http::new(settings, token.as_ref(), AuthStyle::Header("private-token"))?,
+            api,
+            web,
+            project: project.to_owned(),
+            token,
+        })
+    }
+
+    fn release_path(&self, tag: &str) -> String {
+        format!(
+            "{}/projects/{}/releases/{}",
+            self.api,
+            segment(&self.project),
+            segment(tag)
+        )
+    }
+
+    fn explain(&self, e: HttpError, what: &str) -> anyhow::Error {
+        let var = self.token.as_ref().map_or("(no token)", |t| t.var.as_str());
+        let hint = match e.status() {
+            Some(StatusCode::UNAUTHORIZED) => Some(format!(
+                "the token in `{var}` was refused: set `TGIT_TOKEN` to a valid private token (Profile → Account)"
+            )),
+            Some(StatusCode::FORBIDDEN) => Some(format!(
+                "the token in `{var}` may not {what}: releases need at least the Developer role (deleting needs admin)"
+            )),
+            Some(StatusCode::NOT_FOUND) => Some(format!(
+                "Tencent Git answers 404 for a missing project and for one the token in `{var}` cannot see: check `--project`"
+            )),
+            _ => None,
+        };
+        let err = anyhow::Error::new(e).context(format!("cannot {what}"));
+        match hint {
+            Some(h) => err.context(h),
+            None => err,
+        }
+    }
+
+    /// The release or bare tag for `tag`, or `None` when the tag does not exist.
+    async fn read(&self, tag: &str) -> anyhow::Result<Option<ReleaseDto>> {
+        let url = self.release_path(tag);
+        match self
+            .http
+            .read(|| self.http.request(Method::GET, &url))
+            .await
+        {
+            Ok(resp) => Ok(Some(resp.json::<ReleaseDto>().await?)),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
+            Err(e) => Err(self.explain(e, "read the release")),
+        }
+    }
+
+    fn to_release(&self, dto: &ReleaseDto) -> Release {
+        let mut r = Release::basic(
+            dto.tag.clone(),
+            dto.title.clone().unwrap_or_default(),
+            dto.description.clone().unwrap_or_default(),
+            self.release_url(&dto.tag),
+        );
+        r.labels = dto.labels();
+        r
+    }
+}
+
+impl Forge for Tgit {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::TGIT
+    }
+
+    #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
+    async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
+        let Some(dto) = self.read(&desired.tag).await? else {
+            return Ok(Actual::default());
+        };
+        if !dto.is_release() {
+            // A bare tag: no release yet.
+            return Ok(Actual::default());
+        }
+        let files = dto
+            .attachments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| StoredFile {
+                // Attachments are addressed by name; the position only tells them apart.
+                id: i as u64 + 1,
+                parent_id: None,
+                name: a.name.clone(),
+                size: a.size.unwrap_or(0),
+                sha256: None,
+                complete: true,
+            })
+            .collect();
+        Ok(Actual {
+            release: Some(self.to_release(&dto)),
+            links: Vec::new(),
+            files,
+        })
+    }
+
+    async fn create_release(&self, r: &NewRelease) -> anyhow::Result<Created> {
+        let mut body = json!({
+            "tag": r.tag,
+            "title": r.name,
+            "type": "release",
+            "description": r.description,
+        });
+        if !r.labels.is_empty() {
+            body["labels"] = json!(r.labels.join(","));
+        }
+        // A bare tag is turned into a release by updating it; otherwise create (and tag).
+        if let Some(existing) = self.read(&r.tag).await? {
+            if existing.is_release() {
+                return Ok(Created::AlreadyExists);
+            }
+            self.http
+                .send(
+                    self.http
+                        .request(Method::PUT, &self.release_path(&r.tag))
+                        .json(&body),
+                )
+                .await
+                .map_err(|e| self.explain(e, "turn the tag into a release"))?;
+            return Ok(Created::Created(self.to_release(&ReleaseDto::from_new(r))));
+        }
+        body["start_point"] = json!(r.git_ref);
+        if let Some(m) = &r.tag_message {
+            body["tag_message"] = json!(m);
+        }
+        let url = format!("{}/projects/{}/releases", self.api, segment(&self.project));
+        match self
+            .http
+            .send(self.http.request(Method::POST, &url).json(&body))
+            .await
+        {
+            Ok(resp) => {
+                let dto = resp
+                    .json::<ReleaseDto>()
+                    .await
+                    .unwrap_or_else(|_| ReleaseDto::from_new(r));
+                Ok(Created::Created(self.to_release(&dto)))
+            }
+            Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
+            Err(e) => Err(self.explain(e, "create the release")),
+        }
+    }
+
+    async fn update_release(&self, current: &Release, patch: &ReleasePatch) -> anyhow::Result<()> {
+        let mut body = json!({ "type": "release" });
+        if let Some(n) = &patch.name {
+            body["title"] = json!(n);
+        }
+        if let Some(d) = &patch.description {
+            body["description"] = json!(d);
+        }
+        if let Some(l) = &patch.labels {
+            body["labels"] = json!(l.join(","));
+        }
+        self.http
+            .send(
+                self.http
+                    .request(Method::PUT, &self.release_path(&current.tag))
+                    .json(&body),
+            )
+            .await
+            .map_err(|e| self.explain(e, "update the release"))?;
+        Ok(())
+    }
+
+    async fn create_link(&self, _tag: &str, _link: &NewLink) -> anyhow::Result<()> {
+        Err(anyhow::anyhow!(
+            "Tencent Git has no links API; links are written into the notes"
+        ))
+    }
+
+    async fn update_link(&self, tag: &str, _id: u64, link: &NewLink) -> anyhow::Result<()> {
+        self.create_link(tag, link).await
+    }
+
+    async fn delete_link(&self, _tag: &str, _id: u64) -> anyhow::Result<()> {
+        Err(anyhow::anyhow!("Tencent Git has no links API"))
+    }
+
+    async fn upload_file(
+        &self,
+        desired: &Desired,
+        _release: Option<&Release>,
+        file: &DesiredFile,
+    ) -> anyhow::Result<StoredFile> {
+        let url = format!("{}/attachments", self.release_path(&desired.tag));
+        let body = super::upload_body(file).await?;
+        let part = reqwest::multipart::Part::stream_with_length(body, file.size)
+            .file_name(file.name.clone())
+            .mime_str("application/octet-stream")?;
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let resp = self
+            .http
+            .send(self.http.request(Method::POST, &url).multipart(form))
+            .await
+            .map_err(|e| self.explain(e, &format!("upload the attachment `{}`", file.name)))?;
+        let answer: serde_json::Value = resp.json().await.unwrap_or_default();
+        // The server may rename the file; its answer names it.
+        let name = answer
+            .get("name")
+            .or_else(|| answer.get("attachment").and_then(|a| a.get("name")))
+            .and_then(|n| n.as_str())
+            .map_or_else(|| sanitise(&file.name), str::to_owned);
+        Ok(StoredFile {
+            id: 0,
+            parent_id: None,
+            name,
+            size: file.size,
+            sha256: None,
+            complete: true,
+        })
+    }
+
+    async fn delete_file(
+        &self,
+        release: Option<&Release>,
+        file: &StoredFile,
+    ) -> anyhow::Result<()> {
+        let tag = release
+            .map(|r| r.tag.as_str())
+            .ok_or_else(|| anyhow::anyhow!("no release holds `{}`", file.name))?;
+        let url = format!(
+            "{}/attachments/{}",
+            self.release_path(tag),
+            segment(&file.name)
+        );
+        match self
+            .http
+            .send(self.http.request(Method::DELETE, &url))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
+            Err(e) => Err(self.explain(e, &format!("delete the attachment `{}`", file.name))),
+        }
+    }
+
+    fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
+        format!("{}/attachments/{}", self.release_path(tag), segment(name))
+    }
+
+    fn release_url(&self, tag: &str) -> String {
+        format!("{}/{}/releases/{}", self.web, self.project, segment(tag))
+    }
+}
+
+/// What Tencent Git does to uploaded names, as far as it is known: characters outside
+/// `[A-Za-z0-9._-]` become `_`. Used only when the upload's answer does not say.
+#[must_use]
+pub fn sanitise(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+struct ReleaseDto {
+    tag: String,
+    title: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    labels: Option<serde_json::Value>,
+    #[serde(default)]
+    attachments: Vec<AttachmentDto>,
+}
+
+impl ReleaseDto {
+    fn is_release(&self) -> bool {
+        self.kind.as_deref() == Some("release")
+    }
+
+    /// Labels come as a list or a comma-separated string.
+    fn labels(&self) -> Vec<String> {
+        match &self.labels {
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .or_else(|| v.get("name")?.as_str().map(str::to_owned))
+                })
+                .collect(),
+            Some(serde_json::Value::String(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn from_new(r: &NewRelease) -> Self {
+        Self {
+            tag: r.tag.clone(),
+            title: Some(r.name.clone()),
+            kind: Some("release".into()),
+            description: Some(r.description.clone()),
+            labels: Some(json!(r.labels)),
+            attachments: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AttachmentDto {
+    name: String,
+    size: Option<u64>,
+}
