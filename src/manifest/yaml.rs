@@ -104,20 +104,15 @@ fn describe(
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        let parent = if path == "." {
-            String::new()
-        } else {
-            format!(" in `{}`", parent_of(&path))
-        };
+        let parent = path
+            .rfind('.')
+            .map(|i| format!(" in `{}`", &path[..i]))
+            .unwrap_or_default();
         return InputError::new(format!("{at}: unknown key `{unknown}`{parent}"))
             .with_remedy(remedy);
     }
     InputError::new(format!("{at}: {key}: {message}"))
         .with_remedy("see `relsync schema` for the expected type of each key")
-}
-
-fn parent_of(path: &str) -> &str {
-    path.rfind('.').map_or(path, |i| &path[..i])
 }
 
 /// Picks apart serde's "unknown field `x`, expected one of `a`, `b`" message.

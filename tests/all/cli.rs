@@ -511,3 +511,51 @@ fn readme_first_command_works_without_manifest_server_or_token() {
         .run()
         .success();
 }
+
+#[test]
+fn a_bad_ca_bundle_is_bad_input_before_any_request() {
+    let r = repo();
+    r.tag("v1.1.0");
+    let args = [
+        "plan",
+        "--forge",
+        "gitlab",
+        "--server",
+        "https://127.0.0.1:9",
+        "--project",
+        "1",
+    ];
+    let run = Cli::new(r.path(), &args)
+        .env(
+            "ADDITIONAL_CA_CERT_BUNDLE",
+            "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+        )
+        .run()
+        .code(2);
+    assert!(run.stderr.contains("CA bundle"), "{}", run.stderr);
+    let run = Cli::new(r.path(), &args)
+        .env("CI_SERVER_TLS_CA_FILE", "/nonexistent/ca.pem")
+        .run()
+        .code(2);
+    assert!(run.stderr.contains("/nonexistent/ca.pem"), "{}", run.stderr);
+}
+
+#[test]
+fn github_actions_failures_become_error_annotations() {
+    let r = repo();
+    std::fs::write(r.path().join("release.yml"), "asets: {}\n").unwrap();
+    let run = Cli::new(r.path(), &["check"])
+        .env("GITHUB_ACTIONS", "true")
+        .run()
+        .code(2);
+    assert!(
+        run.stdout.starts_with("::error title=relsync::"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("unknown key `asets`%0A") && run.stdout.lines().count() == 1,
+        "newlines are escaped: {}",
+        run.stdout
+    );
+}
