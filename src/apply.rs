@@ -135,8 +135,8 @@ fn partial(done: &[String]) -> String {
         "nothing was changed on the forge; running again is safe".to_owned()
     } else {
         format!(
-            "done before the failure: {}; running again converges from here",
-            done.join("; ")
+            "{} change(s) were made before the failure (listed above); running again converges from here",
+            done.len()
         )
     }
 }
@@ -174,7 +174,7 @@ async fn execute(
     desired: &Desired,
     actual: &Actual,
     plan: &Plan,
-    uploaded: &mut BTreeMap<String, String>,
+    uploaded: &mut BTreeMap<String, plan::StateFile>,
     done: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     let caps = forge.capabilities();
@@ -189,7 +189,13 @@ async fn execute(
             Action::UploadFile { index, .. } => {
                 let file = &desired.files[*index];
                 let stored = forge.upload_file(desired, release, file).await?;
-                uploaded.insert(file.name.clone(), stored.name);
+                uploaded.insert(
+                    file.name.clone(),
+                    plan::StateFile {
+                        sha256: file.sha256.clone(),
+                        stored: Some(stored.name),
+                    },
+                );
                 uploads_done = true;
             }
             Action::CreateRelease { release: new } => {
@@ -226,7 +232,7 @@ fn record(action: &Action, done: &mut Vec<String>) {
 fn plan_context<'a>(
     forge: &'a AnyForge,
     desired: &'a Desired,
-    uploaded: &'a BTreeMap<String, String>,
+    uploaded: &'a BTreeMap<String, plan::StateFile>,
 ) -> plan::Context<'a> {
     plan::Context {
         caps: forge.capabilities(),

@@ -24,6 +24,9 @@ pub struct State {
     /// Files relsync uploaded, by asset name.
     #[serde(default)]
     pub files: BTreeMap<String, StateFile>,
+    /// Labels relsync set (Tencent Git does not report them back).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 /// One uploaded file in the state.
@@ -211,8 +214,9 @@ pub struct Context<'a> {
     pub caps: Capabilities,
     /// The download URL of a file by asset name, where the forge links files.
     pub file_url: Box<dyn Fn(&str) -> String + 'a>,
-    /// Names the forge gave to files uploaded during this run (asset name → stored name).
-    pub uploaded: &'a BTreeMap<String, String>,
+    /// Files uploaded during this run, by asset name: what was sent and the name the forge
+    /// stored it under. Newer than the state in the description, which is written later.
+    pub uploaded: &'a BTreeMap<String, StateFile>,
 }
 
 /// Computes the plan. `actual` is `None` offline (nothing is known of the forge, so
@@ -230,7 +234,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     let stored_name = |name: &str| -> String {
         cx.uploaded
             .get(name)
-            .cloned()
+            .and_then(|u| u.stored.clone())
             .or_else(|| old_state.files.get(name).and_then(|f| f.stored.clone()))
             .unwrap_or_else(|| name.to_owned())
     };
@@ -254,9 +258,10 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
                     // The forge does not say: trust the state relsync wrote when it uploaded it.
                     None => {
                         (s.size == 0 || s.size == f.size)
-                            && old_state
-                                .files
+                            && cx
+                                .uploaded
                                 .get(&f.name)
+                                .or_else(|| old_state.files.get(&f.name))
                                 .is_some_and(|st| st.sha256 == f.sha256)
                     }
                 }
@@ -293,17 +298,17 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             },
         );
     }
-    let managed_stored: HashSet<String> = old_state
+    let managed_stored: HashMap<String, (&String, &StateFile)> = old_state
         .files
         .iter()
-        .map(|(n, st)| st.stored.clone().unwrap_or_else(|| n.clone()))
+        .map(|(n, st)| (st.stored.clone().unwrap_or_else(|| n.clone()), (n, st)))
         .collect();
     let mut leftover: Vec<&StoredFile> = by_name.into_values().flatten().collect();
     leftover.sort_by_key(|f| f.id);
     for s in leftover {
         let prune = match desired.prune {
             Prune::All => true,
-            Prune::Managed => managed_stored.contains(&s.name),
+            Prune::Managed => managed_stored.contains_key(&s.name),
             Prune::None => false,
         };
         if prune {
@@ -311,6 +316,11 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
                 file: s.clone(),
                 reason: "no longer declared".into(),
             });
+        } else if let Some((name, st)) = managed_stored.get(&s.name) {
+            // Kept under `prune: none`: still relsync's, for a later `managed` run.
+            new_files
+                .entry((*name).clone())
+                .or_insert_with(|| (*st).clone());
         }
     }
 
@@ -332,9 +342,23 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             direct_asset_path: f.direct_asset_path.clone(),
         }));
     }
+    let kept_links = actual
+        .links
+        .iter()
+        .filter(|l| desired.prune == Prune::None && old_state.links.contains(&l.name))
+        .map(|l| l.name.clone());
     let new_state = State {
-        links: want.iter().map(|l| l.name.clone()).collect(),
+        links: want
+            .iter()
+            .map(|l| l.name.clone())
+            .chain(kept_links)
+            .collect(),
         files: new_files,
+        labels: if caps.labels {
+            desired.labels.clone()
+        } else {
+            Vec::new()
+        },
     };
     let block = managed_block(&notes_with_links(desired, caps), &new_state);
 
@@ -367,7 +391,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         if caps.files_linked {
             actions.extend(uploads);
             actions.push(create);
-        } else if !caps.unique_names {
+        } else if !caps.files_linked {
             actions.push(create);
             actions.append(&mut file_deletes);
             actions.extend(uploads);
@@ -396,8 +420,9 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         )
     });
     let mut actions = Vec::new();
-    if !caps.unique_names {
-        // Remove same-name files first, so no download ever picks a stale one.
+    if !caps.files_linked {
+        // Attachments: remove the old file first; forges refuse (or, on Gitea, duplicate)
+        // a second file of the same name, and no download should pick a stale one.
         actions.append(&mut file_deletes);
     }
     actions.extend(uploads);
@@ -416,7 +441,9 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             .released_at
             .filter(|d| caps.milestones && release.released_at != Some(*d)),
         labels: {
-            let a: BTreeSet<_> = release.labels.iter().collect();
+            // Where the forge does not report labels, the state says what relsync set.
+            let current = release.labels.as_ref().unwrap_or(&old_state.labels);
+            let a: BTreeSet<_> = current.iter().collect();
             let b: BTreeSet<_> = desired.labels.iter().collect();
             (caps.labels && a != b).then(|| desired.labels.clone())
         },

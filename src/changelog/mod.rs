@@ -145,6 +145,13 @@ const SHALLOW_REMEDY: &str = "fetch the whole history: set `GIT_DEPTH: 0` in .gi
 /// unknown `since` or commit, or a shallow history that cuts the range with
 /// `on_shallow: error`; other errors for git failures.
 pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Result<Changelog> {
+    let __t0 = std::time::Instant::now();
+    let __ph = std::env::var_os("RELSYNC_PHASES").is_some();
+    let __p = |n: &str| {
+        if __ph {
+            eprintln!("{n}: {:?}", __t0.elapsed());
+        }
+    };
     static INIT: Once = Once::new();
     // Objects are read, never written: skip re-hashing every object we inflate.
     INIT.call_once(|| git2::opts::strict_hash_verification(false));
@@ -165,6 +172,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         )
     })?;
 
+    __p("open");
     let pattern = if settings.tag_pattern.is_empty() {
         "*"
     } else {
@@ -182,6 +190,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
     let shallow = walk::shallow_boundary(&git);
     let tags = walk::TagIndex::read(&git, |name| tag_matcher.is_match(name))?;
 
+    __p("tags");
     // The release: tag, commit, and the annotated tag object for its date.
     let explicit = match &target.commit {
         Some(spec) => Some(resolve_commit(&git, spec, !shallow.is_empty())?),
@@ -220,6 +229,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         .and_then(|t| t.tagger().map(|s| s.when().seconds()))
         .map_or_else(|| utc(release_commit.time().seconds()), utc);
 
+    __p("release");
     // The previous release.
     let (previous_tag, hide) = match &settings.since {
         Some(since) => {
@@ -237,6 +247,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         }
     };
 
+    __p("previous");
     // One walk over the range.
     let mut entries: Vec<Entry> = Vec::new();
     let mut cut: Option<Oid> = None;
@@ -278,6 +289,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         )
     });
 
+    __p("walk");
     drop_revert_pairs(&mut entries);
     let mut commits: Vec<Commit> = entries
         .into_iter()
@@ -306,6 +318,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
     let breaking_changes = commits.iter().filter(|c| c.breaking).cloned().collect();
     let contributors = contributors(&commits);
 
+    __p("groups");
     Ok(Changelog {
         version: tag
             .as_deref()

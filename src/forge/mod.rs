@@ -36,8 +36,8 @@ pub struct Release {
     pub draft: bool,
     /// A pre-release (GitHub, Gitea).
     pub prerelease: bool,
-    /// Labels (Tencent Git).
-    pub labels: Vec<String>,
+    /// Labels (Tencent Git), when the forge reports them.
+    pub labels: Option<Vec<String>>,
     /// Where assets are uploaded (GitHub).
     pub upload_url: Option<String>,
     /// Published with GitHub's immutable releases: assets can no longer change.
@@ -58,7 +58,7 @@ impl Release {
             id: None,
             draft: false,
             prerelease: false,
-            labels: Vec::new(),
+            labels: None,
             upload_url: None,
             immutable: false,
         }
@@ -86,9 +86,6 @@ pub struct Capabilities {
     pub labels: bool,
     /// Draft and pre-release flags (GitHub, Gitea).
     pub prerelease: bool,
-    /// Stored file names are unique per release (not on Gitea, where a same-name file is
-    /// removed before the new one is uploaded, so downloads never pick the stale one).
-    pub unique_names: bool,
 }
 
 impl Capabilities {
@@ -113,7 +110,6 @@ impl Capabilities {
         milestones: false,
         labels: true,
         prerelease: false,
-        unique_names: true,
     };
 
     /// GitHub's: assets with digests on a draft published last, no links API.
@@ -126,7 +122,6 @@ impl Capabilities {
         milestones: false,
         labels: false,
         prerelease: true,
-        unique_names: true,
     };
 
     /// Gitea's and Forgejo's: attachments with non-unique names, no links API.
@@ -139,7 +134,6 @@ impl Capabilities {
         milestones: false,
         labels: false,
         prerelease: true,
-        unique_names: false,
     };
 
     /// GitLab's.
@@ -152,7 +146,6 @@ impl Capabilities {
         milestones: true,
         labels: false,
         prerelease: false,
-        unique_names: true,
     };
 }
 

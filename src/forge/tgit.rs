@@ -324,10 +324,10 @@ impl ReleaseDto {
         self.kind.as_deref() == Some("release")
     }
 
-    /// Labels come as a list or a comma-separated string.
-    fn labels(&self) -> Vec<String> {
-        match &self.labels {
-            Some(serde_json::Value::Array(items)) => items
+    /// Labels come as a list or a comma-separated string; `None` when the answer has none.
+    fn labels(&self) -> Option<Vec<String>> {
+        Some(match self.labels.as_ref()? {
+            serde_json::Value::Array(items) => items
                 .iter()
                 .filter_map(|v| {
                     v.as_str()
@@ -335,14 +335,14 @@ impl ReleaseDto {
                         .or_else(|| v.get("name")?.as_str().map(str::to_owned))
                 })
                 .collect(),
-            Some(serde_json::Value::String(s)) => s
+            serde_json::Value::String(s) => s
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            _ => Vec::new(),
-        }
+            _ => return None,
+        })
     }
 
     fn from_new(r: &NewRelease) -> Self {

@@ -3,5 +3,7 @@
 mod changelog;
 mod cli;
 mod emulator_gitlab;
+mod emulator_tgit;
 mod gitlab;
 mod helpers;
+mod tgit;

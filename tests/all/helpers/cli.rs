@@ -55,6 +55,19 @@ impl Cli {
         }
     }
 
+    /// Adds `--detailed-exitcode` (for `plan`).
+    pub fn arg_detailed(mut self) -> Self {
+        self.args.push("--detailed-exitcode".into());
+        self
+    }
+
+    /// Runs with `--dotenv FILE`.
+    pub fn run_with_dotenv(mut self, file: &Path) -> Run {
+        self.args.push("--dotenv".into());
+        self.args.push(file.display().to_string());
+        self.run()
+    }
+
     pub fn env(mut self, k: &str, v: &str) -> Self {
         self.env.push((k.to_owned(), v.to_owned()));
         self

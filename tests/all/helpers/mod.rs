@@ -1,5 +1,7 @@
 //! Shared test helpers.
 
 pub mod cli;
+pub mod emu_common;
 pub mod gitlab;
 pub mod repo;
+pub mod tgit;

@@ -140,15 +140,12 @@ impl TestRepo {
         let parent = self.head_commit();
         let tree = match &parent {
             Some(p) => p.tree_id(),
-            None => {
-                let index_tree = self
-                    .repo
-                    .index()
-                    .expect("index")
-                    .write_tree()
-                    .expect("tree");
-                index_tree
-            }
+            None => self
+                .repo
+                .index()
+                .expect("index")
+                .write_tree()
+                .expect("tree"),
         };
         let time = self.tick();
         let mut buf = Vec::new();
