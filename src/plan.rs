@@ -391,12 +391,10 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         if caps.files_linked {
             actions.extend(uploads);
             actions.push(create);
-        } else if !caps.files_linked {
+        } else {
+            // Attachments need the release first; stale same-name files go before uploads.
             actions.push(create);
             actions.append(&mut file_deletes);
-            actions.extend(uploads);
-        } else {
-            actions.push(create);
             actions.extend(uploads);
         }
         actions.extend(unchanged);

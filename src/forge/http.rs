@@ -56,10 +56,18 @@ impl HttpError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Transport { .. } => true,
-            Self::Status { status, .. } => {
+            // GitHub's secondary rate limits answer 403 with `retry-after` (or a message).
+            Self::Status {
+                status,
+                retry_after,
+                message,
+                ..
+            } => {
                 status.is_server_error()
                     || *status == StatusCode::TOO_MANY_REQUESTS
                     || status.as_u16() == 423
+                    || (*status == StatusCode::FORBIDDEN
+                        && (retry_after.is_some() || message.contains("rate limit")))
             }
         }
     }
@@ -266,7 +274,13 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
     {
         return Some(Duration::from_secs(secs));
     }
-    // RateLimit-Reset (GitLab) and x-ratelimit-reset (GitHub) are Unix times.
+    // RateLimit-Reset (GitLab) and x-ratelimit-reset (GitHub) are Unix times; they say
+    // when to come back only once the budget is used up (GitHub sends them on every answer).
+    let exhausted =
+        num("ratelimit-remaining") == Some(0) || num("x-ratelimit-remaining") == Some(0);
+    if !exhausted {
+        return None;
+    }
     let reset = num("ratelimit-reset").or_else(|| num("x-ratelimit-reset"))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -2,8 +2,12 @@
 
 mod changelog;
 mod cli;
+mod emulator_gitea;
+mod emulator_github;
 mod emulator_gitlab;
 mod emulator_tgit;
+mod gitea;
+mod github;
 mod gitlab;
 mod helpers;
 mod tgit;

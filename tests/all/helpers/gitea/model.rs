@@ -1,0 +1,396 @@
+//! The Gitea emulator's state and the JSON entities in the shapes `/api/v1` sends
+//! (`api.Release`, `api.Attachment`, `api.Tag` of Gitea's `modules/structs`).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::super::emu_common::enc;
+use super::AttachmentInfo;
+
+pub(super) type Time = DateTime<Utc>;
+
+/// Go's `time.Time` JSON form for UTC: `2024-01-02T03:04:05Z`.
+pub(super) fn ts(t: &Time) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The commit `main` points at in a new repository.
+pub(super) const MAIN_SHA: &str = "65f1bf27bc3bf70f64657658635e66094edbcb4d";
+
+pub(super) const GITEA_VERSION: &str = "1.22.6";
+pub(super) const FORGEJO_VERSION: &str = "11.0.1+gitea-1.22.0";
+
+#[derive(Debug, Clone)]
+pub(super) struct Tag {
+    pub id: u64,
+    pub name: String,
+    pub sha: String,
+    pub message: Option<String>,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Attachment {
+    pub id: u64,
+    pub uuid: String,
+    pub name: String,
+    pub content: Vec<u8>,
+    pub external_url: Option<String>,
+    pub created_at: Time,
+}
+
+impl Attachment {
+    pub fn info(&self) -> AttachmentInfo {
+        AttachmentInfo {
+            id: self.id,
+            uuid: self.uuid.clone(),
+            name: self.name.clone(),
+            size: self.content.len() as u64,
+            content: self.content.clone(),
+            external_url: self.external_url.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Release {
+    pub id: u64,
+    pub tag: String,
+    pub target: String,
+    pub title: String,
+    pub note: String,
+    pub draft: bool,
+    pub prerelease: bool,
+    pub created_at: Time,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug)]
+pub(super) struct Repo {
+    pub id: u64,
+    pub owner: String,
+    pub name: String,
+    pub default_branch: String,
+    pub branches: Vec<(String, String)>,
+    pub tags: Vec<Tag>,
+    pub releases: Vec<Release>,
+}
+
+impl Repo {
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+
+    /// Resolves a target to a commit: a branch, a tag or a (7 to 40 hex digit) sha.
+    pub fn resolve(&self, target: &str) -> Option<String> {
+        if let Some((_, sha)) = self.branches.iter().find(|(b, _)| b == target) {
+            return Some(sha.clone());
+        }
+        if let Some(t) = self.tags.iter().find(|t| t.name == target) {
+            return Some(t.sha.clone());
+        }
+        let hex = target.len() >= 7
+            && target.len() <= 40
+            && target.bytes().all(|b| b.is_ascii_hexdigit());
+        hex.then(|| target.to_ascii_lowercase())
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct State {
+    pub root: String,
+    pub forgejo: bool,
+    pub tokens: Vec<String>,
+    pub repos: Vec<Repo>,
+    pub request_seq: u64,
+    next_repo: u64,
+    next_release: u64,
+    next_attachment: u64,
+    next_tag: u64,
+}
+
+impl State {
+    pub fn new(root: String) -> State {
+        State {
+            root,
+            forgejo: false,
+            tokens: Vec::new(),
+            repos: Vec::new(),
+            request_seq: 0,
+            next_repo: 0,
+            next_release: 0,
+            next_attachment: 0,
+            next_tag: 0,
+        }
+    }
+
+    pub fn api_root(&self) -> String {
+        format!("{}/api/v1", self.root)
+    }
+
+    /// `setting.API.SwaggerURL`, the `url` of every error body.
+    pub fn swagger_url(&self) -> String {
+        format!("{}/api/swagger", self.root)
+    }
+
+    pub fn next_release_id(&mut self) -> u64 {
+        self.next_release += 1;
+        self.next_release
+    }
+
+    pub fn next_attachment_id(&mut self) -> u64 {
+        self.next_attachment += 1;
+        self.next_attachment
+    }
+
+    /// A v4-shaped UUID derived from the attachment id (deterministic).
+    pub fn uuid_for(id: u64) -> String {
+        let h = hex::encode(Sha256::digest(format!("attachment-{id}")));
+        format!(
+            "{}-{}-4{}-a{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[13..16],
+            &h[17..20],
+            &h[20..32]
+        )
+    }
+
+    pub fn add_repo(&mut self, owner_repo: &str) {
+        let (owner, name) = owner_repo
+            .split_once('/')
+            .unwrap_or_else(|| panic!("emulator: repo must be owner/name, got {owner_repo}"));
+        assert!(
+            self.repo_idx(owner, name).is_none(),
+            "emulator: repo {owner_repo} exists"
+        );
+        self.next_repo += 1;
+        self.repos.push(Repo {
+            id: self.next_repo,
+            owner: owner.to_string(),
+            name: name.to_string(),
+            default_branch: "main".into(),
+            branches: vec![("main".into(), MAIN_SHA.into())],
+            tags: Vec::new(),
+            releases: Vec::new(),
+        });
+    }
+
+    pub fn add_tag(&mut self, owner_repo: &str, name: &str, sha: &str, message: Option<String>) {
+        self.next_tag += 1;
+        let id = self.next_tag;
+        let r = self.repo_mut(owner_repo);
+        r.tags.retain(|t| t.name != name);
+        r.tags.push(Tag {
+            id,
+            name: name.to_string(),
+            sha: sha.to_string(),
+            message,
+            created_at: Utc::now(),
+        });
+    }
+
+    /// Creates the git tag at `target` unless it exists; `Err(())` when the target resolves to
+    /// nothing.
+    pub fn ensure_tag(
+        &mut self,
+        ri: usize,
+        tag: &str,
+        target: &str,
+        message: Option<String>,
+    ) -> Result<(), ()> {
+        if self.repos[ri].tags.iter().any(|t| t.name == tag) {
+            return Ok(());
+        }
+        let sha = self.repos[ri].resolve(target).ok_or(())?;
+        self.next_tag += 1;
+        let id = self.next_tag;
+        self.repos[ri].tags.push(Tag {
+            id,
+            name: tag.to_string(),
+            sha,
+            message,
+            created_at: Utc::now(),
+        });
+        Ok(())
+    }
+
+    /// Owner and name are matched case-insensitively, as Gitea does.
+    pub fn repo_idx(&self, owner: &str, name: &str) -> Option<usize> {
+        self.repos
+            .iter()
+            .position(|r| r.owner.eq_ignore_ascii_case(owner) && r.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn repo(&self, owner_repo: &str) -> &Repo {
+        let (o, n) = owner_repo.split_once('/').unwrap_or((owner_repo, ""));
+        let i = self
+            .repo_idx(o, n)
+            .unwrap_or_else(|| panic!("emulator: no repo {owner_repo}"));
+        &self.repos[i]
+    }
+
+    pub fn repo_mut(&mut self, owner_repo: &str) -> &mut Repo {
+        let (o, n) = owner_repo.split_once('/').unwrap_or((owner_repo, ""));
+        let i = self
+            .repo_idx(o, n)
+            .unwrap_or_else(|| panic!("emulator: no repo {owner_repo}"));
+        &mut self.repos[i]
+    }
+
+    /// The list order: `created_unix DESC, id DESC`.
+    pub fn sorted_releases<'a>(&self, repo: &'a Repo) -> Vec<&'a Release> {
+        let mut v: Vec<&Release> = repo.releases.iter().collect();
+        v.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
+        v
+    }
+
+    pub fn attach_by_hand(
+        &mut self,
+        owner_repo: &str,
+        tag: &str,
+        name: &str,
+        content: &[u8],
+    ) -> u64 {
+        let id = self.next_attachment_id();
+        let rel = self
+            .repo_mut(owner_repo)
+            .releases
+            .iter_mut()
+            .find(|r| r.tag == tag)
+            .unwrap_or_else(|| panic!("emulator: no release {tag}"));
+        rel.attachments.push(Attachment {
+            id,
+            uuid: State::uuid_for(id),
+            name: name.to_string(),
+            content: content.to_vec(),
+            external_url: None,
+            created_at: Utc::now(),
+        });
+        id
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // JSON
+
+    pub fn user_json(&self) -> Value {
+        json!({
+            "id": 1,
+            "login": "relsync",
+            "login_name": "",
+            "source_id": 0,
+            "full_name": "",
+            "email": "relsync@noreply.localhost",
+            "avatar_url": format!("{}/avatars/5f1c0a0d", self.root),
+            "html_url": format!("{}/relsync", self.root),
+            "language": "",
+            "is_admin": false,
+            "last_login": "0001-01-01T00:00:00Z",
+            "created": "2024-01-01T00:00:00Z",
+            "restricted": false,
+            "active": true,
+            "prohibit_login": false,
+            "location": "",
+            "website": "",
+            "description": "",
+            "visibility": "public",
+            "followers_count": 0,
+            "following_count": 0,
+            "starred_repos_count": 0,
+            "username": "relsync",
+        })
+    }
+
+    pub fn repo_api(&self, repo: &Repo) -> String {
+        format!(
+            "{}/repos/{}/{}",
+            self.api_root(),
+            enc(&repo.owner),
+            enc(&repo.name)
+        )
+    }
+
+    pub fn repo_web(&self, repo: &Repo) -> String {
+        format!("{}/{}/{}", self.root, enc(&repo.owner), enc(&repo.name))
+    }
+
+    pub fn repo_json(&self, repo: &Repo) -> Value {
+        json!({
+            "id": repo.id,
+            "owner": self.user_json(),
+            "name": repo.name,
+            "full_name": repo.full_name(),
+            "private": true,
+            "html_url": self.repo_web(repo),
+            "url": self.repo_api(repo),
+            "default_branch": repo.default_branch,
+            "permissions": { "admin": false, "push": true, "pull": true },
+        })
+    }
+
+    pub fn attachment_json(&self, a: &Attachment) -> Value {
+        let mut v = json!({
+            "id": a.id,
+            "name": a.name,
+            "size": a.content.len(),
+            "download_count": 0,
+            "created_at": ts(&a.created_at),
+            "uuid": a.uuid,
+            "browser_download_url": a
+                .external_url
+                .clone()
+                .unwrap_or_else(|| format!("{}/attachments/{}", self.root, a.uuid)),
+        });
+        if self.forgejo {
+            v["type"] = json!(if a.external_url.is_some() {
+                "external"
+            } else {
+                "attachment"
+            });
+        }
+        v
+    }
+
+    pub fn release_json(&self, repo: &Repo, rel: &Release) -> Value {
+        let api = self.repo_api(repo);
+        let web = self.repo_web(repo);
+        let tag = enc(&rel.tag);
+        json!({
+            "id": rel.id,
+            "tag_name": rel.tag,
+            "target_commitish": rel.target,
+            "name": rel.title,
+            "body": rel.note,
+            "url": format!("{api}/releases/{}", rel.id),
+            "html_url": format!("{web}/releases/tag/{tag}"),
+            "tarball_url": format!("{web}/archive/{tag}.tar.gz"),
+            "zipball_url": format!("{web}/archive/{tag}.zip"),
+            "upload_url": format!("{api}/releases/{}/assets", rel.id),
+            "draft": rel.draft,
+            "prerelease": rel.prerelease,
+            "created_at": ts(&rel.created_at),
+            "published_at": ts(&rel.created_at),
+            "author": self.user_json(),
+            "assets": rel.attachments.iter().map(|a| self.attachment_json(a)).collect::<Vec<_>>(),
+            "hide_archive_links": false,
+        })
+    }
+
+    pub fn tag_json(&self, repo: &Repo, t: &Tag) -> Value {
+        let api = self.repo_api(repo);
+        let web = self.repo_web(repo);
+        json!({
+            "name": t.name,
+            "message": t.message.clone().unwrap_or_default(),
+            "id": t.sha,
+            "commit": {
+                "url": format!("{api}/git/commits/{}", t.sha),
+                "sha": t.sha,
+                "created": ts(&t.created_at),
+            },
+            "zipball_url": format!("{web}/archive/{}.zip", enc(&t.name)),
+            "tarball_url": format!("{web}/archive/{}.tar.gz", enc(&t.name)),
+        })
+    }
+}
