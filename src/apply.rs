@@ -217,6 +217,7 @@ async fn execute(
             Action::UpdateLink { from, to } => forge.update_link(&desired.tag, from.id, to).await?,
             Action::CreateLink { link } => forge.create_link(&desired.tag, link).await?,
             Action::DeleteFile { file, .. } => forge.delete_file(release, file).await?,
+            Action::DeleteRelease { release: dup } => forge.delete_release(dup).await?,
         }
         record(action, done);
     }

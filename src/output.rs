@@ -146,6 +146,11 @@ pub fn describe_action(a: &Action) -> String {
             format!("{m} link    {} → {} ({})", from.name, to.name, to.url)
         }
         Action::CreateLink { link } => format!("{m} link    {} ({})", link.name, link.url),
+        Action::DeleteRelease { release } => format!(
+            "{m} release {} (duplicate draft {})",
+            release.tag,
+            release.id.unwrap_or_default()
+        ),
         Action::DeleteFile { file, reason } => format!("{m} file    {} ({reason})", file.name),
         Action::Unchanged { kind, name } => format!("{m} {kind:<7} {name}"),
     }

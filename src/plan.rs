@@ -102,6 +102,11 @@ pub enum Action {
         /// The link.
         link: NewLink,
     },
+    /// Delete a duplicate draft release that relsync created in a lost race.
+    DeleteRelease {
+        /// The draft.
+        release: crate::forge::Release,
+    },
     /// Delete a stored file (superseded or pruned).
     DeleteFile {
         /// The file.
@@ -126,7 +131,7 @@ impl Action {
             Self::UploadFile { .. } => "↑",
             Self::CreateRelease { .. } | Self::CreateLink { .. } => "+",
             Self::UpdateRelease { .. } | Self::UpdateLink { .. } => "~",
-            Self::DeleteLink { .. } | Self::DeleteFile { .. } => "-",
+            Self::DeleteLink { .. } | Self::DeleteFile { .. } | Self::DeleteRelease { .. } => "-",
             Self::Unchanged { .. } => "=",
         }
     }
@@ -468,6 +473,14 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         &mut actions,
     );
     actions.append(&mut file_deletes);
+    // Drafts that a racing job of relsync left for the same tag (never one made by hand).
+    actions.extend(
+        actual
+            .duplicates
+            .iter()
+            .filter(|d| d.draft && d.description.contains(BEGIN))
+            .map(|d| Action::DeleteRelease { release: d.clone() }),
+    );
     if caps.prerelease && release.draft != desired.draft {
         actions.push(Action::UpdateRelease {
             tag: desired.tag.clone(),
@@ -605,7 +618,11 @@ fn finish(actions: Vec<Action>, description: String, blocked: Option<String>) ->
             Action::CreateRelease { release } => summary.create += 1 + release.links.len(),
             Action::CreateLink { .. } => summary.create += 1,
             Action::UpdateRelease { .. } | Action::UpdateLink { .. } => summary.update += 1,
-            Action::DeleteLink { .. } | Action::DeleteFile { .. } => summary.delete += 1,
+            Action::DeleteLink { .. }
+            | Action::DeleteFile { .. }
+            | Action::DeleteRelease { .. } => {
+                summary.delete += 1;
+            }
             Action::Unchanged { .. } => summary.unchanged += 1,
         }
     }

@@ -139,6 +139,7 @@ impl Forge for Gitea {
             release: Some(dto.into_release()),
             links: Vec::new(),
             files,
+            duplicates: Vec::new(),
         })
     }
 
@@ -236,6 +237,10 @@ impl Forge for Gitea {
             sha256: Some(file.sha256.clone()),
             complete: true,
         })
+    }
+
+    async fn delete_release(&self, _release: &Release) -> anyhow::Result<()> {
+        Err(anyhow::anyhow!("relsync never deletes releases here"))
     }
 
     async fn delete_file(

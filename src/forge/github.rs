@@ -135,6 +135,44 @@ impl Github {
             .await?;
         Ok(all.into_iter().find(|r| r.tag_name == tag))
     }
+
+    /// Every release for `tag`: the published one (get-by-tag) and any drafts, which the
+    /// list shows newest first. Racing jobs can each leave a draft.
+    async fn find_all(&self, tag: &str) -> anyhow::Result<Vec<ReleaseDto>> {
+        let mut found: Vec<ReleaseDto> = self.find(tag).await?.into_iter().collect();
+        if found.first().is_some_and(|r| !r.draft) {
+            let url = format!("{}/releases?per_page=100", self.repo_url());
+            let resp = self
+                .http
+                .read(|| self.request(Method::GET, &url))
+                .await
+                .map_err(|e| self.explain(e, "list the releases"))?;
+            let first_page: Vec<ReleaseDto> = resp.json().await?;
+            found.extend(
+                first_page
+                    .into_iter()
+                    .filter(|r| r.tag_name == tag && r.draft),
+            );
+        } else if let Some(first) = found.first() {
+            // `find` went through the list: look for more drafts of the tag on that page.
+            let url = format!("{}/releases?per_page=100", self.repo_url());
+            let resp = self
+                .http
+                .read(|| self.request(Method::GET, &url))
+                .await
+                .map_err(|e| self.explain(e, "list the releases"))?;
+            let first_id = first.id;
+            let page: Vec<ReleaseDto> = resp.json().await?;
+            found.extend(
+                page.into_iter()
+                    .filter(|r| r.tag_name == tag && r.id != first_id),
+            );
+        }
+        // The published release wins; among drafts, the oldest.
+        found.sort_by_key(|r| (r.draft, r.id));
+        found.dedup_by_key(|r| r.id);
+        Ok(found)
+    }
 }
 
 /// The `rel="next"` URL of a `Link` header.
@@ -158,9 +196,14 @@ impl Forge for Github {
 
     #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
     async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
-        let Some(dto) = self.find(&desired.tag).await? else {
+        let mut all = self.find_all(&desired.tag).await?.into_iter();
+        let Some(dto) = all.next() else {
             return Ok(Actual::default());
         };
+        let duplicates = all
+            .filter(|r| r.draft)
+            .map(ReleaseDto::into_release)
+            .collect();
         let assets: Vec<AssetDto> = self
             .list(
                 format!(
@@ -191,6 +234,7 @@ impl Forge for Github {
             release: Some(dto.into_release()),
             links: Vec::new(),
             files,
+            duplicates,
         })
     }
 
@@ -309,6 +353,18 @@ impl Forge for Github {
             sha256: Some(file.sha256.clone()),
             complete: true,
         })
+    }
+
+    async fn delete_release(&self, release: &Release) -> anyhow::Result<()> {
+        let id = release
+            .id
+            .ok_or_else(|| anyhow::anyhow!("the release has no id"))?;
+        let url = format!("{}/releases/{id}", self.repo_url());
+        match self.http.send(self.request(Method::DELETE, &url)).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
+            Err(e) => Err(self.explain(e, "delete a duplicate draft release")),
+        }
     }
 
     async fn delete_file(

@@ -254,6 +254,7 @@ impl Forge for Gitlab {
             release: release.map(|r| r.into_release(&self.web, &self.project)),
             links,
             files,
+            duplicates: Vec::new(),
         })
     }
 
@@ -394,6 +395,10 @@ impl Forge for Gitlab {
             sha256: Some(file.sha256.clone()),
             complete: true,
         })
+    }
+
+    async fn delete_release(&self, _release: &Release) -> anyhow::Result<()> {
+        Err(anyhow::anyhow!("relsync never deletes releases here"))
     }
 
     async fn delete_file(

@@ -294,6 +294,8 @@ pub struct Actual {
     pub links: Vec<Link>,
     /// Stored files of the release's package (GitLab) or attachments.
     pub files: Vec<StoredFile>,
+    /// Other drafts for the same tag (GitHub lets two racing jobs each create one).
+    pub duplicates: Vec<Release>,
 }
 
 /// Outcome of a create.
@@ -329,6 +331,8 @@ pub trait Forge {
         release: Option<&Release>,
         file: &DesiredFile,
     ) -> anyhow::Result<StoredFile>;
+    /// Deletes a release (a duplicate draft).
+    async fn delete_release(&self, release: &Release) -> anyhow::Result<()>;
     /// Deletes a stored file.
     async fn delete_file(&self, release: Option<&Release>, file: &StoredFile)
     -> anyhow::Result<()>;
@@ -411,6 +415,9 @@ impl Forge for AnyForge {
         file: &DesiredFile,
     ) -> anyhow::Result<StoredFile> {
         delegate!(self, f => f.upload_file(desired, release, file).await)
+    }
+    async fn delete_release(&self, release: &Release) -> anyhow::Result<()> {
+        delegate!(self, f => f.delete_release(release).await)
     }
     async fn delete_file(
         &self,

@@ -138,6 +138,7 @@ impl Forge for Tgit {
             release: Some(self.to_release(&dto)),
             links: Vec::new(),
             files,
+            duplicates: Vec::new(),
         })
     }
 
@@ -256,6 +257,10 @@ impl Forge for Tgit {
             sha256: None,
             complete: true,
         })
+    }
+
+    async fn delete_release(&self, _release: &Release) -> anyhow::Result<()> {
+        Err(anyhow::anyhow!("relsync never deletes releases here"))
     }
 
     async fn delete_file(
