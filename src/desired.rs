@@ -562,24 +562,20 @@ fn check_unique(
         if let Some(url) = url
             && !urls.insert(url)
         {
-            {
-                return Err(m.error(
-                    &key,
-                    format!("two links have the URL `{url}`"),
-                    "GitLab keeps URLs unique per release: remove the duplicate",
-                ));
-            }
+            return Err(m.error(
+                &key,
+                format!("two links have the URL `{url}`"),
+                "GitLab keeps URLs unique per release: remove the duplicate",
+            ));
         }
         if let Some(p) = dap
             && !paths.insert(p)
         {
-            {
-                return Err(m.error(
-                    &key,
-                    format!("two assets have the direct_asset_path `{p}`"),
-                    "give each asset its own path",
-                ));
-            }
+            return Err(m.error(
+                &key,
+                format!("two assets have the direct_asset_path `{p}`"),
+                "give each asset its own path",
+            ));
         }
     }
     Ok(())

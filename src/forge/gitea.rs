@@ -4,10 +4,10 @@
 //! API page: <https://gitea.com/api/swagger#/repository>.
 
 use reqwest::{Method, StatusCode};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{AuthStyle, Http, HttpError};
+use super::release_json::{AssetDto, ReleaseDto};
 use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
@@ -37,11 +37,7 @@ impl Gitea {
                 "give the project as `owner/repo`",
             ));
         }
-        let server = server.trim_end_matches('/');
-        let (api, web) = match server.strip_suffix("/api/v1") {
-            Some(web) => (server.to_owned(), web.to_owned()),
-            None => (format!("{server}/api/v1"), server.to_owned()),
-        };
+        let (api, web) = super::http::api_roots(server, "/api/v1");
         let token = settings.token.clone();
         Ok(Self {
             http: Http::new(settings, token.as_ref(), AuthStyle::Authorization("token"))?,
@@ -68,11 +64,7 @@ impl Gitea {
             )),
             _ => None,
         };
-        let err = anyhow::Error::new(e).context(format!("cannot {what}"));
-        match hint {
-            Some(h) => err.context(h),
-            None => err,
-        }
+        super::http::with_hint(e, what, hint)
     }
 
     /// The release for `tag`, drafts included.
@@ -119,20 +111,13 @@ impl Forge for Gitea {
 
     #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
     async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
-        let Some(dto) = self.find(&desired.tag).await? else {
+        let Some(mut dto) = self.find(&desired.tag).await? else {
             return Ok(Actual::default());
         };
         let mut files: Vec<StoredFile> = dto
             .assets
-            .iter()
-            .map(|a| StoredFile {
-                id: a.id,
-                parent_id: Some(dto.id),
-                name: a.name.clone(),
-                size: a.size,
-                sha256: None,
-                complete: true,
-            })
+            .drain(..)
+            .map(|a| a.into_stored(dto.id))
             .collect();
         files.sort_by_key(|f| f.id);
         Ok(Actual {
@@ -229,14 +214,9 @@ impl Forge for Gitea {
             .await
             .map_err(|e| self.explain(e, &format!("upload the attachment `{}`", file.name)))?;
         let a: AssetDto = resp.json().await?;
-        Ok(StoredFile {
-            id: a.id,
-            parent_id: Some(id),
-            name: a.name,
-            size: a.size,
-            sha256: Some(file.sha256.clone()),
-            complete: true,
-        })
+        let mut stored = a.into_stored(id);
+        stored.sha256 = Some(file.sha256.clone());
+        Ok(stored)
     }
 
     async fn delete_release(&self, _release: &Release) -> anyhow::Result<()> {
@@ -253,15 +233,10 @@ impl Forge for Gitea {
             .or_else(|| release.and_then(|r| r.id))
             .unwrap_or_default();
         let url = format!("{}/releases/{id}/assets/{}", self.repo_url(), file.id);
-        match self
-            .http
-            .send(self.http.request(Method::DELETE, &url))
+        self.http
+            .delete(self.http.request(Method::DELETE, &url))
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
-            Err(e) => Err(self.explain(e, &format!("delete the attachment `{}`", file.name))),
-        }
+            .map_err(|e| self.explain(e, &format!("delete the attachment `{}`", file.name)))
     }
 
     fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
@@ -277,42 +252,4 @@ impl Forge for Gitea {
     fn release_url(&self, tag: &str) -> String {
         format!("{}/{}/releases/tag/{}", self.web, self.repo, segment(tag))
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct ReleaseDto {
-    id: u64,
-    tag_name: String,
-    name: Option<String>,
-    body: Option<String>,
-    #[serde(default)]
-    draft: bool,
-    #[serde(default)]
-    prerelease: bool,
-    html_url: Option<String>,
-    #[serde(default)]
-    assets: Vec<AssetDto>,
-}
-
-impl ReleaseDto {
-    fn into_release(self) -> Release {
-        let mut r = Release::basic(
-            self.tag_name,
-            self.name.unwrap_or_default(),
-            self.body.unwrap_or_default(),
-            self.html_url.unwrap_or_default(),
-        );
-        r.id = Some(self.id);
-        r.draft = self.draft;
-        r.prerelease = self.prerelease;
-        r
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct AssetDto {
-    id: u64,
-    name: String,
-    #[serde(default)]
-    size: u64,
 }

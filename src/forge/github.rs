@@ -5,10 +5,10 @@
 //! <https://docs.github.com/rest/releases/assets>.
 
 use reqwest::{Method, StatusCode};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{AuthStyle, Http, HttpError};
+use super::release_json::{AssetDto, ReleaseDto};
 use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
@@ -85,15 +85,11 @@ impl Github {
             )),
             _ => None,
         };
-        let err = anyhow::Error::new(e).context(format!("cannot {what}"));
-        match hint {
-            Some(h) => err.context(h),
-            None => err,
-        }
+        super::http::with_hint(e, what, hint)
     }
 
     /// Every page of a list, following `Link: <…>; rel="next"`.
-    async fn list<T: for<'de> Deserialize<'de>>(
+    async fn list<T: for<'de> serde::Deserialize<'de>>(
         &self,
         first: String,
         what: &str,
@@ -118,57 +114,29 @@ impl Github {
         Ok(out)
     }
 
-    /// The release for `tag`, drafts included (get-by-tag does not return drafts).
-    async fn find(&self, tag: &str) -> anyhow::Result<Option<ReleaseDto>> {
+    /// Every release for `tag`, the published one first, then drafts oldest first.
+    /// Get-by-tag returns only a published release; drafts (racing jobs can each leave one)
+    /// are found in the list, which shows the newest first.
+    async fn find_all(&self, tag: &str) -> anyhow::Result<Vec<ReleaseDto>> {
         let url = format!("{}/releases/tags/{}", self.repo_url(), segment(tag));
-        match self.http.read(|| self.request(Method::GET, &url)).await {
-            Ok(resp) => return Ok(Some(resp.json().await?)),
-            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
-            Err(e) => return Err(self.explain(e, "read the release")),
-        }
-        let all: Vec<ReleaseDto> = self
+        let published: Option<ReleaseDto> =
+            match self.http.read(|| self.request(Method::GET, &url)).await {
+                Ok(resp) => Some(resp.json().await?),
+                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => None,
+                Err(e) => return Err(self.explain(e, "read the release")),
+            };
+        let first_page_only = published.is_some();
+        let listed: Vec<ReleaseDto> = self
             .list(
                 format!("{}/releases?per_page=100", self.repo_url()),
                 "list the releases",
-                |r: &ReleaseDto| r.tag_name == tag,
+                |r: &ReleaseDto| first_page_only || r.tag_name == tag,
             )
             .await?;
-        Ok(all.into_iter().find(|r| r.tag_name == tag))
-    }
-
-    /// Every release for `tag`: the published one (get-by-tag) and any drafts, which the
-    /// list shows newest first. Racing jobs can each leave a draft.
-    async fn find_all(&self, tag: &str) -> anyhow::Result<Vec<ReleaseDto>> {
-        let mut found: Vec<ReleaseDto> = self.find(tag).await?.into_iter().collect();
-        if found.first().is_some_and(|r| !r.draft) {
-            let url = format!("{}/releases?per_page=100", self.repo_url());
-            let resp = self
-                .http
-                .read(|| self.request(Method::GET, &url))
-                .await
-                .map_err(|e| self.explain(e, "list the releases"))?;
-            let first_page: Vec<ReleaseDto> = resp.json().await?;
-            found.extend(
-                first_page
-                    .into_iter()
-                    .filter(|r| r.tag_name == tag && r.draft),
-            );
-        } else if let Some(first) = found.first() {
-            // `find` went through the list: look for more drafts of the tag on that page.
-            let url = format!("{}/releases?per_page=100", self.repo_url());
-            let resp = self
-                .http
-                .read(|| self.request(Method::GET, &url))
-                .await
-                .map_err(|e| self.explain(e, "list the releases"))?;
-            let first_id = first.id;
-            let page: Vec<ReleaseDto> = resp.json().await?;
-            found.extend(
-                page.into_iter()
-                    .filter(|r| r.tag_name == tag && r.id != first_id),
-            );
-        }
-        // The published release wins; among drafts, the oldest.
+        let mut found: Vec<ReleaseDto> = published
+            .into_iter()
+            .chain(listed.into_iter().filter(|r| r.tag_name == tag))
+            .collect();
         found.sort_by_key(|r| (r.draft, r.id));
         found.dedup_by_key(|r| r.id);
         Ok(found)
@@ -215,21 +183,7 @@ impl Forge for Github {
                 |_| false,
             )
             .await?;
-        let files = assets
-            .into_iter()
-            .map(|a| StoredFile {
-                id: a.id,
-                parent_id: Some(dto.id),
-                complete: a.state.as_deref().is_none_or(|s| s == "uploaded"),
-                sha256: a
-                    .digest
-                    .as_deref()
-                    .and_then(|d| d.strip_prefix("sha256:"))
-                    .map(str::to_owned),
-                name: a.name,
-                size: a.size,
-            })
-            .collect();
+        let files = assets.into_iter().map(|a| a.into_stored(dto.id)).collect();
         Ok(Actual {
             release: Some(dto.into_release()),
             links: Vec::new(),
@@ -345,14 +299,11 @@ impl Forge for Github {
             .await
             .map_err(|e| self.explain(e, &format!("upload the asset `{}`", file.name)))?;
         let a: AssetDto = resp.json().await?;
-        Ok(StoredFile {
-            id: a.id,
-            parent_id: release.id,
-            name: a.name,
-            size: a.size,
-            sha256: Some(file.sha256.clone()),
-            complete: true,
-        })
+        // The server may have renamed the file; the digest is of what was sent.
+        let mut stored = a.into_stored(release.id.unwrap_or_default());
+        stored.sha256 = Some(file.sha256.clone());
+        stored.complete = true;
+        Ok(stored)
     }
 
     async fn delete_release(&self, release: &Release) -> anyhow::Result<()> {
@@ -360,11 +311,10 @@ impl Forge for Github {
             .id
             .ok_or_else(|| anyhow::anyhow!("the release has no id"))?;
         let url = format!("{}/releases/{id}", self.repo_url());
-        match self.http.send(self.request(Method::DELETE, &url)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
-            Err(e) => Err(self.explain(e, "delete a duplicate draft release")),
-        }
+        self.http
+            .delete(self.request(Method::DELETE, &url))
+            .await
+            .map_err(|e| self.explain(e, "delete a duplicate draft release"))
     }
 
     async fn delete_file(
@@ -373,11 +323,10 @@ impl Forge for Github {
         file: &StoredFile,
     ) -> anyhow::Result<()> {
         let url = format!("{}/releases/assets/{}", self.repo_url(), file.id);
-        match self.http.send(self.request(Method::DELETE, &url)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
-            Err(e) => Err(self.explain(e, &format!("delete the asset `{}`", file.name))),
-        }
+        self.http
+            .delete(self.request(Method::DELETE, &url))
+            .await
+            .map_err(|e| self.explain(e, &format!("delete the asset `{}`", file.name)))
     }
 
     fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
@@ -393,49 +342,6 @@ impl Forge for Github {
     fn release_url(&self, tag: &str) -> String {
         format!("{}/{}/releases/tag/{}", self.web, self.repo, segment(tag))
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct ReleaseDto {
-    id: u64,
-    tag_name: String,
-    name: Option<String>,
-    body: Option<String>,
-    #[serde(default)]
-    draft: bool,
-    #[serde(default)]
-    prerelease: bool,
-    #[serde(default)]
-    immutable: bool,
-    html_url: Option<String>,
-    upload_url: Option<String>,
-}
-
-impl ReleaseDto {
-    fn into_release(self) -> Release {
-        let mut r = Release::basic(
-            self.tag_name,
-            self.name.unwrap_or_default(),
-            self.body.unwrap_or_default(),
-            self.html_url.unwrap_or_default(),
-        );
-        r.id = Some(self.id);
-        r.draft = self.draft;
-        r.prerelease = self.prerelease;
-        r.immutable = self.immutable;
-        r.upload_url = self.upload_url;
-        r
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct AssetDto {
-    id: u64,
-    name: String,
-    #[serde(default)]
-    size: u64,
-    state: Option<String>,
-    digest: Option<String>,
 }
 
 #[cfg(test)]

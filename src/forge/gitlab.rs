@@ -40,11 +40,7 @@ impl Gitlab {
     /// # Errors
     /// A bad CA bundle or token.
     pub fn new(settings: &Settings, server: &str, project: &str) -> anyhow::Result<Self> {
-        let server = server.trim_end_matches('/');
-        let (api, web) = match server.strip_suffix("/api/v4") {
-            Some(web) => (server.to_owned(), web.to_owned()),
-            None => (format!("{server}/api/v4"), server.to_owned()),
-        };
+        let (api, web) = super::http::api_roots(server, "/api/v4");
         let token = settings.token.clone();
         let style = match token.as_ref().map(|t| t.kind) {
             Some(TokenKind::Job) => AuthStyle::Header("job-token"),
@@ -88,11 +84,7 @@ impl Gitlab {
             )),
             _ => None,
         };
-        let err = anyhow::Error::new(e).context(format!("cannot {what}"));
-        match hint {
-            Some(h) => err.context(h),
-            None => err,
-        }
+        super::http::with_hint(e, what, hint)
     }
 
     async fn get_all<T: for<'de> Deserialize<'de>>(
@@ -342,16 +334,10 @@ impl Forge for Gitlab {
 
     async fn delete_link(&self, tag: &str, id: u64) -> anyhow::Result<()> {
         let url = format!("{}/assets/links/{id}", self.release_path(tag));
-        match self
-            .http
-            .send(self.http.request(Method::DELETE, &url))
+        self.http
+            .delete(self.http.request(Method::DELETE, &url))
             .await
-        {
-            Ok(_) => Ok(()),
-            // Already gone: another run got there first.
-            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
-            Err(e) => Err(self.explain(e, "delete a link")),
-        }
+            .map_err(|e| self.explain(e, "delete a link"))
     }
 
     async fn upload_file(
@@ -412,15 +398,10 @@ impl Forge for Gitlab {
             file.parent_id.unwrap_or_default(),
             file.id
         );
-        match self
-            .http
-            .send(self.http.request(Method::DELETE, &url))
+        self.http
+            .delete(self.http.request(Method::DELETE, &url))
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
-            Err(e) => Err(self.explain(e, &format!("delete the package file `{}`", file.name))),
-        }
+            .map_err(|e| self.explain(e, &format!("delete the package file `{}`", file.name)))
     }
 
     fn file_url(&self, _tag: &str, package: &Package, name: &str) -> String {

@@ -220,6 +220,18 @@ impl Http {
         })
     }
 
+    /// Sends a delete; a 404 means another run deleted it already, which is success.
+    ///
+    /// # Errors
+    /// Any other failure.
+    pub async fn delete(&self, rb: RequestBuilder) -> Result<(), HttpError> {
+        match self.send(rb).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends a read, retrying transient failures with backoff and jitter within the budget.
     ///
     /// # Errors
@@ -251,6 +263,27 @@ impl Http {
             Some(s) => text.replace(s.as_str(), "[REDACTED]"),
             None => text.to_owned(),
         }
+    }
+}
+
+/// `(api root, web root)` for a server given as either (`https://h` or `https://h/api/v4`).
+#[must_use]
+pub fn api_roots(server: &str, api_path: &str) -> (String, String) {
+    let server = server.trim_end_matches('/');
+    match server.strip_suffix(api_path) {
+        Some(web) => (server.to_owned(), web.to_owned()),
+        None => (format!("{server}{api_path}"), server.to_owned()),
+    }
+}
+
+/// A request error as the user reads it: what could not be done, why (status and the
+/// server's message), and, when there is one, what to do about it.
+#[must_use]
+pub fn with_hint(e: HttpError, what: &str, hint: Option<String>) -> anyhow::Error {
+    let err = anyhow::Error::new(e).context(format!("cannot {what}"));
+    match hint {
+        Some(h) => err.context(h),
+        None => err,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod gitea;
 pub mod github;
 pub mod gitlab;
 pub mod http;
+mod release_json;
 pub mod tgit;
 
 use chrono::{DateTime, Utc};

@@ -35,11 +35,7 @@ impl Tgit {
     /// # Errors
     /// A bad CA bundle or token.
     pub fn new(settings: &Settings, server: &str, project: &str) -> anyhow::Result<Self> {
-        let server = server.trim_end_matches('/');
-        let (api, web) = match server.strip_suffix("/api/v3") {
-            Some(web) => (server.to_owned(), web.to_owned()),
-            None => (format!("{server}/api/v3"), server.to_owned()),
-        };
+        let (api, web) = super::http::api_roots(server, "/api/v3");
         let token = settings.token.clone();
         Ok(Self {
             http: Http::new(settings, token.as_ref(), AuthStyle::Header("private-token"))?,
@@ -73,11 +69,7 @@ impl Tgit {
             )),
             _ => None,
         };
-        let err = anyhow::Error::new(e).context(format!("cannot {what}"));
-        match hint {
-            Some(h) => err.context(h),
-            None => err,
-        }
+        super::http::with_hint(e, what, hint)
     }
 
     /// The release or bare tag for `tag`, or `None` when the tag does not exist.
@@ -276,15 +268,10 @@ impl Forge for Tgit {
             self.release_path(tag),
             segment(&file.name)
         );
-        match self
-            .http
-            .send(self.http.request(Method::DELETE, &url))
+        self.http
+            .delete(self.http.request(Method::DELETE, &url))
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
-            Err(e) => Err(self.explain(e, &format!("delete the attachment `{}`", file.name))),
-        }
+            .map_err(|e| self.explain(e, &format!("delete the attachment `{}`", file.name)))
     }
 
     fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
