@@ -161,7 +161,7 @@ pub fn build(
         )?,
     };
     let links = render_links(settings, &renderer, &ctx)?;
-    let files = collect_files(settings, &renderer, &ctx, &package)?;
+    let files = collect_files(settings, &renderer, &ctx)?;
     if !files.is_empty() {
         assets::check_package_name(&package.name).map_err(|e| {
             m.error(
@@ -409,7 +409,6 @@ fn collect_files(
     settings: &Settings,
     r: &Renderer,
     ctx: &Context,
-    _package: &Package,
 ) -> anyhow::Result<Vec<DesiredFile>> {
     let m = &settings.manifest;
     let mut matched: Vec<(usize, PathBuf)> = Vec::new();

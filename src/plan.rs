@@ -560,22 +560,40 @@ fn diff_links(
         }
     });
     let mut deletes: Vec<&Link> = removable;
-    // Values held after deletes, by links that keep them until their own update runs.
+    // GitLab keeps URLs and paths unique per release. Simulate who holds which value: deletes
+    // run first, then updates in order, so an update waits until its new URL and path are
+    // free; when only a cycle (a swap) is left, one of its links is deleted and recreated.
+    let deleted: HashSet<u64> = deletes.iter().map(|l| l.id).collect();
+    let mut urls: HashMap<String, u64> = HashMap::new();
+    let mut paths: HashMap<String, u64> = HashMap::new();
+    for l in have.iter().filter(|l| !deleted.contains(&l.id)) {
+        urls.insert(l.url.clone(), l.id);
+        if let Some(p) = &l.direct_asset_path {
+            paths.insert(p.clone(), l.id);
+        }
+    }
+    let free = |held: &HashMap<String, u64>, value: Option<&str>, id: u64| {
+        value.is_none_or(|v| held.get(v).is_none_or(|h| *h == id))
+    };
+    let mut pending = updates;
     let mut final_updates = Vec::new();
-    let changing: HashSet<u64> = updates.iter().map(|(h, _)| h.id).collect();
-    for (h, w) in updates {
-        let clash = have.iter().any(|o| {
-            o.id != h.id
-                && changing.contains(&o.id)
-                && (o.url == w.url
-                    || (w.direct_asset_path.is_some()
-                        && o.direct_asset_path == w.direct_asset_path))
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|(h, w)| {
+            free(&urls, Some(w.url.as_str()), h.id)
+                && free(&paths, w.direct_asset_path.as_deref(), h.id)
         });
-        if clash {
+        let (h, w) = pending.remove(ready.unwrap_or(0));
+        urls.retain(|_, id| *id != h.id);
+        paths.retain(|_, id| *id != h.id);
+        if ready.is_some() {
+            urls.insert(w.url.clone(), h.id);
+            if let Some(p) = &w.direct_asset_path {
+                paths.insert(p.clone(), h.id);
+            }
+            final_updates.push((h, w));
+        } else {
             deletes.push(h);
             creates.push(w);
-        } else {
-            final_updates.push((h, w));
         }
     }
     for d in deletes {
@@ -596,7 +614,6 @@ fn diff_links(
             name,
         });
     }
-    let _ = kept;
 }
 
 fn same_link(h: &Link, w: &NewLink) -> bool {
@@ -631,5 +648,162 @@ fn finish(actions: Vec<Action>, description: String, blocked: Option<String>) ->
         summary,
         description,
         blocked,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::raw::LinkType;
+
+    fn want(name: &str, url: &str) -> NewLink {
+        NewLink {
+            name: name.into(),
+            url: url.into(),
+            link_type: LinkType::Other,
+            direct_asset_path: None,
+        }
+    }
+
+    fn have(id: u64, name: &str, url: &str) -> Link {
+        Link {
+            id,
+            name: name.into(),
+            url: url.into(),
+            link_type: Some(LinkType::Other),
+            direct_asset_path: None,
+        }
+    }
+
+    fn run(want: &[NewLink], have: &[Link], managed: &[&str], prune: Prune) -> Vec<String> {
+        let state = State {
+            links: managed.iter().map(|s| (*s).to_owned()).collect(),
+            ..State::default()
+        };
+        let mut actions = Vec::new();
+        diff_links(want, have, &state, prune, &mut actions);
+        actions
+            .iter()
+            .map(|a| match a {
+                Action::DeleteLink { link } => format!("delete {}", link.name),
+                Action::UpdateLink { from, to } => {
+                    format!("update {} -> {} {}", from.name, to.name, to.url)
+                }
+                Action::CreateLink { link } => format!("create {} {}", link.name, link.url),
+                Action::Unchanged { name, .. } => format!("keep {name}"),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nothing_to_do_when_equal() {
+        assert_eq!(
+            run(
+                &[want("a", "https://a")],
+                &[have(1, "a", "https://a")],
+                &["a"],
+                Prune::Managed
+            ),
+            ["keep a"]
+        );
+    }
+
+    #[test]
+    fn swapping_urls_never_holds_one_url_twice() {
+        let actions = run(
+            &[want("A", "https://b"), want("B", "https://a")],
+            &[have(1, "A", "https://a"), have(2, "B", "https://b")],
+            &["A", "B"],
+            Prune::Managed,
+        );
+        // One side is deleted first, the other updated, then the first recreated.
+        assert_eq!(
+            actions,
+            ["delete A", "update B -> B https://a", "create A https://b"]
+        );
+    }
+
+    #[test]
+    fn a_chain_of_url_moves_is_ordered_not_recreated() {
+        let actions = run(
+            &[want("A", "https://y"), want("B", "https://z")],
+            &[have(1, "A", "https://x"), have(2, "B", "https://y")],
+            &["A", "B"],
+            Prune::Managed,
+        );
+        assert_eq!(
+            actions,
+            ["update B -> B https://z", "update A -> A https://y"]
+        );
+    }
+
+    #[test]
+    fn a_rename_of_a_managed_link_is_one_update() {
+        let actions = run(
+            &[want("Documentation", "https://d")],
+            &[have(1, "Docs", "https://d")],
+            &["Docs"],
+            Prune::Managed,
+        );
+        assert_eq!(actions, ["update Docs -> Documentation https://d"]);
+    }
+
+    #[test]
+    fn prune_policies() {
+        let hand = [
+            have(1, "mine", "https://m"),
+            have(2, "by hand", "https://h"),
+        ];
+        assert_eq!(run(&[], &hand, &["mine"], Prune::Managed), ["delete mine"]);
+        assert_eq!(
+            run(&[], &hand, &["mine"], Prune::All),
+            ["delete mine", "delete by hand"]
+        );
+        assert!(run(&[], &hand, &["mine"], Prune::None).is_empty());
+    }
+
+    #[test]
+    fn managed_block_replaces_only_its_own_text() {
+        let block = managed_block("new notes", &State::default());
+        let current = format!("Intro\n\n{BEGIN}\nold\n{END}\n\nOutro");
+        let composed = compose_description(NotesMode::Managed, Some(&current), &block);
+        assert!(
+            composed.starts_with("Intro\n\n<!-- relsync:begin -->\nnew notes"),
+            "{composed}"
+        );
+        assert!(
+            composed.ends_with("<!-- relsync:end -->\n\nOutro"),
+            "{composed}"
+        );
+        assert_eq!(
+            compose_description(NotesMode::Keep, Some("mine"), &block),
+            "mine"
+        );
+        assert_eq!(
+            compose_description(NotesMode::Replace, Some("mine"), &block),
+            block
+        );
+        assert_eq!(
+            compose_description(NotesMode::Managed, Some("by hand"), &block),
+            format!("by hand\n\n{block}")
+        );
+    }
+
+    #[test]
+    fn state_round_trips_through_the_description() {
+        let mut state = State::default();
+        state.links.insert("Docs".into());
+        state.files.insert(
+            "a.tgz".into(),
+            StateFile {
+                sha256: "ab".into(),
+                stored: Some("a_1.tgz".into()),
+            },
+        );
+        state.labels = vec!["stable".into()];
+        let block = managed_block("notes", &state);
+        assert_eq!(State::parse(&format!("hand text\n{block}\n")), state);
+        assert_eq!(State::parse("no state here"), State::default());
     }
 }
