@@ -618,7 +618,8 @@ fn diff_links(
 
 fn same_link(h: &Link, w: &NewLink) -> bool {
     h.url == w.url
-        && h.link_type.unwrap_or_default() == w.link_type
+        // A forge without link types (Forgejo) reports none.
+        && h.link_type.is_none_or(|t| t == w.link_type)
         && h.direct_asset_path
             .as_deref()
             .map(|p| p.trim_start_matches('/'))

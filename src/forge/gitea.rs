@@ -1,5 +1,6 @@
 //! Gitea and Forgejo REST v1: releases by tag and id, attachments (whose names are not
-//! unique). Links are written into the notes.
+//! unique). Forgejo keeps links as external attachments; on Gitea they are written into the
+//! notes.
 //!
 //! API page: <https://gitea.com/api/swagger#/repository>.
 
@@ -23,6 +24,8 @@ pub struct Gitea {
     web: String,
     repo: String,
     token: Option<Token>,
+    /// Whether the server is Forgejo, learnt on the first read.
+    forgejo: std::sync::OnceLock<bool>,
 }
 
 impl Gitea {
@@ -45,7 +48,48 @@ impl Gitea {
             web,
             repo: repo.to_owned(),
             token,
+            forgejo: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Forgejo answers `/api/forgejo/v1/version`; Gitea does not.
+    async fn detect_forgejo(&self) -> bool {
+        if let Some(known) = self.forgejo.get() {
+            return *known;
+        }
+        let url = format!("{}/api/forgejo/v1/version", self.web);
+        let is = self
+            .http
+            .send(self.http.request(Method::GET, &url))
+            .await
+            .is_ok();
+        *self.forgejo.get_or_init(|| is)
+    }
+
+    /// The id of the release for `tag`.
+    async fn release_id(&self, tag: &str) -> anyhow::Result<u64> {
+        self.find(tag)
+            .await?
+            .map(|r| r.id)
+            .ok_or_else(|| anyhow::anyhow!("no release for `{tag}`"))
+    }
+
+    /// Creates a Forgejo external attachment: a link.
+    async fn create_external(&self, release_id: u64, link: &NewLink) -> anyhow::Result<()> {
+        let url = format!("{}/releases/{release_id}/assets", self.repo_url());
+        let form = reqwest::multipart::Form::new()
+            .text("name", link.name.clone())
+            .text("external_url", link.url.clone());
+        self.http
+            .send(
+                self.http
+                    .request(Method::POST, &url)
+                    .query(&[("name", link.name.as_str())])
+                    .multipart(form),
+            )
+            .await
+            .map_err(|e| self.explain(e, &format!("create the link `{}`", link.name)))?;
+        Ok(())
     }
 
     fn repo_url(&self) -> String {
@@ -106,23 +150,26 @@ impl Gitea {
 
 impl Forge for Gitea {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::GITEA
+        Capabilities {
+            links_api: self.forgejo.get().copied().unwrap_or(false),
+            ..Capabilities::GITEA
+        }
     }
 
     #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
     async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
+        self.detect_forgejo().await;
         let Some(mut dto) = self.find(&desired.tag).await? else {
             return Ok(Actual::default());
         };
-        let mut files: Vec<StoredFile> = dto
-            .assets
-            .drain(..)
-            .map(|a| a.into_stored(dto.id))
-            .collect();
+        let (links, assets): (Vec<AssetDto>, Vec<AssetDto>) =
+            dto.assets.drain(..).partition(AssetDto::is_link);
+        let mut files: Vec<StoredFile> =
+            assets.into_iter().map(|a| a.into_stored(dto.id)).collect();
         files.sort_by_key(|f| f.id);
         Ok(Actual {
             release: Some(dto.into_release()),
-            links: Vec::new(),
+            links: links.into_iter().map(AssetDto::into_link).collect(),
             files,
             duplicates: Vec::new(),
         })
@@ -143,9 +190,15 @@ impl Forge for Gitea {
             .send(self.http.request(Method::POST, &url).json(&body))
             .await
         {
-            Ok(resp) => Ok(Created::Created(
-                resp.json::<ReleaseDto>().await?.into_release(),
-            )),
+            Ok(resp) => {
+                let release = resp.json::<ReleaseDto>().await?.into_release();
+                // Forgejo links are attachments, so they follow the release.
+                for link in &r.links {
+                    self.create_external(release.id.unwrap_or_default(), link)
+                        .await?;
+                }
+                Ok(Created::Created(release))
+            }
             Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
             Err(e) => Err(self.explain(e, "create the release")),
         }
@@ -176,16 +229,29 @@ impl Forge for Gitea {
         Ok(())
     }
 
-    async fn create_link(&self, _tag: &str, _link: &NewLink) -> anyhow::Result<()> {
-        Err(anyhow::anyhow!("links are written into the notes on Gitea"))
+    async fn create_link(&self, tag: &str, link: &NewLink) -> anyhow::Result<()> {
+        let id = self.release_id(tag).await?;
+        self.create_external(id, link).await
     }
 
-    async fn update_link(&self, tag: &str, _id: u64, link: &NewLink) -> anyhow::Result<()> {
-        self.create_link(tag, link).await
+    async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<()> {
+        let release = self.release_id(tag).await?;
+        let url = format!("{}/releases/{release}/assets/{id}", self.repo_url());
+        let body = json!({ "name": link.name, "browser_download_url": link.url });
+        self.http
+            .send(self.http.request(Method::PATCH, &url).json(&body))
+            .await
+            .map_err(|e| self.explain(e, &format!("update the link `{}`", link.name)))?;
+        Ok(())
     }
 
-    async fn delete_link(&self, _tag: &str, _id: u64) -> anyhow::Result<()> {
-        Err(anyhow::anyhow!("links are written into the notes on Gitea"))
+    async fn delete_link(&self, tag: &str, id: u64) -> anyhow::Result<()> {
+        let release = self.release_id(tag).await?;
+        let url = format!("{}/releases/{release}/assets/{id}", self.repo_url());
+        self.http
+            .delete(self.http.request(Method::DELETE, &url))
+            .await
+            .map_err(|e| self.explain(e, "delete a link"))
     }
 
     async fn upload_file(

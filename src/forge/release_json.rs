@@ -54,9 +54,31 @@ pub(crate) struct AssetDto {
     state: Option<String>,
     /// GitHub: `sha256:<hex>`.
     digest: Option<String>,
+    /// Forgejo: `attachment`, or `external` for a link.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// Where it downloads from (for a Forgejo link: the link's URL).
+    browser_download_url: Option<String>,
 }
 
 impl AssetDto {
+    /// A Forgejo external attachment, which is a link.
+    pub(crate) fn is_link(&self) -> bool {
+        self.kind.as_deref() == Some("external")
+    }
+
+    /// The link a Forgejo external attachment is.
+    pub(crate) fn into_link(self) -> super::Link {
+        super::Link {
+            id: self.id,
+            name: self.name,
+            url: self.browser_download_url.unwrap_or_default(),
+            // Forgejo has no link types.
+            link_type: None,
+            direct_asset_path: None,
+        }
+    }
+
     /// The stored file, in release `parent`.
     pub(crate) fn into_stored(self, parent: u64) -> StoredFile {
         StoredFile {

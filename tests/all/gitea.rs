@@ -112,3 +112,36 @@ fn injected_faults_converge_within_three_runs() {
         assert_eq!(emu.write_count(), 0, "seed {seed}: not converged");
     }
 }
+
+#[test]
+fn forgejo_keeps_links_as_external_attachments() {
+    let (repo, emu) = fixture();
+    emu.set_forgejo(true);
+    apply(&repo, &emu).success();
+    let atts = emu.attachments(REPO, "v1.1.0");
+    let docs = atts
+        .iter()
+        .find(|a| a.name == "Docs")
+        .expect("link stored as an attachment");
+    assert_eq!(
+        docs.external_url.as_deref(),
+        Some("https://docs.example.com")
+    );
+    assert_eq!(atts.len(), 2, "{atts:?}");
+    emu.reset_requests();
+    apply(&repo, &emu).success();
+    assert_eq!(emu.write_count(), 0);
+    std::fs::write(
+        repo.path().join("release.yml"),
+        "assets:\n  links:\n    - { name: Docs, url: \"https://docs.example.com/v2\" }\n  files:\n    - path: \"dist/*\"\n",
+    )
+    .unwrap();
+    apply(&repo, &emu).success();
+    let atts = emu.attachments(REPO, "v1.1.0");
+    let moved = atts.iter().find(|a| a.name == "Docs").unwrap();
+    assert_eq!(moved.id, docs.id, "updated in place");
+    assert_eq!(
+        moved.external_url.as_deref(),
+        Some("https://docs.example.com/v2")
+    );
+}
