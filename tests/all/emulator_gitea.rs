@@ -2,126 +2,29 @@
 //! tag with Gitea's 409, drafts, attachments with non-unique names and the `attachment` multipart
 //! field, Forgejo's external links, pagination, auth, and deterministic fault injection.
 //!
-//! A tiny blocking HTTP/1.1 client over `TcpStream` talks to it, so that what is tested is the
-//! wire behaviour and not a client library's interpretation of it.
-
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
+//! The tiny blocking HTTP/1.1 client of `helpers/http_client.rs` talks to it, so that what is
+//! tested is the wire behaviour and not a client library's interpretation of it.
 
 use serde_json::{Value, json};
 
 use crate::helpers::gitea::{Fault, GiteaEmulator};
+use crate::helpers::http_client::{Resp, get_statuses, json_request, multipart, send_url};
 
 const TOKEN: &str = "gitea-emulator-secret-0123456789";
 const REPO: &str = "org/app";
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
 // ---------------------------------------------------------------------------------------------
-// A minimal HTTP client
-
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(i) = find(b, b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[i + 2..i + 2 + size]);
-        b = &b[i + 2 + size + 2..];
-    }
-    out
-}
-
-/// Sends one request to a full URL on a fresh connection; `Err` when the server closed it
-/// without answering.
-fn send_url(url: &str, method: &str, headers: &[(&str, &str)], body: &[u8]) -> io::Result<Resp> {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let path = if path.is_empty() { "/" } else { path };
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
-    s.write_all(body)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let Some(end) = find(&raw, b"\r\n\r\n") else {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no response"));
-    };
-    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[end + 4..].to_vec();
-    let chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        body = dechunk(&body);
-    }
-    Ok(Resp {
-        status,
-        headers,
-        body,
-    })
-}
+// Requests
 
 fn call(emu: &GiteaEmulator, token: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
     let url = format!("{}{path}", emu.api_url());
-    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = format!("token {token}");
-    send_url(
+    json_request(
         &url,
         method,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        bytes.as_bytes(),
+        &[("Authorization", &format!("token {token}"))],
+        body,
     )
-    .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
 fn api(emu: &GiteaEmulator, method: &str, path: &str, body: Option<Value>) -> Resp {
@@ -130,27 +33,6 @@ fn api(emu: &GiteaEmulator, method: &str, path: &str, body: Option<Value>) -> Re
 
 fn get(emu: &GiteaEmulator, path: &str) -> Resp {
     api(emu, "GET", path, None)
-}
-
-/// A `multipart/form-data` body: `(field, Some(filename) for files, data)`.
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "emulator-test-boundary-7d3f";
-    let mut body = Vec::new();
-    for (name, filename, data) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let disp = match filename {
-            Some(f) => format!(
-                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n"
-            ),
-            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n"),
-        };
-        body.extend_from_slice(disp.as_bytes());
-        body.extend_from_slice(b"\r\n");
-        body.extend_from_slice(data);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn post_form(emu: &GiteaEmulator, path: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Resp {
@@ -705,14 +587,7 @@ fn fault_script(seed: u64) -> Vec<u16> {
     let emu = setup();
     emu.inject_faults(0.5, seed);
     let url = format!("{}/repos/org/app/releases", emu.api_url());
-    let auth = format!("token {TOKEN}");
-    (0..24)
-        .map(|_| {
-            send_url(&url, "GET", &[("Authorization", &auth)], b"")
-                .map(|r| r.status)
-                .unwrap_or(0)
-        })
-        .collect()
+    get_statuses(&url, &[("Authorization", &format!("token {TOKEN}"))], 24)
 }
 
 #[test]

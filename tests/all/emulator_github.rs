@@ -2,17 +2,15 @@
 //! (shapes of the REST OpenAPI description, drafts, `make_latest`, asset rules, immutable releases,
 //! rate limits, pagination, auth) and its fault injection must be deterministic.
 //!
-//! A tiny blocking HTTP/1.1 client over `TcpStream` talks to it, so that what is tested is the
-//! wire behaviour (including a chunked upload) and not a client library's interpretation of it.
-
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
+//! The tiny blocking HTTP/1.1 client of `helpers/http_client.rs` talks to it, so that what is
+//! tested is the wire behaviour (including a chunked upload) and not a client library's
+//! interpretation of it.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::github::{Fault, GithubEmulator};
+use crate::helpers::http_client::{Resp, get_statuses, json_request, send_url, send_url_chunked};
 
 const TOKEN: &str = "ghp_emulatorsecret0123456789";
 const RO_TOKEN: &str = "ghs_readonlysecret0123456789";
@@ -20,131 +18,21 @@ const REPO: &str = "octo/app";
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
 // ---------------------------------------------------------------------------------------------
-// A minimal HTTP client
-
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(i) = find(b, b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[i + 2..i + 2 + size]);
-        b = &b[i + 2 + size + 2..];
-    }
-    out
-}
-
-/// Sends one request to a full URL on a fresh connection; `chunked` sends the body with
-/// `Transfer-Encoding: chunked` instead of `Content-Length`. `Err` when the server closed the
-/// connection without answering.
-fn send_url(
-    url: &str,
-    method: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    chunked: bool,
-) -> io::Result<Resp> {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let path = if path.is_empty() { "/" } else { path };
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if chunked {
-        req.push_str("Transfer-Encoding: chunked\r\n");
-    } else {
-        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
-    if chunked {
-        for c in body.chunks(7) {
-            s.write_all(format!("{:x}\r\n", c.len()).as_bytes())?;
-            s.write_all(c)?;
-            s.write_all(b"\r\n")?;
-        }
-        s.write_all(b"0\r\n\r\n")?;
-    } else {
-        s.write_all(body)?;
-    }
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let Some(end) = find(&raw, b"\r\n\r\n") else {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no response"));
-    };
-    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[end + 4..].to_vec();
-    let is_chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if is_chunked {
-        body = dechunk(&body);
-    }
-    Ok(Resp {
-        status,
-        headers,
-        body,
-    })
-}
+// Requests
 
 fn call(emu: &GithubEmulator, token: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
     let url = format!("{}{path}", emu.api_url());
-    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
     let auth = format!("Bearer {token}");
-    send_url(
+    json_request(
         &url,
         method,
         &[
             ("Authorization", &auth),
             ("Accept", "application/vnd.github+json"),
             ("X-GitHub-Api-Version", "2022-11-28"),
-            ("Content-Type", "application/json"),
         ],
-        bytes.as_bytes(),
-        false,
+        body,
     )
-    .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
 fn api(emu: &GithubEmulator, method: &str, path: &str, body: Option<Value>) -> Resp {
@@ -170,7 +58,6 @@ fn upload(emu: &GithubEmulator, release: &Value, name: &str, content: &[u8]) -> 
             ("Content-Type", "application/gzip"),
         ],
         content,
-        false,
     )
     .expect("upload")
 }
@@ -459,7 +346,6 @@ fn second_published_release_for_a_tag_is_422_already_exists() {
         "POST",
         &[("Authorization", &format!("token {TOKEN}"))],
         b"{not json",
-        false,
     )
     .unwrap();
     assert_eq!(r.status, 400);
@@ -575,22 +461,14 @@ fn asset_names_are_unique_renamed_and_downloadable() {
             ("Accept", "application/octet-stream"),
         ],
         b"",
-        false,
     )
     .unwrap();
     assert_eq!(octets.status, 302);
     let location = octets.header("location").unwrap().to_string();
-    let bytes = send_url(&location, "GET", &[], b"", false).unwrap();
+    let bytes = send_url(&location, "GET", &[], b"").unwrap();
     assert_eq!(bytes.status, 200);
     assert_eq!(bytes.body, b"one");
-    let web = send_url(
-        a["browser_download_url"].as_str().unwrap(),
-        "GET",
-        &[],
-        b"",
-        false,
-    )
-    .unwrap();
+    let web = send_url(a["browser_download_url"].as_str().unwrap(), "GET", &[], b"").unwrap();
     assert_eq!(web.status, 302);
 
     let r = api(
@@ -624,7 +502,7 @@ fn upload_needs_content_length_name_and_content_type() {
         .unwrap()
         .to_string();
     let auth = format!("Bearer {TOKEN}");
-    let r = send_url(
+    let r = send_url_chunked(
         &format!("{base}?name=a.bin"),
         "POST",
         &[
@@ -632,7 +510,6 @@ fn upload_needs_content_length_name_and_content_type() {
             ("Content-Type", "application/octet-stream"),
         ],
         b"streamed without a length",
-        true,
     )
     .unwrap();
     assert_eq!(r.status, 400);
@@ -647,7 +524,6 @@ fn upload_needs_content_length_name_and_content_type() {
             ("Content-Type", "application/octet-stream"),
         ],
         b"x",
-        false,
     )
     .unwrap();
     assert_eq!(r.status, 422);
@@ -658,7 +534,6 @@ fn upload_needs_content_length_name_and_content_type() {
         "POST",
         &[("Authorization", &auth), ("Content-Type", "text/plain")],
         b"",
-        false,
     )
     .unwrap();
     assert_eq!(r.status, 201, "empty files are fine: {}", r.text());
@@ -862,7 +737,6 @@ fn rate_limit_headers_and_secondary_rate_limits() {
             ("X-GitHub-Api-Version", "2099-01-01"),
         ],
         b"",
-        false,
     )
     .unwrap();
     assert_eq!(r.status, 400);
@@ -897,7 +771,6 @@ fn pagination_follows_link_headers() {
             "GET",
             &[("Authorization", &format!("Bearer {TOKEN}"))],
             b"",
-            false,
         )
         .unwrap();
         assert_eq!(r.status, 200, "{url}: {}", r.text());
@@ -944,7 +817,6 @@ fn auth_bad_credentials_private_repos_and_read_only_tokens() {
         "GET",
         &[],
         b"",
-        false,
     )
     .unwrap();
     assert_eq!(r.status, 404);
@@ -954,7 +826,6 @@ fn auth_bad_credentials_private_repos_and_read_only_tokens() {
         "GET",
         &[("Authorization", &format!("token {TOKEN}"))],
         b"",
-        false,
     )
     .unwrap();
     assert_eq!(r.status, 200);
@@ -1000,7 +871,6 @@ fn enterprise_layout_serves_api_and_uploads_under_prefixes() {
         "GET",
         &[("Authorization", &format!("Bearer {TOKEN}"))],
         b"",
-        false,
     )
     .unwrap();
     assert_eq!(r.status, 404, "no API at the root on GHES");
@@ -1044,7 +914,7 @@ fn scripted_faults_apply_or_not_as_told() {
     emu.fail_next(Fault::Drop, 1);
     let url = format!("{}/repos/octo/app/releases", emu.api_url());
     let auth = format!("Bearer {TOKEN}");
-    assert!(send_url(&url, "GET", &[("Authorization", &auth)], b"", false).is_err());
+    assert!(send_url(&url, "GET", &[("Authorization", &auth)], b"").is_err());
     assert_eq!(emu.requests().last().unwrap().status, 0);
 
     emu.fail_next(Fault::Status(503), 1);
@@ -1056,7 +926,6 @@ fn scripted_faults_apply_or_not_as_told() {
         "PATCH",
         &[("Authorization", &auth)],
         br#"{"body":"changed"}"#,
-        false,
     );
     assert!(r.is_err());
     assert_eq!(emu.releases(REPO)[0]["body"], "changed");
@@ -1068,14 +937,7 @@ fn fault_script(seed: u64) -> Vec<u16> {
     let emu = setup();
     emu.inject_faults(0.5, seed);
     let url = format!("{}/repos/octo/app/releases", emu.api_url());
-    let auth = format!("Bearer {TOKEN}");
-    (0..24)
-        .map(|_| {
-            send_url(&url, "GET", &[("Authorization", &auth)], b"", false)
-                .map(|r| r.status)
-                .unwrap_or(0)
-        })
-        .collect()
+    get_statuses(&url, &[("Authorization", &format!("Bearer {TOKEN}"))], 24)
 }
 
 #[test]

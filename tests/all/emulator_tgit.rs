@@ -3,16 +3,16 @@
 //! limit, tag creation, attachment name rewriting and size limit, pagination headers, `%2F`,
 //! auth) and its fault injection (423 and 429 included) must be deterministic.
 //!
-//! A tiny blocking HTTP/1.1 client over `TcpStream` talks to it, so that what is tested is the
-//! wire behaviour and not a client library's interpretation of it; one test uses reqwest.
+//! The tiny blocking HTTP/1.1 client of `helpers/http_client.rs` talks to it, so that what is
+//! tested is the wire behaviour and not a client library's interpretation of it; one test uses
+//! reqwest.
 
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
+use std::io;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::helpers::http_client::{Resp, form_request, json_request, multipart, send_url};
 use crate::helpers::tgit::{DuplicateAttachments, Fault, TgitEmulator, sanitize_attachment_name};
 
 const TOKEN: &str = "tgit-emulator-secret";
@@ -21,49 +21,10 @@ const MASTER: &str = "1111111111111111111111111111111111111111";
 const PID: u64 = 85436;
 
 // ---------------------------------------------------------------------------------------------
-// A minimal HTTP client
+// Requests
 
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(i) = find(b, b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[i + 2..i + 2 + size]);
-        b = &b[i + 2 + size + 2..];
-    }
-    out
-}
-
-/// Sends one request on a fresh connection; `Err` when the server closed it without answering.
+/// Sends one request (`path` from the root) on a fresh connection; `Err` when the server closed
+/// it without answering.
 fn send(
     emu: &TgitEmulator,
     method: &str,
@@ -71,64 +32,13 @@ fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> io::Result<Resp> {
-    let addr = emu.url().trim_start_matches("http://").to_string();
-    let mut s = TcpStream::connect(&addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
-    s.write_all(body)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let Some(end) = find(&raw, b"\r\n\r\n") else {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no response"));
-    };
-    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[end + 4..].to_vec();
-    let chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        body = dechunk(&body);
-    }
-    Ok(Resp {
-        status,
-        headers,
-        body,
-    })
+    send_url(&format!("{}{path}", emu.url()), method, headers, body)
 }
 
 /// A JSON request under `/api/v3` with the token.
 fn api(emu: &TgitEmulator, method: &str, path: &str, body: Option<Value>) -> Resp {
-    let path = format!("/api/v3{path}");
-    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-    send(
-        emu,
-        method,
-        &path,
-        &[
-            ("PRIVATE-TOKEN", TOKEN),
-            ("Content-Type", "application/json"),
-        ],
-        bytes.as_bytes(),
-    )
-    .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    let url = format!("{}/api/v3{path}", emu.url());
+    json_request(&url, method, &[("PRIVATE-TOKEN", TOKEN)], body)
 }
 
 fn get(emu: &TgitEmulator, path: &str) -> Resp {
@@ -136,37 +46,11 @@ fn get(emu: &TgitEmulator, path: &str) -> Resp {
 }
 
 fn form(emu: &TgitEmulator, method: &str, path: &str, body: &str) -> Resp {
-    send(
-        emu,
-        method,
-        &format!("/api/v3{path}"),
-        &[
-            ("PRIVATE-TOKEN", TOKEN),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        body.as_bytes(),
-    )
-    .expect("request")
+    let url = format!("{}/api/v3{path}", emu.url());
+    form_request(&url, method, &[("PRIVATE-TOKEN", TOKEN)], body)
 }
 
-const BOUNDARY: &str = "emu-test-boundary-7d2f";
-
-/// A `multipart/form-data` body with one file part, as reqwest writes it.
-fn multipart_body(field: &str, filename: &str, data: &[u8]) -> Vec<u8> {
-    let mut b = Vec::new();
-    b.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-    let escaped = filename.replace('\\', "\\\\").replace('"', "\\\"");
-    b.extend_from_slice(
-        format!(
-            "Content-Disposition: form-data; name=\"{field}\"; filename=\"{escaped}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    b.extend_from_slice(data);
-    b.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    b
-}
-
+/// Uploads one file as the multipart part `field`.
 fn upload_raw(
     emu: &TgitEmulator,
     path: &str,
@@ -174,13 +58,13 @@ fn upload_raw(
     filename: &str,
     data: &[u8],
 ) -> io::Result<Resp> {
-    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    let (ct, body) = multipart(&[(field, Some(filename), data)]);
     send(
         emu,
         "POST",
         &format!("/api/v3{path}"),
         &[("PRIVATE-TOKEN", TOKEN), ("Content-Type", &ct)],
-        &multipart_body(field, filename, data),
+        &body,
     )
 }
 

@@ -1,18 +1,19 @@
-//! Plumbing shared by the forge emulators that do not predate it (the GitLab emulator keeps its
-//! own copy): the server thread with its own runtime on `127.0.0.1:0`, connections a handler can
-//! drop without answering, the request log entry, a seeded generator for fault injection, and
-//! small response and URL helpers.
+//! Plumbing shared by the forge emulators: the server thread with its own runtime on
+//! `127.0.0.1:0`, connections a handler can drop without answering, the request log, scripted and
+//! seeded random fault rules, the [`Emulator`] every emulator type is (with its request
+//! accounting and fault API), offset pagination arithmetic, and small response and URL helpers.
 //!
-//! An emulator supplies one async handler `(Conn, Request) -> Response`; routing, auth, faults
-//! and state stay in the emulator.
+//! An emulator supplies its state, its `Fault` enum (a [`RandomFault`]) and one async handler
+//! `(Arc<Shared>, Conn, Request) -> Response`; routing, auth, fault responses and the state's
+//! rules stay in the emulator.
 
 #![allow(dead_code)]
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -48,13 +49,124 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header(&self.headers, name)
     }
     pub fn is_write(&self) -> bool {
-        !matches!(self.method.as_str(), "GET" | "HEAD")
+        is_write(&self.method)
+    }
+}
+
+/// The first header of this name (case-insensitive).
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Anything but GET and HEAD.
+pub fn is_write(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD")
+}
+
+/// What an emulator reads of a request before its body.
+#[derive(Clone, Debug)]
+pub struct Head {
+    pub method: String,
+    /// The raw path, still percent-encoded.
+    pub path: String,
+    /// The raw query string without `?` (empty when there is none).
+    pub query: String,
+    /// Names in lower case, values lossy UTF-8.
+    pub headers: Vec<(String, String)>,
+    /// The `Content-Type` header; empty when it is missing or not visible ASCII.
+    pub content_type: String,
+    /// A file upload: its body stays out of the log (the emulator decides; false at first).
+    pub upload: bool,
+}
+
+impl Head {
+    fn of(req: &axum::extract::Request) -> Head {
+        Head {
+            method: req.method().as_str().to_string(),
+            path: req.uri().path().to_string(),
+            query: req.uri().query().unwrap_or("").to_string(),
+            headers: req
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            content_type: req
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+            upload: false,
+        }
+    }
+
+    /// The method the API answers: `HEAD` is answered as `GET`.
+    pub fn api_method(&self) -> String {
+        if self.method == "HEAD" {
+            "GET".into()
+        } else {
+            self.method.clone()
+        }
+    }
+
+    /// The log entry for this request, answered with `status` (0: dropped without a response);
+    /// the body is left out for an upload.
+    fn log_entry(&self, status: u16, body: &[u8]) -> Request {
+        let body = if self.upload { &[][..] } else { body };
+        Request {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            status,
+            headers: self.headers.clone(),
+            body: String::from_utf8_lossy(body).into_owned(),
+        }
+    }
+}
+
+/// One request as an emulator's API module sees it: head and body, `HEAD` answered as `GET`.
+pub struct HttpReq {
+    /// `HEAD` is answered as `GET`.
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpReq {
+    pub fn new(head: &Head, body: Vec<u8>) -> HttpReq {
+        HttpReq {
+            method: head.api_method(),
+            path: head.path.clone(),
+            query: head.query.clone(),
+            headers: head.headers.clone(),
+            body,
+        }
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        form_pairs(&self.query)
+    }
+    /// The first query parameter of this name.
+    pub fn q(&self, key: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 }
 
@@ -74,6 +186,122 @@ impl Rng {
     }
     pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ids
+
+/// Ids handed out in order, each one more than the last.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Seq(u64);
+
+impl Seq {
+    /// The first id is `start + 1`.
+    pub const fn after(start: u64) -> Seq {
+        Seq(start)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 += 1;
+        self.0
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault rules
+
+/// An emulator's `Fault` enum, as far as random injection needs it.
+pub trait RandomFault: Copy + Send + 'static {
+    /// What a random fault is drawn from (in this order).
+    const CHOICES: &'static [Self];
+    /// What a random fault on a write may also be: applied, then answered with 502.
+    const APPLIED_THEN_502: Self;
+}
+
+struct Rule<F> {
+    fault: F,
+    remaining: usize,
+    /// Upper case.
+    method: Option<String>,
+    path_contains: Option<String>,
+}
+
+/// Scripted faults, in the order they were added, and seeded random ones.
+pub struct FaultRules<F> {
+    rules: Vec<Rule<F>>,
+    random: Option<(f64, Rng)>,
+}
+
+impl<F: RandomFault> FaultRules<F> {
+    pub fn new() -> Self {
+        FaultRules {
+            rules: Vec::new(),
+            random: None,
+        }
+    }
+
+    /// The next `count` requests (with this method, whose raw path contains `path_contains`,
+    /// where given) get `fault`.
+    pub fn push(
+        &mut self,
+        fault: F,
+        count: usize,
+        method: Option<&str>,
+        path_contains: Option<&str>,
+    ) {
+        if count > 0 {
+            self.rules.push(Rule {
+                fault,
+                remaining: count,
+                method: method.map(|m| m.to_ascii_uppercase()),
+                path_contains: path_contains.map(str::to_string),
+            });
+        }
+    }
+
+    /// Each later request fails with probability `rate`, drawn from a generator seeded with
+    /// `seed`.
+    pub fn set_random(&mut self, rate: f64, seed: u64) {
+        self.random = Some((rate, Rng(seed)));
+    }
+
+    pub fn clear(&mut self) {
+        self.rules.clear();
+        self.random = None;
+    }
+
+    /// The fault for a request: the first scripted rule that matches (used up by one), else a
+    /// random draw (two numbers per request, hit or not) from [`RandomFault::CHOICES`], plus
+    /// [`RandomFault::APPLIED_THEN_502`] for writes.
+    pub fn pick(&mut self, method: &str, path: &str) -> Option<F> {
+        if let Some(rule) = self.rules.iter_mut().find(|r| {
+            r.remaining > 0
+                && r.method.as_deref().is_none_or(|m| m == method)
+                && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
+        }) {
+            rule.remaining -= 1;
+            let f = rule.fault;
+            self.rules.retain(|r| r.remaining > 0);
+            return Some(f);
+        }
+        let (rate, rng) = self.random.as_mut()?;
+        let hit = rng.next_f64() < *rate;
+        let pick = rng.next_u64();
+        if !hit {
+            return None;
+        }
+        let mut kinds = F::CHOICES.to_vec();
+        if is_write(method) {
+            kinds.push(F::APPLIED_THEN_502);
+        }
+        Some(kinds[(pick % kinds.len() as u64) as usize])
+    }
+}
+
+impl<F: RandomFault> Default for FaultRules<F> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -119,10 +347,16 @@ impl Resp {
         self
     }
 
+    /// The axum response, with `X-Request-Id: emu-<request_id>`.
     pub fn into_response(self, request_id: u64) -> axum::response::Response {
+        self.into_response_as(&format!("emu-{request_id:016}"))
+    }
+
+    /// The axum response, with this `X-Request-Id`.
+    pub fn into_response_as(self, x_request_id: &str) -> axum::response::Response {
         let mut b = axum::response::Response::builder()
             .status(self.status)
-            .header("X-Request-Id", format!("emu-{request_id:016}"))
+            .header("X-Request-Id", x_request_id)
             .header("Cache-Control", "no-cache");
         if !self.content_type.is_empty() {
             b = b.header("Content-Type", self.content_type.as_str());
@@ -172,7 +406,7 @@ pub fn echo_token(resp: &mut Resp, token: &str) {
 // URLs and forms
 
 /// Everything except the RFC 3986 unreserved characters.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+pub const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -214,6 +448,214 @@ pub fn segments(rest: &str) -> Option<Vec<String>> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Looking up projects and repositories
+
+/// A project as GitLab and Tencent Git address it: by numeric id, or by its full path
+/// (`group/sub/app`, case-insensitive).
+pub trait IdPath {
+    fn id(&self) -> u64;
+    fn path(&self) -> &str;
+}
+
+/// Implements [`IdPath`] for a project type with fields `id: u64` and `path: String`.
+macro_rules! impl_id_path {
+    ($project:ty) => {
+        impl $crate::helpers::emu_common::IdPath for $project {
+            fn id(&self) -> u64 {
+                self.id
+            }
+            fn path(&self) -> &str {
+                &self.path
+            }
+        }
+    };
+}
+pub(crate) use impl_id_path;
+
+/// The project with this id (digits) or full path.
+pub fn project_index<P: IdPath>(projects: &[P], id_or_path: &str) -> Option<usize> {
+    match id_or_path.parse::<u64>() {
+        Ok(id) => projects.iter().position(|p| p.id() == id),
+        Err(_) => projects
+            .iter()
+            .position(|p| p.path().eq_ignore_ascii_case(id_or_path)),
+    }
+}
+
+/// The project a test named by id; panics when the test never added it.
+pub fn added_project<P: IdPath>(projects: &[P], id: u64) -> usize {
+    projects
+        .iter()
+        .position(|p| p.id() == id)
+        .unwrap_or_else(|| panic!("emulator: no project {id}"))
+}
+
+/// A repository as GitHub and Gitea address it: `owner/name`, case-insensitive.
+pub trait Repository {
+    fn owner(&self) -> &str;
+    fn name(&self) -> &str;
+    /// One per branch: `(name, sha)`.
+    fn branches(&self) -> &[(String, String)];
+    /// One per tag: `(name, sha)`.
+    fn tags(&self) -> impl Iterator<Item = (&str, &str)>;
+
+    fn full_name(&self) -> String {
+        format!("{}/{}", self.owner(), self.name())
+    }
+
+    /// `owner/name` in a URL path, each part percent-encoded.
+    fn url_path(&self) -> String {
+        format!("{}/{}", enc(self.owner()), enc(self.name()))
+    }
+
+    /// Resolves a target (`target_commitish`) to a commit: a branch, else a tag, else a 7 to 40
+    /// hex digit sha (lower-cased).
+    fn resolve(&self, target: &str) -> Option<String> {
+        if let Some((_, sha)) = self.branches().iter().find(|(b, _)| b == target) {
+            return Some(sha.clone());
+        }
+        if let Some((_, sha)) = self.tags().find(|(t, _)| *t == target) {
+            return Some(sha.to_string());
+        }
+        let hex = target.len() >= 7
+            && target.len() <= 40
+            && target.bytes().all(|b| b.is_ascii_hexdigit());
+        hex.then(|| target.to_ascii_lowercase())
+    }
+}
+
+/// Implements [`Repository`] for a repository type with fields `owner: String`, `name: String`,
+/// `branches: Vec<(String, String)>` and `tags: Vec<Tag>` (`Tag` with `name` and `sha`).
+macro_rules! impl_repository {
+    ($repo:ty) => {
+        impl $crate::helpers::emu_common::Repository for $repo {
+            fn owner(&self) -> &str {
+                &self.owner
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn branches(&self) -> &[(String, String)] {
+                &self.branches
+            }
+            fn tags(&self) -> impl Iterator<Item = (&str, &str)> {
+                self.tags.iter().map(|t| (t.name.as_str(), t.sha.as_str()))
+            }
+        }
+    };
+}
+pub(crate) use impl_repository;
+
+/// The repository `owner`/`name`.
+pub fn repo_index<R: Repository>(repos: &[R], owner: &str, name: &str) -> Option<usize> {
+    repos
+        .iter()
+        .position(|r| r.owner().eq_ignore_ascii_case(owner) && r.name().eq_ignore_ascii_case(name))
+}
+
+/// The repository a test named as `owner/name`; panics when the test never added it.
+pub fn added_repo<R: Repository>(repos: &[R], owner_repo: &str) -> usize {
+    let (o, n) = owner_repo.split_once('/').unwrap_or((owner_repo, ""));
+    repo_index(repos, o, n).unwrap_or_else(|| panic!("emulator: no repo {owner_repo}"))
+}
+
+/// Splits a test's `owner/name` for a new repository; panics when it is not of that form or the
+/// repository exists.
+pub fn new_repo_name<R: Repository>(repos: &[R], owner_repo: &str) -> (String, String) {
+    let (owner, name) = owner_repo
+        .split_once('/')
+        .unwrap_or_else(|| panic!("emulator: repo must be owner/name, got {owner_repo}"));
+    assert!(
+        repo_index(repos, owner, name).is_none(),
+        "emulator: repo {owner_repo} exists"
+    );
+    (owner.to_string(), name.to_string())
+}
+
+/// git's check-ref-format rules for a new tag name (as GitLab and Tencent Git apply them).
+pub fn git_tag_name_ok(name: &str) -> bool {
+    if name.is_empty() || name == "HEAD" || name == "@" || name.starts_with('-') {
+        return false;
+    }
+    if name.starts_with('/') || name.ends_with('/') || name.ends_with('.') {
+        return false;
+    }
+    if name.contains("..") || name.contains("//") || name.contains("@{") {
+        return false;
+    }
+    if name.chars().any(|c| {
+        c.is_ascii_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+    }) {
+        return false;
+    }
+    name.split('/')
+        .all(|c| !c.starts_with('.') && !c.ends_with(".lock"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pagination
+
+/// One page of a list, offset-paginated: the forges differ in their parameters and headers, not
+/// in this arithmetic.
+pub struct Page {
+    /// The items on this page.
+    pub items: Vec<Value>,
+    /// 1-based.
+    pub page: usize,
+    /// All items, on all pages.
+    pub total: usize,
+    /// At least 1, also for an empty list.
+    pub total_pages: usize,
+}
+
+impl Page {
+    /// Page `page` (1-based) of `items` at `per_page` (at least 1) a page; past the end it is
+    /// empty.
+    pub fn of(items: Vec<Value>, page: usize, per_page: usize) -> Page {
+        let total = items.len();
+        let items = items
+            .into_iter()
+            .skip((page - 1).saturating_mul(per_page))
+            .take(per_page)
+            .collect();
+        Page {
+            items,
+            page,
+            total,
+            total_pages: total.div_ceil(per_page).max(1),
+        }
+    }
+
+    pub fn next(&self) -> Option<usize> {
+        (self.page < self.total_pages).then_some(self.page + 1)
+    }
+
+    pub fn prev(&self) -> Option<usize> {
+        (self.page > 1).then_some(self.page - 1)
+    }
+
+    /// 200 with the page's items as a JSON array.
+    pub fn json(&self) -> Resp {
+        Resp::json(200, &json!(self.items))
+    }
+}
+
+/// A page number for an `X-Next-Page` style header: empty when there is none.
+pub fn page_header(n: Option<usize>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// One entry of a `Link` header: `<{url}?{query}>; rel="{rel}"`, each query key and value
+/// percent-encoded.
+pub fn link(url: &str, query: &[(String, String)], rel: &str) -> String {
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect();
+    format!("<{url}?{}>; rel=\"{rel}\"", q.join("&"))
+}
+
+// ---------------------------------------------------------------------------------------------
 // The server thread
 
 /// Stops the server (and joins its thread) on drop.
@@ -233,17 +675,22 @@ impl Drop for ServerHandle {
     }
 }
 
-/// Binds `127.0.0.1:0` and serves every request with `handler` on a thread with its own
-/// two-worker tokio runtime. Returns the base URL (`http://127.0.0.1:PORT`) and the handle.
-pub fn spawn_server<H, F>(name: &str, handler: H) -> (String, ServerHandle)
+/// Binds `127.0.0.1:0`; returns the listener and the base URL (`http://127.0.0.1:PORT`).
+fn bind() -> (std::net::TcpListener, String) {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    std_listener.set_nonblocking(true).expect("nonblocking");
+    let port = std_listener.local_addr().expect("local addr").port();
+    (std_listener, format!("http://127.0.0.1:{port}"))
+}
+
+/// Serves every request on `std_listener` with `handler` on a thread (`{name}-{port}`) with its
+/// own two-worker tokio runtime, until the handle is dropped.
+fn serve<H, F>(name: &str, std_listener: std::net::TcpListener, handler: H) -> ServerHandle
 where
     H: Fn(Conn, axum::extract::Request) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = axum::response::Response> + Send + 'static,
 {
-    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    std_listener.set_nonblocking(true).expect("nonblocking");
     let port = std_listener.local_addr().expect("local addr").port();
-    let url = format!("http://127.0.0.1:{port}");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -276,13 +723,10 @@ where
         })
         .expect("spawn emulator thread");
     let _ = ready_rx.recv_timeout(Duration::from_secs(10));
-    (
-        url,
-        ServerHandle {
-            shutdown: Some(tx),
-            thread: Some(thread),
-        },
-    )
+    ServerHandle {
+        shutdown: Some(tx),
+        thread: Some(thread),
+    }
 }
 
 /// Reads the whole request body; `Err` with what arrived when the client broke off.
@@ -296,6 +740,178 @@ pub async fn read_body(body: Body) -> Result<Vec<u8>, Vec<u8>> {
         }
     }
     Ok(content)
+}
+
+/// Takes a request in as every emulator does: picks its fault (before anything is read), reads
+/// the body (`Err` with what arrived when the client broke off), then waits the latency.
+pub async fn receive<S, F: RandomFault>(
+    shared: &Shared<S, F>,
+    req: axum::extract::Request,
+) -> (Head, Option<F>, Result<Vec<u8>, Vec<u8>>) {
+    let head = Head::of(&req);
+    let (fault, latency) = {
+        let mut g = shared.lock();
+        (g.faults.pick(&head.method, &head.path), g.latency)
+    };
+    let body = read_body(req.into_body()).await;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    (head, fault, body)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The emulator
+
+/// What an emulator keeps behind its one lock.
+pub struct Inner<S, F> {
+    /// The forge's own state.
+    pub state: S,
+    pub requests: Vec<Request>,
+    pub faults: FaultRules<F>,
+    /// Whether 4xx error bodies show the token that was sent.
+    pub echo_token: bool,
+    /// Delay before each request is handled (after its body was read).
+    pub latency: Duration,
+}
+
+impl<S, F> Inner<S, F> {
+    /// Logs a request answered with `status` (0: dropped without a response).
+    pub fn record(&mut self, head: &Head, status: u16, body: &[u8]) {
+        self.requests.push(head.log_entry(status, body));
+    }
+}
+
+/// The state a server thread's handler shares with the test.
+pub struct Shared<S, F> {
+    inner: Mutex<Inner<S, F>>,
+    request_ids: AtomicU64,
+}
+
+impl<S, F> Shared<S, F> {
+    pub fn lock(&self) -> MutexGuard<'_, Inner<S, F>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// 1, 2, 3, ... in the order requests arrive.
+    pub fn next_request_id(&self) -> u64 {
+        self.request_ids.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+/// A running emulator: its server thread (stopped on drop) and its shared state. Each forge's
+/// emulator type is one of these (`GitlabEmulator = Emulator<gitlab::State, gitlab::Fault>`) with
+/// the forge's own methods in an `impl` of its own; the request accounting and the fault API
+/// below are the same for all.
+pub struct Emulator<S, F> {
+    shared: Arc<Shared<S, F>>,
+    url: String,
+    /// Stops the server thread on drop.
+    _server: ServerHandle,
+}
+
+impl<S: Send + 'static, F: RandomFault> Emulator<S, F> {
+    /// Binds `127.0.0.1:0`, makes the state from the base URL and serves every request with
+    /// `handler` on a thread named `{name}-{port}`.
+    pub(in crate::helpers) fn spawn<H, Fut>(
+        name: &str,
+        state: impl FnOnce(String) -> S,
+        handler: H,
+    ) -> Self
+    where
+        H: Fn(Arc<Shared<S, F>>, Conn, axum::extract::Request) -> Fut
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        Fut: Future<Output = axum::response::Response> + Send + 'static,
+    {
+        let (listener, url) = bind();
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                state: state(url.clone()),
+                requests: Vec::new(),
+                faults: FaultRules::new(),
+                echo_token: false,
+                latency: Duration::ZERO,
+            }),
+            request_ids: AtomicU64::new(1),
+        });
+        let s = shared.clone();
+        let server = serve(name, listener, move |conn, req| {
+            handler(s.clone(), conn, req)
+        });
+        Emulator {
+            shared,
+            url,
+            _server: server,
+        }
+    }
+}
+
+impl<S, F: RandomFault> Emulator<S, F> {
+    /// The web root, e.g. `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    pub(in crate::helpers) fn lock(&self) -> MutexGuard<'_, Inner<S, F>> {
+        self.shared.lock()
+    }
+
+    /// When on, 4xx error bodies include the token that was sent.
+    pub fn echo_token_in_errors(&self, on: bool) {
+        self.lock().echo_token = on;
+    }
+
+    /// Delay before each request is handled (after its body was read), to widen race windows.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Request accounting
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.lock().requests.clone()
+    }
+
+    /// Requests other than GET and HEAD (faulted ones included).
+    pub fn write_count(&self) -> usize {
+        self.lock().requests.iter().filter(|r| r.is_write()).count()
+    }
+
+    pub fn reset_requests(&self) {
+        self.lock().requests.clear();
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Fault injection
+
+    /// From now on each request fails with probability `rate`, drawn from a generator seeded with
+    /// `seed` (the same sequence of requests gets the same faults). A failing request gets one of
+    /// the forge's [`RandomFault::CHOICES`] or, for writes only, "applied but answers 502".
+    pub fn inject_faults(&self, rate: f64, seed: u64) {
+        self.lock().faults.set_random(rate, seed);
+    }
+
+    /// The next `count` requests get `fault` (scripted faults come before random ones).
+    pub fn fail_next(&self, fault: F, count: usize) {
+        self.lock().faults.push(fault, count, None, None);
+    }
+
+    /// The next `count` requests with this method whose raw path contains `path_contains` get
+    /// `fault`, e.g. `fail_next_on("POST", "/releases", Fault::AppliedThen502, 1)`.
+    pub fn fail_next_on(&self, method: &str, path_contains: &str, fault: F, count: usize) {
+        self.lock()
+            .faults
+            .push(fault, count, Some(method), Some(path_contains));
+    }
+
+    /// Stops random and scripted faults.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,16 +25,10 @@ mod model;
 mod multipart;
 mod server;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use serde_json::Value;
 
 use self::model::State;
-use self::server::{Inner, Shared};
-use super::emu_common::{ServerHandle, spawn_server};
-
-pub use super::emu_common::Request;
+use super::emu_common::{Emulator, RandomFault};
 
 /// A scripted failure for [`GiteaEmulator::fail_next`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,63 +59,57 @@ pub struct AttachmentInfo {
     pub external_url: Option<String>,
 }
 
-/// The emulator. See the module documentation.
-pub struct GiteaEmulator {
-    shared: Arc<Shared>,
-    root: String,
-    _server: ServerHandle,
+impl RandomFault for Fault {
+    /// 500, 502 or 503 before anything is applied, 429 with `Retry-After: 0` or a dropped
+    /// connection.
+    const CHOICES: &'static [Fault] = &[
+        Fault::Status(500),
+        Fault::Status(502),
+        Fault::Status(503),
+        Fault::RateLimit {
+            retry_after_secs: 0,
+        },
+        Fault::Drop,
+    ];
+    const APPLIED_THEN_502: Fault = Fault::AppliedThen502;
 }
+
+/// The emulator. See the module documentation; request accounting and fault injection
+/// ([`Emulator::requests`], [`Emulator::fail_next`], ...) are common to all emulators, and
+/// [`Emulator::url`] is the web root (`GITHUB_SERVER_URL` in Gitea Actions).
+pub type GiteaEmulator = Emulator<State, Fault>;
 
 impl GiteaEmulator {
     /// Starts the server on `127.0.0.1:0` (as Gitea; see [`GiteaEmulator::set_forgejo`]).
     pub fn start() -> Self {
-        let shared = Arc::new(Shared {
-            inner: Mutex::new(Inner::new()),
-        });
-        let s = shared.clone();
-        let (root, handle) = spawn_server("gitea-emulator", move |conn, req| {
-            let s = s.clone();
-            async move { server::handle(s, conn, req).await }
-        });
-        shared.lock().state = State::new(root.clone());
-        GiteaEmulator {
-            shared,
-            root,
-            _server: handle,
-        }
-    }
-
-    /// The web root (`GITHUB_SERVER_URL` in Gitea Actions), e.g. `http://127.0.0.1:PORT`; the
-    /// API is under `/api/v1`.
-    pub fn url(&self) -> String {
-        self.root.clone()
+        Emulator::spawn("gitea-emulator", State::new, server::handle)
     }
 
     /// `url()` + `/api/v1` (`GITHUB_API_URL` in Gitea Actions).
     pub fn api_url(&self) -> String {
-        format!("{}/api/v1", self.root)
+        format!("{}/api/v1", self.url())
     }
 
     /// Behave as Forgejo: `/api/v1/version` says so, `/api/forgejo/v1/version` exists, attachments
     /// carry `type`, `POST .../assets` takes `external_url`, and its error texts are Forgejo's.
     pub fn set_forgejo(&self, on: bool) {
-        self.shared.lock().state.forgejo = on;
+        self.lock().state.forgejo = on;
     }
 
     /// Adds a private repository (`owner/repo`) with a default branch `main` at a fixed commit.
     pub fn add_repo(&self, owner_repo: &str) {
-        self.shared.lock().state.add_repo(owner_repo);
+        self.lock().state.add_repo(owner_repo);
     }
 
     /// Adds a lightweight tag (replacing one of the same name).
     pub fn add_tag(&self, owner_repo: &str, name: &str, sha: &str) {
-        let mut g = self.shared.lock();
+        let mut g = self.lock();
         g.state.add_tag(owner_repo, name, sha, None);
     }
 
     /// Adds a branch (so that `target_commitish: <branch>` resolves).
     pub fn add_branch(&self, owner_repo: &str, name: &str, sha: &str) {
-        let mut g = self.shared.lock();
+        let mut g = self.lock();
         let r = g.state.repo_mut(owner_repo);
         r.branches.retain(|(b, _)| b != name);
         r.branches.push((name.to_string(), sha.to_string()));
@@ -130,17 +118,7 @@ impl GiteaEmulator {
     /// Accepts this token (`Authorization: token <t>`, `Bearer <t>`, or `?token=` /
     /// `?access_token=`) with write access.
     pub fn add_token(&self, token: &str) {
-        self.shared.lock().state.tokens.push(token.to_string());
-    }
-
-    /// When on, 4xx error bodies include the token that was sent.
-    pub fn echo_token_in_errors(&self, on: bool) {
-        self.shared.lock().echo_token = on;
-    }
-
-    /// Delay before each request is handled (after its body was read), to widen race windows.
-    pub fn set_latency(&self, latency: Duration) {
-        self.shared.lock().latency = latency;
+        self.lock().state.tokens.push(token.to_string());
     }
 
     // -----------------------------------------------------------------------------------------
@@ -148,7 +126,7 @@ impl GiteaEmulator {
 
     /// The release for this tag (drafts included) as `GET /releases/tags/{tag}` answers it.
     pub fn release_by_tag(&self, owner_repo: &str, tag: &str) -> Option<Value> {
-        let g = self.shared.lock();
+        let g = self.lock();
         let r = g.state.repo(owner_repo);
         r.releases
             .iter()
@@ -158,7 +136,7 @@ impl GiteaEmulator {
 
     /// All releases, drafts included, in the list order (newest first).
     pub fn releases(&self, owner_repo: &str) -> Vec<Value> {
-        let g = self.shared.lock();
+        let g = self.lock();
         let r = g.state.repo(owner_repo);
         g.state
             .sorted_releases(r)
@@ -169,7 +147,7 @@ impl GiteaEmulator {
 
     /// The attachments of the release for this tag, in upload order; empty without a release.
     pub fn attachments(&self, owner_repo: &str, tag: &str) -> Vec<AttachmentInfo> {
-        let g = self.shared.lock();
+        let g = self.lock();
         g.state
             .repo(owner_repo)
             .releases
@@ -186,7 +164,7 @@ impl GiteaEmulator {
 
     /// Tag names, in creation order.
     pub fn tags(&self, owner_repo: &str) -> Vec<String> {
-        let g = self.shared.lock();
+        let g = self.lock();
         g.state
             .repo(owner_repo)
             .tags
@@ -197,7 +175,7 @@ impl GiteaEmulator {
 
     /// The commit a tag points at.
     pub fn tag_sha(&self, owner_repo: &str, tag: &str) -> Option<String> {
-        let g = self.shared.lock();
+        let g = self.lock();
         g.state
             .repo(owner_repo)
             .tags
@@ -211,7 +189,7 @@ impl GiteaEmulator {
 
     /// Replaces the body of the release for this tag. Panics when there is no such release.
     pub fn set_release_body(&self, owner_repo: &str, tag: &str, body: &str) {
-        let mut g = self.shared.lock();
+        let mut g = self.lock();
         let rel = g
             .state
             .repo_mut(owner_repo)
@@ -231,59 +209,8 @@ impl GiteaEmulator {
         name: &str,
         content: &[u8],
     ) -> u64 {
-        self.shared
-            .lock()
+        self.lock()
             .state
             .attach_by_hand(owner_repo, tag, name, content)
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Request accounting
-
-    pub fn requests(&self) -> Vec<Request> {
-        self.shared.lock().requests.clone()
-    }
-
-    /// Requests other than GET and HEAD (faulted ones included).
-    pub fn write_count(&self) -> usize {
-        self.shared
-            .lock()
-            .requests
-            .iter()
-            .filter(|r| r.is_write())
-            .count()
-    }
-
-    pub fn reset_requests(&self) {
-        self.shared.lock().requests.clear();
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Fault injection
-
-    /// From now on each request fails with probability `rate`, drawn from a generator seeded with
-    /// `seed` (the same sequence of requests gets the same faults). A failing request gets one of:
-    /// 500, 502 or 503 before it is applied, 429 with `Retry-After: 0`, a dropped connection, or,
-    /// for writes only, "applied but answers 502".
-    pub fn inject_faults(&self, rate: f64, seed: u64) {
-        self.shared.lock().set_random(rate, seed);
-    }
-
-    /// The next `count` requests get `fault` (scripted faults come before random ones).
-    pub fn fail_next(&self, fault: Fault, count: usize) {
-        self.shared.lock().push_rule(fault, count, None, None);
-    }
-
-    /// The next `count` requests with this method whose raw path contains `path_contains` get
-    /// `fault`, e.g. `fail_next_on("POST", "/assets", Fault::AppliedThen502, 1)`.
-    pub fn fail_next_on(&self, method: &str, path_contains: &str, fault: Fault, count: usize) {
-        self.shared
-            .lock()
-            .push_rule(fault, count, Some(method), Some(path_contains));
-    }
-
-    /// Stops random and scripted faults.
-    pub fn clear_faults(&self) {
-        self.shared.lock().clear_faults();
     }
 }

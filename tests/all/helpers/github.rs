@@ -28,16 +28,10 @@ mod api;
 mod model;
 mod server;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use serde_json::Value;
 
 use self::model::State;
-use self::server::{Inner, Shared};
-use super::emu_common::{ServerHandle, spawn_server};
-
-pub use super::emu_common::Request;
+use super::emu_common::{Emulator, RandomFault};
 
 /// A scripted failure for [`GithubEmulator::fail_next`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,62 +77,61 @@ pub struct AssetInfo {
     pub content: Vec<u8>,
 }
 
-/// The emulator. See the module documentation.
-pub struct GithubEmulator {
-    shared: Arc<Shared>,
-    root: String,
-    _server: ServerHandle,
+impl RandomFault for Fault {
+    /// 500, 502 or 503 before anything is applied, a 429 or 403 secondary rate limit with
+    /// `retry-after: 0`, or a dropped connection.
+    const CHOICES: &'static [Fault] = &[
+        Fault::Status(500),
+        Fault::Status(502),
+        Fault::Status(503),
+        Fault::RateLimit {
+            retry_after_secs: 0,
+        },
+        Fault::SecondaryRateLimit {
+            status: 403,
+            retry_after_secs: Some(0),
+        },
+        Fault::Drop,
+    ];
+    const APPLIED_THEN_502: Fault = Fault::AppliedThen502;
 }
+
+/// The emulator. See the module documentation; request accounting and fault injection
+/// ([`Emulator::requests`], [`Emulator::fail_next`], ...) are common to all emulators, and
+/// [`Emulator::url`] is the web root (`GITHUB_SERVER_URL`).
+pub type GithubEmulator = Emulator<State, Fault>;
 
 impl GithubEmulator {
     /// Starts the server on `127.0.0.1:0`.
     pub fn start() -> Self {
-        let shared = Arc::new(Shared {
-            inner: Mutex::new(Inner::new()),
-        });
-        let s = shared.clone();
-        let (root, handle) = spawn_server("github-emulator", move |conn, req| {
-            let s = s.clone();
-            async move { server::handle(s, conn, req).await }
-        });
-        shared.lock().state = State::new(root.clone());
-        GithubEmulator {
-            shared,
-            root,
-            _server: handle,
-        }
+        Emulator::spawn("github-emulator", State::new, server::handle)
     }
 
     /// The API root, as `GITHUB_API_URL` gives it: `http://127.0.0.1:PORT` (like
     /// `https://api.github.com`), or `http://127.0.0.1:PORT/api/v3` in Enterprise mode.
     pub fn api_url(&self) -> String {
-        self.shared.lock().state.api_root()
-    }
-
-    /// The web root (`GITHUB_SERVER_URL`), e.g. `http://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        self.root.clone()
+        self.lock().state.api_root()
     }
 
     /// The upload host's root that `upload_url` templates use: `{url}/uploads`, or
     /// `{url}/api/uploads` in Enterprise mode.
     pub fn uploads_url(&self) -> String {
-        self.shared.lock().state.uploads_root()
+        self.lock().state.uploads_root()
     }
 
     /// Enterprise Server layout: the API only under `/api/v3`, uploads under `/api/uploads`.
     pub fn set_enterprise(&self, on: bool) {
-        self.shared.lock().state.enterprise = on;
+        self.lock().state.enterprise = on;
     }
 
     /// Adds a private repository (`owner/repo`) with a default branch `main` at a fixed commit.
     pub fn add_repo(&self, owner_repo: &str) {
-        self.shared.lock().state.add_repo(owner_repo);
+        self.lock().state.add_repo(owner_repo);
     }
 
     /// Adds a lightweight tag (replacing one of the same name).
     pub fn add_tag(&self, owner_repo: &str, name: &str, sha: &str) {
-        let mut g = self.shared.lock();
+        let mut g = self.lock();
         let r = g.state.repo_mut(owner_repo);
         r.tags.retain(|t| t.name != name);
         r.tags.push(model::Tag {
@@ -149,7 +142,7 @@ impl GithubEmulator {
 
     /// Adds a branch (so that `target_commitish: <branch>` resolves).
     pub fn add_branch(&self, owner_repo: &str, name: &str, sha: &str) {
-        let mut g = self.shared.lock();
+        let mut g = self.lock();
         let r = g.state.repo_mut(owner_repo);
         r.branches.retain(|(b, _)| b != name);
         r.branches.push((name.to_string(), sha.to_string()));
@@ -157,23 +150,14 @@ impl GithubEmulator {
 
     /// Accepts this token (`Authorization: Bearer <t>` or `token <t>`) with push access.
     pub fn add_token(&self, token: &str) {
-        self.shared.lock().state.tokens.push(token.to_string());
+        self.lock().state.tokens.push(token.to_string());
     }
 
     /// Accepts this token with read access only (a `GITHUB_TOKEN` without `contents: write`):
     /// drafts are invisible to it and every write gets 403 "Resource not accessible by
     /// integration".
     pub fn add_read_only_token(&self, token: &str) {
-        self.shared
-            .lock()
-            .state
-            .read_only_tokens
-            .push(token.to_string());
-    }
-
-    /// When on, 4xx error bodies include the token that was sent.
-    pub fn echo_token_in_errors(&self, on: bool) {
-        self.shared.lock().echo_token = on;
+        self.lock().state.read_only_tokens.push(token.to_string());
     }
 
     /// The repository setting "immutable releases": releases published while it is on become
@@ -182,7 +166,7 @@ impl GithubEmulator {
     /// burns its tag for good ("tag_name was used by an immutable release"). Turning it off does
     /// not unfreeze releases published before.
     pub fn set_immutable_releases(&self, on: bool) {
-        self.shared.lock().state.immutable_setting = on;
+        self.lock().state.immutable_setting = on;
     }
 
     /// The next `count` requests get a secondary rate limit: 403 with `retry-after` and GitHub's
@@ -197,18 +181,13 @@ impl GithubEmulator {
         );
     }
 
-    /// Delay before each request is handled (after its body was read), to widen race windows.
-    pub fn set_latency(&self, latency: Duration) {
-        self.shared.lock().latency = latency;
-    }
-
     // -----------------------------------------------------------------------------------------
     // State inspection
 
     /// All releases (drafts included) as `GET /releases` answers them to a token with push
     /// access: newest first.
     pub fn releases(&self, owner_repo: &str) -> Vec<Value> {
-        let g = self.shared.lock();
+        let g = self.lock();
         let r = g.state.repo(owner_repo);
         g.state
             .sorted_releases(r, true)
@@ -220,7 +199,7 @@ impl GithubEmulator {
     /// The release for this tag, drafts included: the published one if there is one, else the
     /// newest draft.
     pub fn release_by_tag(&self, owner_repo: &str, tag: &str) -> Option<Value> {
-        let g = self.shared.lock();
+        let g = self.lock();
         let r = g.state.repo(owner_repo);
         r.release_for_tag(tag)
             .map(|rel| g.state.release_json(r, rel))
@@ -237,7 +216,7 @@ impl GithubEmulator {
 
     /// The release `GET /releases/latest` answers with.
     pub fn latest_release(&self, owner_repo: &str) -> Option<Value> {
-        let g = self.shared.lock();
+        let g = self.lock();
         let r = g.state.repo(owner_repo);
         r.latest().map(|rel| g.state.release_json(r, rel))
     }
@@ -245,7 +224,7 @@ impl GithubEmulator {
     /// The assets of the release for this tag (as [`GithubEmulator::release_by_tag`] picks it),
     /// by id; empty without a release.
     pub fn assets(&self, owner_repo: &str, tag: &str) -> Vec<AssetInfo> {
-        let g = self.shared.lock();
+        let g = self.lock();
         let r = g.state.repo(owner_repo);
         r.release_for_tag(tag)
             .map(|rel| rel.assets.iter().map(model::Asset::info).collect())
@@ -254,7 +233,7 @@ impl GithubEmulator {
 
     /// Tag names, in creation order.
     pub fn tags(&self, owner_repo: &str) -> Vec<String> {
-        let g = self.shared.lock();
+        let g = self.lock();
         g.state
             .repo(owner_repo)
             .tags
@@ -265,7 +244,7 @@ impl GithubEmulator {
 
     /// The commit a tag points at.
     pub fn tag_sha(&self, owner_repo: &str, tag: &str) -> Option<String> {
-        let g = self.shared.lock();
+        let g = self.lock();
         g.state
             .repo(owner_repo)
             .tags
@@ -280,8 +259,7 @@ impl GithubEmulator {
     /// Adds an empty asset in state `starter` (what a 502 during upload leaves behind) to the
     /// release for this tag; returns its id. Panics when there is no such release.
     pub fn add_half_uploaded_asset(&self, owner_repo: &str, tag: &str, name: &str) -> u64 {
-        self.shared
-            .lock()
+        self.lock()
             .state
             .add_asset_by_hand(owner_repo, tag, name, None)
     }
@@ -295,70 +273,19 @@ impl GithubEmulator {
         name: &str,
         content: &[u8],
     ) -> u64 {
-        self.shared
-            .lock()
+        self.lock()
             .state
             .add_asset_by_hand(owner_repo, tag, name, Some(content))
     }
 
     /// Replaces the body of the release for this tag. Panics when there is no such release.
     pub fn set_release_body(&self, owner_repo: &str, tag: &str, body: &str) {
-        let mut g = self.shared.lock();
+        let mut g = self.lock();
         let rel = g
             .state
             .repo_mut(owner_repo)
             .release_for_tag_mut(tag)
             .unwrap_or_else(|| panic!("emulator: no release {tag}"));
         rel.body = Some(body.to_string());
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Request accounting
-
-    pub fn requests(&self) -> Vec<Request> {
-        self.shared.lock().requests.clone()
-    }
-
-    /// Requests other than GET and HEAD (faulted ones included).
-    pub fn write_count(&self) -> usize {
-        self.shared
-            .lock()
-            .requests
-            .iter()
-            .filter(|r| r.is_write())
-            .count()
-    }
-
-    pub fn reset_requests(&self) {
-        self.shared.lock().requests.clear();
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Fault injection
-
-    /// From now on each request fails with probability `rate`, drawn from a generator seeded with
-    /// `seed` (the same sequence of requests gets the same faults). A failing request gets one of:
-    /// 500, 502 or 503 before it is applied, a 429 or 403 secondary rate limit with
-    /// `retry-after: 0`, a dropped connection, or, for writes only, "applied but answers 502".
-    pub fn inject_faults(&self, rate: f64, seed: u64) {
-        self.shared.lock().set_random(rate, seed);
-    }
-
-    /// The next `count` requests get `fault` (scripted faults come before random ones).
-    pub fn fail_next(&self, fault: Fault, count: usize) {
-        self.shared.lock().push_rule(fault, count, None, None);
-    }
-
-    /// The next `count` requests with this method whose raw path contains `path_contains` get
-    /// `fault`, e.g. `fail_next_on("POST", "/assets", Fault::StarterThen502, 1)`.
-    pub fn fail_next_on(&self, method: &str, path_contains: &str, fault: Fault, count: usize) {
-        self.shared
-            .lock()
-            .push_rule(fault, count, Some(method), Some(path_contains));
-    }
-
-    /// Stops random and scripted faults.
-    pub fn clear_faults(&self) {
-        self.shared.lock().clear_faults();
     }
 }

@@ -5,5 +5,7 @@ pub mod emu_common;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
+pub mod http_client;
+pub mod multipart;
 pub mod repo;
 pub mod tgit;

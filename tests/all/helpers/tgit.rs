@@ -27,17 +27,11 @@ mod model;
 mod multipart;
 mod server;
 
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use serde_json::Value;
 
 pub use self::model::{DuplicateAttachments, sanitize_attachment_name};
 use self::model::{MASTER_SHA, State};
-use self::server::{Inner, Rule, Shared};
-pub use super::emu_common::Request;
-use super::emu_common::{Rng, ServerHandle, spawn_server};
+use super::emu_common::{Emulator, RandomFault};
 
 /// A scripted failure for [`TgitEmulator::fail_next`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,59 +67,46 @@ pub struct AttachmentInfo {
     pub content: Vec<u8>,
 }
 
-/// The emulator. See the module documentation.
-pub struct TgitEmulator {
-    shared: Arc<Shared>,
-    url: String,
-    /// Stops the server thread on drop.
-    _server: ServerHandle,
+impl RandomFault for Fault {
+    /// 500, 502 or 503 before anything is applied, 429 with `Retry-After: 0`, 423 or a dropped
+    /// connection.
+    const CHOICES: &'static [Fault] = &[
+        Fault::Status(500),
+        Fault::Status(502),
+        Fault::Status(503),
+        Fault::RateLimit {
+            retry_after_secs: 0,
+        },
+        Fault::Locked423,
+        Fault::Drop,
+    ];
+    const APPLIED_THEN_502: Fault = Fault::AppliedThen502;
 }
+
+/// The emulator. See the module documentation; request accounting and fault injection
+/// ([`Emulator::requests`], [`Emulator::fail_next`], ...) are common to all emulators.
+pub type TgitEmulator = Emulator<State, Fault>;
 
 impl TgitEmulator {
     /// Starts the server on `127.0.0.1:0`.
     pub fn start() -> Self {
-        let shared = Arc::new(Shared {
-            inner: Mutex::new(Inner {
-                model: State::new(String::new()),
-                requests: Vec::new(),
-                rules: Vec::new(),
-                random: None,
-                echo_token: false,
-                latency: Duration::ZERO,
-            }),
-            request_ids: AtomicU64::new(1),
-        });
-        let s = shared.clone();
-        let (url, server) = spawn_server("tgit-emulator", move |conn, req| {
-            server::handle(s.clone(), conn, req)
-        });
-        shared.lock().model.base_url = url.clone();
-        TgitEmulator {
-            shared,
-            url,
-            _server: server,
-        }
-    }
-
-    /// The web root, e.g. `http://127.0.0.1:PORT`; the API is under `/api/v3`.
-    pub fn url(&self) -> String {
-        self.url.clone()
+        Emulator::spawn("tgit-emulator", State::new, server::handle)
     }
 
     /// `url()` + `/api/v3`.
     pub fn api_url(&self) -> String {
-        format!("{}/api/v3", self.url)
+        format!("{}/api/v3", self.url())
     }
 
     /// Adds a project, reachable by id and by its URL-encoded full path (`group%2Fapp`). It has
     /// a branch `master` at a fixed commit.
     pub fn add_project(&self, id: u64, path_with_namespace: &str) {
-        let mut g = self.shared.lock();
+        let mut g = self.lock();
         assert!(
-            g.model.project_index(&id.to_string()).is_none(),
+            g.state.project_index(&id.to_string()).is_none(),
             "emulator: project {id} exists"
         );
-        g.model.projects.push(model::Project {
+        g.state.projects.push(model::Project {
             id,
             path: path_with_namespace.to_string(),
             branches: vec![("master".into(), MASTER_SHA.into())],
@@ -135,54 +116,40 @@ impl TgitEmulator {
 
     /// Adds a lightweight plain tag (replacing one of the same name, release included).
     pub fn add_tag(&self, project: u64, name: &str, sha: &str) {
-        let mut g = self.shared.lock();
-        let t = g.model.new_tag(name, sha, None);
-        let p = g.model.project_mut(project);
+        let mut g = self.lock();
+        let t = g.state.new_tag(name, sha, None);
+        let p = g.state.project_mut(project);
         p.tags.retain(|t| t.name != name);
         p.tags.push(t);
     }
 
     /// Adds a branch (so that `start_point: <branch>` resolves).
     pub fn add_branch(&self, project: u64, name: &str, sha: &str) {
-        let mut g = self.shared.lock();
-        let p = g.model.project_mut(project);
+        let mut g = self.lock();
+        let p = g.state.project_mut(project);
         p.branches.retain(|(b, _)| b != name);
         p.branches.push((name.to_string(), sha.to_string()));
     }
 
     /// Accepts this token as `PRIVATE-TOKEN` header or `private_token` / `access_token` query.
     pub fn add_private_token(&self, token: &str) {
-        self.shared
-            .lock()
-            .model
-            .private_tokens
-            .push(token.to_string());
-    }
-
-    /// When on, 4xx JSON error bodies include the token that was sent.
-    pub fn echo_token_in_errors(&self, on: bool) {
-        self.shared.lock().echo_token = on;
+        self.lock().state.private_tokens.push(token.to_string());
     }
 
     /// The attachment size limit (default 200 MiB); larger files get 413.
     pub fn set_max_attachment_size(&self, bytes: u64) {
-        self.shared.lock().model.max_attachment_size = bytes;
+        self.lock().state.max_attachment_size = bytes;
     }
 
     /// What an upload under an existing name does (default [`DuplicateAttachments::Reject`]).
     pub fn set_duplicate_attachments(&self, policy: DuplicateAttachments) {
-        self.shared.lock().model.duplicates = policy;
+        self.lock().state.duplicates = policy;
     }
 
     /// When on, release JSON carries `"labels": [...]`. Off by default: seed 004's samples have
     /// no `labels` field, so a client cannot count on reading labels back.
     pub fn set_labels_in_json(&self, on: bool) {
-        self.shared.lock().model.labels_in_json = on;
-    }
-
-    /// Delay before each request is handled (after its body was read), to widen race windows.
-    pub fn set_latency(&self, latency: Duration) {
-        self.shared.lock().latency = latency;
+        self.lock().state.labels_in_json = on;
     }
 
     // -----------------------------------------------------------------------------------------
@@ -197,29 +164,29 @@ impl TgitEmulator {
 
     /// What `GET /projects/:id/releases/:tag` answers for a release or a plain tag.
     pub fn tag_entry(&self, project: u64, tag: &str) -> Option<Value> {
-        let g = self.shared.lock();
-        let p = g.model.project(project);
+        let g = self.lock();
+        let p = g.state.project(project);
         p.tags
             .iter()
             .find(|t| t.name == tag)
-            .map(|t| g.model.release_json(p, t))
+            .map(|t| g.state.release_json(p, t))
     }
 
     /// All releases (`type: release`), in the list API's default order (newest commit first).
     pub fn releases(&self, project: u64) -> Vec<Value> {
-        let g = self.shared.lock();
-        let p = g.model.project(project);
+        let g = self.lock();
+        let p = g.state.project(project);
         State::sorted_tags(p, "created_at", false)
             .into_iter()
             .filter(|t| t.is_release)
-            .map(|t| g.model.release_json(p, t))
+            .map(|t| g.state.release_json(p, t))
             .collect()
     }
 
     /// Tag names, in creation order.
     pub fn tags(&self, project: u64) -> Vec<String> {
-        let g = self.shared.lock();
-        g.model
+        let g = self.lock();
+        g.state
             .project(project)
             .tags
             .iter()
@@ -229,8 +196,8 @@ impl TgitEmulator {
 
     /// The labels stored for the tag (whether or not the JSON shows them).
     pub fn labels(&self, project: u64, tag: &str) -> Vec<String> {
-        let g = self.shared.lock();
-        g.model
+        let g = self.lock();
+        g.state
             .project(project)
             .tags
             .iter()
@@ -241,8 +208,8 @@ impl TgitEmulator {
 
     /// The tag's attachments in upload order; empty for an unknown tag.
     pub fn attachments(&self, project: u64, tag: &str) -> Vec<AttachmentInfo> {
-        let g = self.shared.lock();
-        g.model
+        let g = self.lock();
+        g.state
             .project(project)
             .tags
             .iter()
@@ -268,9 +235,9 @@ impl TgitEmulator {
 
     /// Replaces the release's description. Panics when there is no such release.
     pub fn set_release_description(&self, project: u64, tag: &str, text: &str) {
-        let mut g = self.shared.lock();
+        let mut g = self.lock();
         let t = g
-            .model
+            .state
             .project_mut(project)
             .tags
             .iter_mut()
@@ -288,78 +255,6 @@ impl TgitEmulator {
         name: &str,
         content: &[u8],
     ) -> String {
-        api::add_attachment_by_hand(&mut self.shared.lock().model, project, tag, name, content)
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Request accounting
-
-    pub fn requests(&self) -> Vec<Request> {
-        self.shared.lock().requests.clone()
-    }
-
-    /// Requests other than GET and HEAD (faulted ones included).
-    pub fn write_count(&self) -> usize {
-        self.shared
-            .lock()
-            .requests
-            .iter()
-            .filter(|r| r.is_write())
-            .count()
-    }
-
-    pub fn reset_requests(&self) {
-        self.shared.lock().requests.clear();
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Fault injection
-
-    /// From now on each request fails with probability `rate`, drawn from a generator seeded with
-    /// `seed` (the same sequence of requests gets the same faults). A failing request gets one of:
-    /// 500, 502 or 503 before it is applied, 429 with `Retry-After: 0`, 423, a dropped
-    /// connection, or, for writes only, "applied but answers 502".
-    pub fn inject_faults(&self, rate: f64, seed: u64) {
-        self.shared.lock().random = Some((rate, Rng(seed)));
-    }
-
-    /// The next `count` requests get `fault` (scripted faults come before random ones).
-    pub fn fail_next(&self, fault: Fault, count: usize) {
-        self.push_rule(fault, count, None, None);
-    }
-
-    /// The next `count` requests with this method whose raw path contains `path_contains` get
-    /// `fault`, e.g. `fail_next_on("POST", "/attachments", Fault::AppliedThen502, 1)`.
-    pub fn fail_next_on(&self, method: &str, path_contains: &str, fault: Fault, count: usize) {
-        self.push_rule(
-            fault,
-            count,
-            Some(method.to_ascii_uppercase()),
-            Some(path_contains.to_string()),
-        );
-    }
-
-    fn push_rule(
-        &self,
-        fault: Fault,
-        count: usize,
-        method: Option<String>,
-        path_contains: Option<String>,
-    ) {
-        if count > 0 {
-            self.shared.lock().rules.push(Rule {
-                fault,
-                remaining: count,
-                method,
-                path_contains,
-            });
-        }
-    }
-
-    /// Stops random and scripted faults.
-    pub fn clear_faults(&self) {
-        let mut g = self.shared.lock();
-        g.rules.clear();
-        g.random = None;
+        api::add_attachment_by_hand(&mut self.lock().state, project, tag, name, content)
     }
 }

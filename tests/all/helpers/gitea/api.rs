@@ -5,34 +5,9 @@
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::super::emu_common::{Resp, enc, form_pairs, segments};
+use super::super::emu_common::{HttpReq, Page, Resp, form_pairs, link, segments};
 use super::model::{Attachment, FORGEJO_VERSION, GITEA_VERSION, Release, State};
 use super::multipart;
-
-/// One request, as the API module sees it.
-pub(super) struct HttpReq {
-    /// `HEAD` is answered as `GET`.
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpReq {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn q(&self, key: &str) -> Option<String> {
-        form_pairs(&self.query)
-            .into_iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Cred {
@@ -372,40 +347,27 @@ fn paginate(state: &State, req: &HttpReq, items: Vec<Value>) -> Resp {
         l => (l as usize).min(50),
     };
     let page = int("page").max(1) as usize;
-    let total = items.len();
-    let total_pages = total.div_ceil(limit).max(1);
-    let slice: Vec<Value> = items
-        .into_iter()
-        .skip((page - 1) * limit)
-        .take(limit)
-        .collect();
-    let link = |p: usize, rel: &str| {
+    let p = Page::of(items, page, limit);
+    let url = format!("{}{}", state.root, req.path);
+    let link_to = |n: usize, rel: &str| {
         let mut q: Vec<(String, String)> =
             pairs.iter().filter(|(k, _)| k != "page").cloned().collect();
-        q.push(("page".into(), p.to_string()));
+        q.push(("page".into(), n.to_string()));
         q.sort_by(|a, b| a.0.cmp(&b.0));
-        let q: Vec<String> = q
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect();
-        format!(
-            "<{}{}?{}>; rel=\"{rel}\"",
-            state.root,
-            req.path,
-            q.join("&")
-        )
+        link(&url, &q, rel)
     };
     let mut links = Vec::new();
-    if page < total_pages {
-        links.push(link(page + 1, "next"));
-        links.push(link(total_pages, "last"));
+    if let Some(n) = p.next() {
+        links.push(link_to(n, "next"));
+        links.push(link_to(p.total_pages, "last"));
     }
-    if page > 1 {
-        links.push(link(1, "first"));
-        links.push(link(page - 1, "prev"));
+    if let Some(n) = p.prev() {
+        links.push(link_to(1, "first"));
+        links.push(link_to(n, "prev"));
     }
-    let mut r = Resp::json(200, &Value::Array(slice))
-        .header("X-Total-Count", total.to_string())
+    let mut r = p
+        .json()
+        .header("X-Total-Count", p.total.to_string())
         .header("Access-Control-Expose-Headers", "X-Total-Count, Link");
     if !links.is_empty() {
         r = r.header("Link", links.join(","));
@@ -459,7 +421,7 @@ fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
     if !draft && state.ensure_tag(ri, &tag, &target, message).is_err() {
         return target_not_found(state, &target);
     }
-    let id = state.next_release_id();
+    let id = state.release_ids.next();
     let rel = Release {
         id,
         tag,
@@ -623,7 +585,7 @@ fn push_attachment(
     content: Vec<u8>,
     external_url: Option<String>,
 ) -> Resp {
-    let id = state.next_attachment_id();
+    let id = state.attachment_ids.next();
     let a = Attachment {
         id,
         uuid: State::uuid_for(id),

@@ -5,7 +5,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::super::emu_common::enc;
+use super::super::emu_common::{
+    Repository, Seq, added_repo, enc, impl_repository, new_repo_name, repo_index,
+};
 use super::AttachmentInfo;
 
 pub(super) type Time = DateTime<Utc>;
@@ -77,75 +79,47 @@ pub(super) struct Repo {
     pub releases: Vec<Release>,
 }
 
-impl Repo {
-    pub fn full_name(&self) -> String {
-        format!("{}/{}", self.owner, self.name)
-    }
-
-    /// Resolves a target to a commit: a branch, a tag or a (7 to 40 hex digit) sha.
-    pub fn resolve(&self, target: &str) -> Option<String> {
-        if let Some((_, sha)) = self.branches.iter().find(|(b, _)| b == target) {
-            return Some(sha.clone());
-        }
-        if let Some(t) = self.tags.iter().find(|t| t.name == target) {
-            return Some(t.sha.clone());
-        }
-        let hex = target.len() >= 7
-            && target.len() <= 40
-            && target.bytes().all(|b| b.is_ascii_hexdigit());
-        hex.then(|| target.to_ascii_lowercase())
-    }
-}
+impl_repository!(Repo);
 
 #[derive(Debug)]
-pub(super) struct State {
-    pub root: String,
-    pub forgejo: bool,
-    pub tokens: Vec<String>,
-    pub repos: Vec<Repo>,
-    pub request_seq: u64,
-    next_repo: u64,
-    next_release: u64,
-    next_attachment: u64,
-    next_tag: u64,
+pub struct State {
+    pub(super) root: String,
+    pub(super) forgejo: bool,
+    pub(super) tokens: Vec<String>,
+    pub(super) repos: Vec<Repo>,
+    pub(super) request_seq: u64,
+    repo_ids: Seq,
+    pub(super) release_ids: Seq,
+    pub(super) attachment_ids: Seq,
+    tag_ids: Seq,
 }
 
 impl State {
-    pub fn new(root: String) -> State {
+    pub(super) fn new(root: String) -> State {
         State {
             root,
             forgejo: false,
             tokens: Vec::new(),
             repos: Vec::new(),
             request_seq: 0,
-            next_repo: 0,
-            next_release: 0,
-            next_attachment: 0,
-            next_tag: 0,
+            repo_ids: Seq::default(),
+            release_ids: Seq::default(),
+            attachment_ids: Seq::default(),
+            tag_ids: Seq::default(),
         }
     }
 
-    pub fn api_root(&self) -> String {
+    pub(super) fn api_root(&self) -> String {
         format!("{}/api/v1", self.root)
     }
 
     /// `setting.API.SwaggerURL`, the `url` of every error body.
-    pub fn swagger_url(&self) -> String {
+    pub(super) fn swagger_url(&self) -> String {
         format!("{}/api/swagger", self.root)
     }
 
-    pub fn next_release_id(&mut self) -> u64 {
-        self.next_release += 1;
-        self.next_release
-    }
-
-    pub fn next_attachment_id(&mut self) -> u64 {
-        self.next_attachment += 1;
-        self.next_attachment
-    }
-
     /// A v4-shaped UUID derived from the attachment id (deterministic).
-    pub fn uuid_for(id: u64) -> String {
+    pub(super) fn uuid_for(id: u64) -> String {
         let h = hex::encode(Sha256::digest(format!("attachment-{id}")));
         format!(
             "{}-{}-4{}-a{}-{}",
@@ -157,19 +131,13 @@ impl State {
         )
     }
 
-    pub fn add_repo(&mut self, owner_repo: &str) {
-        let (owner, name) = owner_repo
-            .split_once('/')
-            .unwrap_or_else(|| panic!("emulator: repo must be owner/name, got {owner_repo}"));
-        assert!(
-            self.repo_idx(owner, name).is_none(),
-            "emulator: repo {owner_repo} exists"
-        );
-        self.next_repo += 1;
+    pub(super) fn add_repo(&mut self, owner_repo: &str) {
+        let (owner, name) = new_repo_name(&self.repos, owner_repo);
+        let id = self.repo_ids.next();
         self.repos.push(Repo {
-            id: self.next_repo,
-            owner: owner.to_string(),
-            name: name.to_string(),
+            id,
+            owner,
+            name,
             default_branch: "main".into(),
             branches: vec![("main".into(), MAIN_SHA.into())],
             tags: Vec::new(),
@@ -177,9 +145,14 @@ impl State {
         });
     }
 
-    pub fn add_tag(&mut self, owner_repo: &str, name: &str, sha: &str, message: Option<String>) {
-        self.next_tag += 1;
-        let id = self.next_tag;
+    pub(super) fn add_tag(
+        &mut self,
+        owner_repo: &str,
+        name: &str,
+        sha: &str,
+        message: Option<String>,
+    ) {
+        let id = self.tag_ids.next();
         let r = self.repo_mut(owner_repo);
         r.tags.retain(|t| t.name != name);
         r.tags.push(Tag {
@@ -193,7 +166,7 @@ impl State {
 
     /// Creates the git tag at `target` unless it exists; `Err(())` when the target resolves to
     /// nothing.
-    pub fn ensure_tag(
+    pub(super) fn ensure_tag(
         &mut self,
         ri: usize,
         tag: &str,
@@ -204,8 +177,7 @@ impl State {
             return Ok(());
         }
         let sha = self.repos[ri].resolve(target).ok_or(())?;
-        self.next_tag += 1;
-        let id = self.next_tag;
+        let id = self.tag_ids.next();
         self.repos[ri].tags.push(Tag {
             id,
             name: tag.to_string(),
@@ -217,43 +189,34 @@ impl State {
     }
 
     /// Owner and name are matched case-insensitively, as Gitea does.
-    pub fn repo_idx(&self, owner: &str, name: &str) -> Option<usize> {
-        self.repos
-            .iter()
-            .position(|r| r.owner.eq_ignore_ascii_case(owner) && r.name.eq_ignore_ascii_case(name))
+    pub(super) fn repo_idx(&self, owner: &str, name: &str) -> Option<usize> {
+        repo_index(&self.repos, owner, name)
     }
 
-    pub fn repo(&self, owner_repo: &str) -> &Repo {
-        let (o, n) = owner_repo.split_once('/').unwrap_or((owner_repo, ""));
-        let i = self
-            .repo_idx(o, n)
-            .unwrap_or_else(|| panic!("emulator: no repo {owner_repo}"));
-        &self.repos[i]
+    pub(super) fn repo(&self, owner_repo: &str) -> &Repo {
+        &self.repos[added_repo(&self.repos, owner_repo)]
     }
 
-    pub fn repo_mut(&mut self, owner_repo: &str) -> &mut Repo {
-        let (o, n) = owner_repo.split_once('/').unwrap_or((owner_repo, ""));
-        let i = self
-            .repo_idx(o, n)
-            .unwrap_or_else(|| panic!("emulator: no repo {owner_repo}"));
+    pub(super) fn repo_mut(&mut self, owner_repo: &str) -> &mut Repo {
+        let i = added_repo(&self.repos, owner_repo);
         &mut self.repos[i]
     }
 
     /// The list order: `created_unix DESC, id DESC`.
-    pub fn sorted_releases<'a>(&self, repo: &'a Repo) -> Vec<&'a Release> {
+    pub(super) fn sorted_releases<'a>(&self, repo: &'a Repo) -> Vec<&'a Release> {
         let mut v: Vec<&Release> = repo.releases.iter().collect();
         v.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
         v
     }
 
-    pub fn attach_by_hand(
+    pub(super) fn attach_by_hand(
         &mut self,
         owner_repo: &str,
         tag: &str,
         name: &str,
         content: &[u8],
     ) -> u64 {
-        let id = self.next_attachment_id();
+        let id = self.attachment_ids.next();
         let rel = self
             .repo_mut(owner_repo)
             .releases
@@ -274,7 +237,7 @@ impl State {
     // -----------------------------------------------------------------------------------------
     // JSON
 
-    pub fn user_json(&self) -> Value {
+    pub(super) fn user_json(&self) -> Value {
         json!({
             "id": 1,
             "login": "relsync",
@@ -302,20 +265,15 @@ impl State {
         })
     }
 
-    pub fn repo_api(&self, repo: &Repo) -> String {
-        format!(
-            "{}/repos/{}/{}",
-            self.api_root(),
-            enc(&repo.owner),
-            enc(&repo.name)
-        )
+    pub(super) fn repo_api(&self, repo: &Repo) -> String {
+        format!("{}/repos/{}", self.api_root(), repo.url_path())
     }
 
-    pub fn repo_web(&self, repo: &Repo) -> String {
-        format!("{}/{}/{}", self.root, enc(&repo.owner), enc(&repo.name))
+    pub(super) fn repo_web(&self, repo: &Repo) -> String {
+        format!("{}/{}", self.root, repo.url_path())
     }
 
-    pub fn repo_json(&self, repo: &Repo) -> Value {
+    pub(super) fn repo_json(&self, repo: &Repo) -> Value {
         json!({
             "id": repo.id,
             "owner": self.user_json(),
@@ -329,7 +287,7 @@ impl State {
         })
     }
 
-    pub fn attachment_json(&self, a: &Attachment) -> Value {
+    pub(super) fn attachment_json(&self, a: &Attachment) -> Value {
         let mut v = json!({
             "id": a.id,
             "name": a.name,
@@ -352,7 +310,7 @@ impl State {
         v
     }
 
-    pub fn release_json(&self, repo: &Repo, rel: &Release) -> Value {
+    pub(super) fn release_json(&self, repo: &Repo, rel: &Release) -> Value {
         let api = self.repo_api(repo);
         let web = self.repo_web(repo);
         let tag = enc(&rel.tag);
@@ -377,7 +335,7 @@ impl State {
         })
     }
 
-    pub fn tag_json(&self, repo: &Repo, t: &Tag) -> Value {
+    pub(super) fn tag_json(&self, repo: &Repo, t: &Tag) -> Value {
         let api = self.repo_api(repo);
         let web = self.repo_web(repo);
         json!({

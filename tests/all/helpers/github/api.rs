@@ -7,38 +7,10 @@ mod assets;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::super::emu_common::{Resp, enc, form_pairs, segments};
+use super::super::emu_common::{HttpReq, Page, Repository, Resp, enc, link, segments};
 use super::model::{Release, Repo, State, Tag, valid_tag_name};
 
 pub(super) use self::assets::upload_starter;
-
-/// One request, as the API module sees it.
-pub(super) struct HttpReq {
-    /// `HEAD` is answered as `GET`.
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpReq {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn query_pairs(&self) -> Vec<(String, String)> {
-        form_pairs(&self.query)
-    }
-    pub fn q(&self, key: &str) -> Option<String> {
-        self.query_pairs()
-            .into_iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Host {
@@ -577,39 +549,31 @@ pub(super) fn paginate(
         Some(p) if p > 0 => p as usize,
         _ => 1,
     };
-    let total_pages = items.len().div_ceil(per_page).max(1);
-    let slice: Vec<Value> = items
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
-    let mut resp = Resp::json(200, &Value::Array(slice));
-    if total_pages > 1 {
+    let p = Page::of(items, page, per_page);
+    let mut resp = p.json();
+    if p.total_pages > 1 {
         let base = format!(
             "{}/repositories/{}/{tail}",
             state.api_root(),
             state.repos[ri].id
         );
-        let other: Vec<String> = pairs
-            .iter()
-            .filter(|(k, _)| k != "page")
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect();
-        let link = |p: usize, rel: &str| {
+        let other: Vec<(String, String)> =
+            pairs.iter().filter(|(k, _)| k != "page").cloned().collect();
+        let link_to = |n: usize, rel: &str| {
             let mut q = other.clone();
-            q.push(format!("page={p}"));
-            format!("<{base}?{}>; rel=\"{rel}\"", q.join("&"))
+            q.push(("page".into(), n.to_string()));
+            link(&base, &q, rel)
         };
         let mut links = Vec::new();
-        if page > 1 {
-            links.push(link((page - 1).min(total_pages), "prev"));
+        if let Some(n) = p.prev() {
+            links.push(link_to(n.min(p.total_pages), "prev"));
         }
-        if page < total_pages {
-            links.push(link(page + 1, "next"));
-            links.push(link(total_pages, "last"));
+        if let Some(n) = p.next() {
+            links.push(link_to(n, "next"));
+            links.push(link_to(p.total_pages, "last"));
         }
         if page > 1 {
-            links.push(link(1, "first"));
+            links.push(link_to(1, "first"));
         }
         resp = resp.header("Link", links.join(", "));
     }
@@ -722,7 +686,7 @@ fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
             _ => generated,
         });
     }
-    let id = state.next_release_id();
+    let id = state.release_ids.next();
     let now = Utc::now();
     let immutable = !draft && state.immutable_setting;
     let rel = Release {

@@ -5,7 +5,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::super::emu_common::enc;
+use super::super::emu_common::{
+    Repository, Seq, added_repo, enc, impl_repository, new_repo_name, repo_index,
+};
 use super::AssetInfo;
 
 pub(super) type Time = DateTime<Utc>;
@@ -102,10 +104,6 @@ pub(super) struct Repo {
 }
 
 impl Repo {
-    pub fn full_name(&self) -> String {
-        format!("{}/{}", self.owner, self.name)
-    }
-
     /// The published release for the tag, else the newest draft for it.
     pub fn release_for_tag(&self, tag: &str) -> Option<&Release> {
         let idx = self.release_idx_for_tag(tag)?;
@@ -149,40 +147,28 @@ impl Repo {
             .filter(full)
             .max_by_key(|r| (r.created_at, r.id))
     }
-
-    /// Resolves `target_commitish` to a commit: a branch, a tag or a (7 to 40 hex digit) sha.
-    pub fn resolve(&self, commitish: &str) -> Option<String> {
-        if let Some((_, sha)) = self.branches.iter().find(|(b, _)| b == commitish) {
-            return Some(sha.clone());
-        }
-        if let Some(t) = self.tags.iter().find(|t| t.name == commitish) {
-            return Some(t.sha.clone());
-        }
-        let hex = commitish.len() >= 7
-            && commitish.len() <= 40
-            && commitish.bytes().all(|b| b.is_ascii_hexdigit());
-        hex.then(|| commitish.to_ascii_lowercase())
-    }
 }
 
+impl_repository!(Repo);
+
 #[derive(Debug)]
-pub(super) struct State {
-    pub root: String,
-    pub enterprise: bool,
-    pub tokens: Vec<String>,
-    pub read_only_tokens: Vec<String>,
-    pub repos: Vec<Repo>,
-    pub immutable_setting: bool,
-    pub rate_used: u64,
-    pub rate_reset: i64,
-    pub request_seq: u64,
-    next_repo: u64,
-    next_release: u64,
-    next_asset: u64,
+pub struct State {
+    pub(super) root: String,
+    pub(super) enterprise: bool,
+    pub(super) tokens: Vec<String>,
+    pub(super) read_only_tokens: Vec<String>,
+    pub(super) repos: Vec<Repo>,
+    pub(super) immutable_setting: bool,
+    pub(super) rate_used: u64,
+    pub(super) rate_reset: i64,
+    pub(super) request_seq: u64,
+    repo_ids: Seq,
+    pub(super) release_ids: Seq,
+    pub(super) asset_ids: Seq,
 }
 
 impl State {
-    pub fn new(root: String) -> State {
+    pub(super) fn new(root: String) -> State {
         State {
             root,
             enterprise: false,
@@ -193,15 +179,15 @@ impl State {
             rate_used: 0,
             rate_reset: Utc::now().timestamp() + 3600,
             request_seq: 0,
-            next_repo: 1_296_269,
+            repo_ids: Seq::after(1_296_269),
             // Release ids are past 2^28 on github.com, asset ids past 2^31: a client that keeps
             // them in an i32 breaks here as it would there.
-            next_release: 200_000_000,
-            next_asset: 3_000_000_000,
+            release_ids: Seq::after(200_000_000),
+            asset_ids: Seq::after(3_000_000_000),
         }
     }
 
-    pub fn api_root(&self) -> String {
+    pub(super) fn api_root(&self) -> String {
         if self.enterprise {
             format!("{}/api/v3", self.root)
         } else {
@@ -209,7 +195,7 @@ impl State {
         }
     }
 
-    pub fn uploads_root(&self) -> String {
+    pub(super) fn uploads_root(&self) -> String {
         if self.enterprise {
             format!("{}/api/uploads", self.root)
         } else {
@@ -218,7 +204,7 @@ impl State {
     }
 
     /// A GitHub-style request id, e.g. `0400:5CD8:10BA18:146B35:5EAE1646`.
-    pub fn request_id(&self) -> String {
+    pub(super) fn request_id(&self) -> String {
         let s = self.request_seq;
         format!(
             "{:04X}:{:04X}:{:06X}:{:06X}:{:08X}",
@@ -230,29 +216,13 @@ impl State {
         )
     }
 
-    pub fn next_release_id(&mut self) -> u64 {
-        self.next_release += 1;
-        self.next_release
-    }
-
-    pub fn next_asset_id(&mut self) -> u64 {
-        self.next_asset += 1;
-        self.next_asset
-    }
-
-    pub fn add_repo(&mut self, owner_repo: &str) {
-        let (owner, name) = owner_repo
-            .split_once('/')
-            .unwrap_or_else(|| panic!("emulator: repo must be owner/name, got {owner_repo}"));
-        assert!(
-            self.repo_idx(owner, name).is_none(),
-            "emulator: repo {owner_repo} exists"
-        );
-        self.next_repo += 1;
+    pub(super) fn add_repo(&mut self, owner_repo: &str) {
+        let (owner, name) = new_repo_name(&self.repos, owner_repo);
+        let id = self.repo_ids.next();
         self.repos.push(Repo {
-            id: self.next_repo,
-            owner: owner.to_string(),
-            name: name.to_string(),
+            id,
+            owner,
+            name,
             default_branch: "main".into(),
             branches: vec![("main".into(), MAIN_SHA.into())],
             tags: Vec::new(),
@@ -263,30 +233,21 @@ impl State {
     }
 
     /// Owner and name are matched case-insensitively, as GitHub does.
-    pub fn repo_idx(&self, owner: &str, name: &str) -> Option<usize> {
-        self.repos
-            .iter()
-            .position(|r| r.owner.eq_ignore_ascii_case(owner) && r.name.eq_ignore_ascii_case(name))
+    pub(super) fn repo_idx(&self, owner: &str, name: &str) -> Option<usize> {
+        repo_index(&self.repos, owner, name)
     }
 
-    pub fn repo(&self, owner_repo: &str) -> &Repo {
-        let (o, n) = owner_repo.split_once('/').unwrap_or((owner_repo, ""));
-        let i = self
-            .repo_idx(o, n)
-            .unwrap_or_else(|| panic!("emulator: no repo {owner_repo}"));
-        &self.repos[i]
+    pub(super) fn repo(&self, owner_repo: &str) -> &Repo {
+        &self.repos[added_repo(&self.repos, owner_repo)]
     }
 
-    pub fn repo_mut(&mut self, owner_repo: &str) -> &mut Repo {
-        let (o, n) = owner_repo.split_once('/').unwrap_or((owner_repo, ""));
-        let i = self
-            .repo_idx(o, n)
-            .unwrap_or_else(|| panic!("emulator: no repo {owner_repo}"));
+    pub(super) fn repo_mut(&mut self, owner_repo: &str) -> &mut Repo {
+        let i = added_repo(&self.repos, owner_repo);
         &mut self.repos[i]
     }
 
     /// The list order of `GET /releases`: newest first.
-    pub fn sorted_releases<'a>(&self, repo: &'a Repo, drafts: bool) -> Vec<&'a Release> {
+    pub(super) fn sorted_releases<'a>(&self, repo: &'a Repo, drafts: bool) -> Vec<&'a Release> {
         let mut v: Vec<&Release> = repo
             .releases
             .iter()
@@ -296,14 +257,14 @@ impl State {
         v
     }
 
-    pub fn add_asset_by_hand(
+    pub(super) fn add_asset_by_hand(
         &mut self,
         owner_repo: &str,
         tag: &str,
         name: &str,
         content: Option<&[u8]>,
     ) -> u64 {
-        let id = self.next_asset_id();
+        let id = self.asset_ids.next();
         let now = Utc::now();
         let rel = self
             .repo_mut(owner_repo)
@@ -361,21 +322,16 @@ impl State {
         })
     }
 
-    pub fn authenticated_user_json(&self) -> Value {
+    pub(super) fn authenticated_user_json(&self) -> Value {
         self.user_json()
     }
 
-    pub fn repo_api(&self, repo: &Repo) -> String {
-        format!(
-            "{}/repos/{}/{}",
-            self.api_root(),
-            enc(&repo.owner),
-            enc(&repo.name)
-        )
+    pub(super) fn repo_api(&self, repo: &Repo) -> String {
+        format!("{}/repos/{}", self.api_root(), repo.url_path())
     }
 
-    pub fn repo_web(&self, repo: &Repo) -> String {
-        format!("{}/{}/{}", self.root, enc(&repo.owner), enc(&repo.name))
+    pub(super) fn repo_web(&self, repo: &Repo) -> String {
+        format!("{}/{}", self.root, repo.url_path())
     }
 
     /// A tag in a web URL: segments encoded, `/` kept (as github.com shows it).
@@ -383,7 +339,7 @@ impl State {
         tag.split('/').map(enc).collect::<Vec<_>>().join("/")
     }
 
-    pub fn repo_json(&self, repo: &Repo) -> Value {
+    pub(super) fn repo_json(&self, repo: &Repo) -> Value {
         json!({
             "id": repo.id,
             "node_id": format!("R_kgDO{:08X}", repo.id),
@@ -399,7 +355,7 @@ impl State {
         })
     }
 
-    pub fn asset_json(&self, repo: &Repo, rel: &Release, a: &Asset) -> Value {
+    pub(super) fn asset_json(&self, repo: &Repo, rel: &Release, a: &Asset) -> Value {
         json!({
             "url": format!("{}/releases/assets/{}", self.repo_api(repo), a.id),
             "browser_download_url": format!(
@@ -423,7 +379,7 @@ impl State {
         })
     }
 
-    pub fn release_json(&self, repo: &Repo, rel: &Release) -> Value {
+    pub(super) fn release_json(&self, repo: &Repo, rel: &Release) -> Value {
         let api = self.repo_api(repo);
         let tag = Self::tag_path(rel.url_tag());
         json!({
@@ -431,10 +387,9 @@ impl State {
             "html_url": format!("{}/releases/tag/{tag}", self.repo_web(repo)),
             "assets_url": format!("{api}/releases/{}/assets", rel.id),
             "upload_url": format!(
-                "{}/repos/{}/{}/releases/{}/assets{{?name,label}}",
+                "{}/repos/{}/releases/{}/assets{{?name,label}}",
                 self.uploads_root(),
-                enc(&repo.owner),
-                enc(&repo.name),
+                repo.url_path(),
                 rel.id
             ),
             "tarball_url": (!rel.draft).then(|| format!("{api}/tarball/{}", enc(&rel.tag))),

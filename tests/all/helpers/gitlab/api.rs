@@ -279,7 +279,7 @@ pub(super) fn request_url(st: &State, ctx: &Ctx) -> String {
 // Helpers used by the emulator's own (UI-like) mutations
 
 pub(super) fn add_milestone(st: &mut State, project: u64, title: &str) -> u64 {
-    let id = st.next_milestone_id();
+    let id = st.ids.milestone.next();
     let p = st.project_mut(project);
     let iid = p.milestones.len() as u64 + 1;
     p.milestones.push(Milestone {
@@ -298,7 +298,7 @@ pub(super) fn add_link_by_hand(
     name: &str,
     url: &str,
 ) -> u64 {
-    let id = st.next_link_id();
+    let id = st.ids.link.next();
     let p = st.project_mut(project);
     let r = p
         .releases

@@ -1,20 +1,12 @@
-//! HTTP plumbing for the GitLab emulator: responses, GitLab's error body shapes, Grape-like
-//! parameter parsing (query + JSON or form bodies, Rack nested keys) and offset pagination.
+//! HTTP plumbing for the GitLab emulator: GitLab's error body shapes, Rails' path encoding,
+//! Grape-like parameter parsing (query + JSON or form bodies, Rack nested keys) and offset
+//! pagination. Responses and the shared URL helpers come from `emu_common`.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
-/// Everything except the RFC 3986 unreserved characters.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Percent-encodes one path segment (`/` becomes `%2F`), as `ERB::Util.url_encode` does.
-pub(super) fn enc(s: &str) -> String {
-    utf8_percent_encode(s, SEGMENT).to_string()
-}
+use super::super::emu_common::{Page, SEGMENT, link, page_header};
+pub(super) use super::super::emu_common::{Resp, dec, echo_token, enc, form_pairs};
 
 /// What Rails' route helpers keep in a path segment (`Journey::Router::Utils.escape_segment`):
 /// unreserved characters, sub-delims, `:` and `@`.
@@ -39,127 +31,41 @@ pub(super) fn rails_enc(s: &str) -> String {
     utf8_percent_encode(s, RAILS_SEGMENT).to_string()
 }
 
-/// Percent-decodes one raw path segment; `None` for invalid UTF-8.
-pub(super) fn dec(s: &str) -> Option<String> {
-    percent_decode_str(s)
-        .decode_utf8()
-        .ok()
-        .map(|c| c.into_owned())
-}
-
-/// A response as the emulator builds it before handing it to axum.
-#[derive(Debug, Clone)]
-pub(super) struct Resp {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub content_type: &'static str,
-    pub body: Vec<u8>,
-}
-
+/// GitLab's error bodies (and a redirect), beside `emu_common`'s `Resp::json` and
+/// `Resp::message`.
 impl Resp {
-    pub fn json(status: u16, v: &Value) -> Resp {
-        Resp {
-            status,
-            headers: Vec::new(),
-            content_type: "application/json",
-            body: serde_json::to_vec(v).expect("serialise JSON"),
-        }
-    }
-    /// `{"message": "..."}` (`render_api_error!`).
-    pub fn message(status: u16, msg: &str) -> Resp {
-        Resp::json(status, &json!({ "message": msg }))
-    }
     /// `{"message": ["...", ...]}` (`link.errors.full_messages`).
-    pub fn messages(status: u16, msgs: Vec<String>) -> Resp {
+    pub(super) fn messages(status: u16, msgs: Vec<String>) -> Resp {
         Resp::json(status, &json!({ "message": msgs }))
     }
     /// `{"error": "..."}` (Grape validation errors, unknown routes).
-    pub fn error(status: u16, msg: &str) -> Resp {
+    pub(super) fn error(status: u16, msg: &str) -> Resp {
         Resp::json(status, &json!({ "error": msg }))
     }
-    pub fn no_content() -> Resp {
-        Resp {
-            status: 204,
-            headers: Vec::new(),
-            content_type: "",
-            body: Vec::new(),
-        }
+    pub(super) fn no_content() -> Resp {
+        Resp::empty(204)
     }
-    pub fn raw(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Resp {
-        Resp {
-            status,
-            headers: Vec::new(),
-            content_type,
-            body: body.into(),
-        }
-    }
-    pub fn redirect(location: String) -> Resp {
-        let mut r = Resp::raw(
+    pub(super) fn redirect(location: String) -> Resp {
+        Resp::raw(
             302,
             "text/html",
             "<html><body>You are being redirected.</body></html>",
-        );
-        r.headers.push(("Location".into(), location));
-        r
+        )
+        .header("Location", location)
     }
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Resp {
-        self.headers.push((name.to_string(), value.into()));
-        self
-    }
-
-    pub fn not_found(what: &str) -> Resp {
+    pub(super) fn not_found(what: &str) -> Resp {
         Resp::message(404, &format!("404 {what} Not Found"))
     }
-    pub fn forbidden() -> Resp {
+    pub(super) fn forbidden() -> Resp {
         Resp::message(403, "403 Forbidden")
     }
-    pub fn unauthorized() -> Resp {
+    pub(super) fn unauthorized() -> Resp {
         Resp::message(401, "401 Unauthorized")
     }
 }
 
-/// Puts the token the client sent into a 4xx error body, where a careless client would print it.
-pub(super) fn echo_token(resp: &mut Resp, token: &str) {
-    if !(400..500).contains(&resp.status) {
-        return;
-    }
-    let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(&resp.body) else {
-        return;
-    };
-    let note = format!("(token sent: {token})");
-    if let Some(m) = obj.get_mut("message") {
-        match m {
-            Value::String(s) => *s = format!("{s} {note}"),
-            Value::Array(a) => a.push(Value::String(note.clone())),
-            Value::Object(o) => {
-                o.insert("token".into(), json!([token]));
-            }
-            _ => {}
-        }
-    }
-    if let Some(Value::String(s)) = obj.get_mut("error") {
-        *s = format!("{s} {note}");
-    }
-    resp.body = serde_json::to_vec(&Value::Object(obj)).expect("serialise JSON");
-}
-
 // ---------------------------------------------------------------------------------------------
 // Parameters
-
-/// Decodes `application/x-www-form-urlencoded` into `(key, value)` pairs.
-pub(super) fn form_pairs(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let d = |x: &str| {
-                let x = x.replace('+', " ");
-                percent_decode_str(&x).decode_utf8_lossy().into_owned()
-            };
-            (d(k), d(v))
-        })
-        .collect()
-}
 
 /// Builds a Rack-style nested params hash: `a[b]=1`, `a[]=1`, `assets[links][][name]=x`.
 pub(super) fn rack_params(pairs: &[(String, String)]) -> Map<String, Value> {
@@ -294,6 +200,20 @@ pub(super) fn p_bool(params: &Map<String, Value>, key: &str) -> bool {
     }
 }
 
+/// Grape's `requires`: 400 `{"error": "a is missing, b is missing"}` for the absent ones.
+pub(super) fn p_required(params: &Map<String, Value>, keys: &[&str]) -> Result<(), Resp> {
+    let missing: Vec<String> = keys
+        .iter()
+        .filter(|k| p_str(params, k).is_none())
+        .map(|k| format!("{k} is missing"))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Resp::error(400, &missing.join(", ")))
+    }
+}
+
 /// Checks a `values:` constrained optional parameter; Grape's 400 when it is not one of them.
 pub(super) fn p_enum(
     params: &Map<String, Value>,
@@ -346,52 +266,35 @@ pub(super) fn paginate(
         Ok(_) => return Resp::error(400, "per_page does not have a valid value"),
         Err(e) => return e,
     };
-    let total = items.len();
-    let total_pages = total.div_ceil(per_page).max(1);
-    let slice: Vec<Value> = items
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
-    let next = (page < total_pages).then_some(page + 1);
-    let prev = (page > 1).then_some(page - 1);
-
-    let other: Vec<&(String, String)> = query_pairs
+    let p = Page::of(items, page, per_page);
+    let other: Vec<(String, String)> = query_pairs
         .iter()
         .filter(|(k, _)| k != "page" && k != "per_page")
+        .cloned()
         .collect();
-    let link_to = |p: usize| {
-        let mut q: Vec<String> = other
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect();
-        q.push(format!("page={p}"));
-        q.push(format!("per_page={per_page}"));
-        format!("<{request_url}?{}>", q.join("&"))
+    let link_to = |n: usize, rel: &str| {
+        let mut q = other.clone();
+        q.push(("page".into(), n.to_string()));
+        q.push(("per_page".into(), per_page.to_string()));
+        link(request_url, &q, rel)
     };
     let mut links = Vec::new();
-    if let Some(p) = prev {
-        links.push(format!("{}; rel=\"prev\"", link_to(p)));
+    if let Some(n) = p.prev() {
+        links.push(link_to(n, "prev"));
     }
-    if let Some(n) = next {
-        links.push(format!("{}; rel=\"next\"", link_to(n)));
+    if let Some(n) = p.next() {
+        links.push(link_to(n, "next"));
     }
-    links.push(format!("{}; rel=\"first\"", link_to(1)));
-    links.push(format!("{}; rel=\"last\"", link_to(total_pages)));
+    links.push(link_to(1, "first"));
+    links.push(link_to(p.total_pages, "last"));
 
-    Resp::json(200, &Value::Array(slice))
+    p.json()
         .header("X-Page", page.to_string())
         .header("X-Per-Page", per_page.to_string())
-        .header(
-            "X-Next-Page",
-            next.map(|n| n.to_string()).unwrap_or_default(),
-        )
-        .header(
-            "X-Prev-Page",
-            prev.map(|n| n.to_string()).unwrap_or_default(),
-        )
-        .header("X-Total", total.to_string())
-        .header("X-Total-Pages", total_pages.to_string())
+        .header("X-Next-Page", page_header(p.next()))
+        .header("X-Prev-Page", page_header(p.prev()))
+        .header("X-Total", p.total.to_string())
+        .header("X-Total-Pages", p.total_pages.to_string())
         .header("Link", links.join(", "))
 }
 

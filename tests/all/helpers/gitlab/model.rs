@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::super::emu_common::{Seq, added_project, git_tag_name_ok, impl_id_path, project_index};
 use super::http::{enc, rails_enc};
 
 pub(super) type Time = DateTime<Utc>;
@@ -49,22 +50,22 @@ pub(super) const FILEPATH_MAX: usize = 128;
 
 #[derive(Debug, Default)]
 pub(super) struct Ids {
-    release: u64,
-    link: u64,
-    milestone: u64,
-    package: u64,
-    package_file: u64,
-    evidence: u64,
+    pub release: Seq,
+    pub link: Seq,
+    pub milestone: Seq,
+    pub package: Seq,
+    pub package_file: Seq,
+    pub evidence: Seq,
 }
 
 #[derive(Debug)]
-pub(super) struct State {
-    pub base_url: String,
-    pub projects: Vec<Project>,
-    pub private_tokens: Vec<String>,
-    pub job_tokens: Vec<String>,
-    pub max_file_size: u64,
-    pub ids: Ids,
+pub struct State {
+    pub(super) base_url: String,
+    pub(super) projects: Vec<Project>,
+    pub(super) private_tokens: Vec<String>,
+    pub(super) job_tokens: Vec<String>,
+    pub(super) max_file_size: u64,
+    pub(super) ids: Ids,
 }
 
 #[derive(Debug)]
@@ -139,8 +140,10 @@ pub(super) struct PackageFile {
     pub created_at: Time,
 }
 
+impl_id_path!(Project);
+
 impl State {
-    pub fn new(base_url: String) -> State {
+    pub(super) fn new(base_url: String) -> State {
         State {
             base_url,
             projects: Vec::new(),
@@ -151,63 +154,28 @@ impl State {
         }
     }
 
-    pub fn project_index(&self, id_or_path: &str) -> Option<usize> {
-        match id_or_path.parse::<u64>() {
-            Ok(id) => self.projects.iter().position(|p| p.id == id),
-            Err(_) => self
-                .projects
-                .iter()
-                .position(|p| p.path.eq_ignore_ascii_case(id_or_path)),
-        }
+    /// A project by numeric id or (case-insensitive) full path.
+    pub(super) fn project_index(&self, id_or_path: &str) -> Option<usize> {
+        project_index(&self.projects, id_or_path)
     }
 
-    pub fn project(&self, id: u64) -> &Project {
-        self.projects
-            .iter()
-            .find(|p| p.id == id)
-            .unwrap_or_else(|| panic!("emulator: no project {id}"))
+    pub(super) fn project(&self, id: u64) -> &Project {
+        &self.projects[added_project(&self.projects, id)]
     }
 
-    pub fn project_mut(&mut self, id: u64) -> &mut Project {
-        self.projects
-            .iter_mut()
-            .find(|p| p.id == id)
-            .unwrap_or_else(|| panic!("emulator: no project {id}"))
+    pub(super) fn project_mut(&mut self, id: u64) -> &mut Project {
+        let i = added_project(&self.projects, id);
+        &mut self.projects[i]
     }
 
-    pub fn next_release_id(&mut self) -> u64 {
-        self.ids.release += 1;
-        self.ids.release
-    }
-    pub fn next_link_id(&mut self) -> u64 {
-        self.ids.link += 1;
-        self.ids.link
-    }
-    pub fn next_milestone_id(&mut self) -> u64 {
-        self.ids.milestone += 1;
-        self.ids.milestone
-    }
-    pub fn next_package_id(&mut self) -> u64 {
-        self.ids.package += 1;
-        self.ids.package
-    }
-    pub fn next_package_file_id(&mut self) -> u64 {
-        self.ids.package_file += 1;
-        self.ids.package_file
-    }
-    pub fn next_evidence_id(&mut self) -> u64 {
-        self.ids.evidence += 1;
-        self.ids.evidence
-    }
-
-    pub fn web_url(&self, p: &Project) -> String {
+    pub(super) fn web_url(&self, p: &Project) -> String {
         format!("{}/{}", self.base_url, p.path)
     }
 
     // -----------------------------------------------------------------------------------------
     // JSON entities
 
-    pub fn user_json(&self) -> Value {
+    pub(super) fn user_json(&self) -> Value {
         json!({
             "id": 1,
             "username": "root",
@@ -219,7 +187,7 @@ impl State {
         })
     }
 
-    pub fn project_json(&self, p: &Project) -> Value {
+    pub(super) fn project_json(&self, p: &Project) -> Value {
         let name = p.path.rsplit('/').next().unwrap_or(&p.path);
         let ns = p.path.rsplit_once('/').map(|(n, _)| n).unwrap_or("");
         json!({
@@ -243,7 +211,7 @@ impl State {
         })
     }
 
-    pub fn commit_json(&self, p: &Project, sha: &str) -> Value {
+    pub(super) fn commit_json(&self, p: &Project, sha: &str) -> Value {
         let when = "2024-01-01T00:00:00.000+00:00";
         json!({
             "id": sha,
@@ -264,7 +232,7 @@ impl State {
         })
     }
 
-    pub fn tag_json(&self, p: &Project, t: &Tag) -> Value {
+    pub(super) fn tag_json(&self, p: &Project, t: &Tag) -> Value {
         let release = p
             .releases
             .iter()
@@ -281,7 +249,7 @@ impl State {
         })
     }
 
-    pub fn milestone_json(&self, p: &Project, m: &Milestone) -> Value {
+    pub(super) fn milestone_json(&self, p: &Project, m: &Milestone) -> Value {
         json!({
             "id": m.id,
             "iid": m.iid,
@@ -299,7 +267,7 @@ impl State {
         })
     }
 
-    pub fn link_json(&self, p: &Project, tag: &str, l: &Link) -> Value {
+    pub(super) fn link_json(&self, p: &Project, tag: &str, l: &Link) -> Value {
         let direct = match &l.filepath {
             Some(fp) => format!(
                 "{}/-/releases/{}/downloads{}",
@@ -319,13 +287,13 @@ impl State {
     }
 
     /// Links in `release.links.sorted` order: `created_at DESC`.
-    pub fn sorted_links(r: &Release) -> Vec<&Link> {
+    pub(super) fn sorted_links(r: &Release) -> Vec<&Link> {
         let mut v: Vec<&Link> = r.links.iter().collect();
         v.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         v
     }
 
-    pub fn release_json(&self, p: &Project, r: &Release, html: bool) -> Value {
+    pub(super) fn release_json(&self, p: &Project, r: &Release, html: bool) -> Value {
         let web = self.web_url(p);
         let tag_enc = rails_enc(&r.tag);
         let tag_q = enc(&r.tag);
@@ -408,7 +376,11 @@ impl State {
     }
 
     /// Releases in the API's default order (`released_at DESC`).
-    pub fn sorted_releases<'a>(p: &'a Project, order_by: &str, asc: bool) -> Vec<&'a Release> {
+    pub(super) fn sorted_releases<'a>(
+        p: &'a Project,
+        order_by: &str,
+        asc: bool,
+    ) -> Vec<&'a Release> {
         let mut v: Vec<&Release> = p.releases.iter().collect();
         v.sort_by(|a, b| {
             let (ka, kb) = if order_by == "created_at" {
@@ -424,7 +396,7 @@ impl State {
         v
     }
 
-    pub fn package_json(&self, p: &Project, k: &Package) -> Value {
+    pub(super) fn package_json(&self, p: &Project, k: &Package) -> Value {
         json!({
             "id": k.id,
             "name": k.name,
@@ -441,7 +413,7 @@ impl State {
         })
     }
 
-    pub fn package_file_json(&self, k: &Package, f: &PackageFile) -> Value {
+    pub(super) fn package_file_json(&self, k: &Package, f: &PackageFile) -> Value {
         json!({
             "id": f.id,
             "package_id": k.id,
@@ -456,7 +428,7 @@ impl State {
     }
 
     /// The package-file record as `select=package_file` on the generic upload answers it.
-    pub fn uploaded_file_json(&self, p: &Project, k: &Package, f: &PackageFile) -> Value {
+    pub(super) fn uploaded_file_json(&self, p: &Project, k: &Package, f: &PackageFile) -> Value {
         json!({
             "id": f.id,
             "package_id": k.id,
@@ -563,25 +535,7 @@ pub(super) fn full_message(attr: &str, msg: &str) -> String {
 
 /// `Gitlab::GitRefValidator.validate` plus git's check-ref-format rules.
 pub(super) fn tag_name_ok(name: &str) -> bool {
-    if name.is_empty() || name == "HEAD" || name == "@" || name.starts_with('-') {
-        return false;
-    }
-    if name.starts_with("refs/heads/") || name.starts_with("refs/remotes/") {
-        return false;
-    }
-    if name.starts_with('/') || name.ends_with('/') || name.ends_with('.') {
-        return false;
-    }
-    if name.contains("..") || name.contains("//") || name.contains("@{") {
-        return false;
-    }
-    if name.chars().any(|c| {
-        c.is_ascii_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\')
-    }) {
-        return false;
-    }
-    name.split('/')
-        .all(|c| !c.starts_with('.') && !c.ends_with(".lock"))
+    !name.starts_with("refs/heads/") && !name.starts_with("refs/remotes/") && git_tag_name_ok(name)
 }
 
 /// `Gitlab::Regex.generic_package_name_regex` / file name: `\A[A-Za-z0-9\.\_\-\+]+\z`.

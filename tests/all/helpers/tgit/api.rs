@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::super::emu_common::{Resp, segments};
+use super::super::emu_common::{Page, Resp, page_header, segments};
 use super::model::{
     Attachment, DuplicateAttachments, MAX_LABELS, Project, State, Tag, guess_type, looks_like_sha,
     sanitize_attachment_name, sha256_hex, tag_name_ok,
@@ -250,23 +250,14 @@ fn paginate(params: &Map<String, Value>, items: Vec<Value>) -> Resp {
         Ok(p) => (p.filter(|p| *p > 0).unwrap_or(20) as usize).min(100),
         Err(e) => return e,
     };
-    let total = items.len();
-    let total_pages = total.div_ceil(per_page).max(1);
-    let slice: Vec<Value> = items
-        .into_iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .collect();
-    let next = (page < total_pages).then_some(page + 1);
-    let prev = (page > 1).then_some(page - 1);
-    let opt = |n: Option<usize>| n.map(|n| n.to_string()).unwrap_or_default();
-    Resp::json(200, &Value::Array(slice))
-        .header("X-Total", total.to_string())
-        .header("X-Total-Pages", total_pages.to_string())
+    let p = Page::of(items, page, per_page);
+    p.json()
+        .header("X-Total", p.total.to_string())
+        .header("X-Total-Pages", p.total_pages.to_string())
         .header("X-Per-Page", per_page.to_string())
         .header("X-Page", page.to_string())
-        .header("X-Next-Page", opt(next))
-        .header("X-Prev-Page", opt(prev))
+        .header("X-Next-Page", page_header(p.next()))
+        .header("X-Prev-Page", page_header(p.prev()))
 }
 
 /// Answers for releases and plain tags alike (the seed's note); `type` tells them apart.
@@ -468,7 +459,7 @@ fn upload(st: &mut State, pi: usize, ctx: &Ctx, tag: &str) -> Resp {
         return Resp::message(409, &format!("Attachment {name} already exists"));
     }
     let a = Attachment {
-        id: st.next_attachment_id(),
+        id: st.attachment_ids.next(),
         content_type: guess_type(&name, part.content_type.as_deref()),
         size,
         sha256: sha256_hex(&part.data),
@@ -527,7 +518,7 @@ pub(super) fn add_attachment_by_hand(
 ) -> String {
     let stored = sanitize_attachment_name(name);
     let a = Attachment {
-        id: st.next_attachment_id(),
+        id: st.attachment_ids.next(),
         content_type: guess_type(&stored, None),
         size: content.len() as u64,
         sha256: sha256_hex(content),

@@ -9,6 +9,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+pub(super) use super::super::emu_common::git_tag_name_ok as tag_name_ok;
+use super::super::emu_common::{Seq, added_project, impl_id_path, project_index};
+
 pub(super) type Time = DateTime<Utc>;
 
 /// At most this many labels per release (seed 004: "最多:10").
@@ -33,15 +36,15 @@ pub enum DuplicateAttachments {
 }
 
 #[derive(Debug)]
-pub(super) struct State {
-    pub base_url: String,
-    pub projects: Vec<Project>,
-    pub private_tokens: Vec<String>,
-    pub max_attachment_size: u64,
-    pub labels_in_json: bool,
-    pub duplicates: DuplicateAttachments,
-    next_row: u64,
-    next_attachment: u64,
+pub struct State {
+    pub(super) base_url: String,
+    pub(super) projects: Vec<Project>,
+    pub(super) private_tokens: Vec<String>,
+    pub(super) max_attachment_size: u64,
+    pub(super) labels_in_json: bool,
+    pub(super) duplicates: DuplicateAttachments,
+    pub(super) row_ids: Seq,
+    pub(super) attachment_ids: Seq,
     clock: i64,
 }
 
@@ -86,8 +89,10 @@ pub(super) struct Attachment {
     pub created_at: Time,
 }
 
+impl_id_path!(Project);
+
 impl State {
-    pub fn new(base_url: String) -> State {
+    pub(super) fn new(base_url: String) -> State {
         State {
             base_url,
             projects: Vec::new(),
@@ -95,14 +100,14 @@ impl State {
             max_attachment_size: DEFAULT_MAX_ATTACHMENT,
             labels_in_json: false,
             duplicates: DuplicateAttachments::Reject,
-            next_row: 2760,
-            next_attachment: 0,
+            row_ids: Seq::after(2760),
+            attachment_ids: Seq::default(),
             clock: 0,
         }
     }
 
     /// The logical clock: 2024-01-01T00:00:00Z plus one second per call.
-    pub fn tick(&mut self) -> Time {
+    pub(super) fn tick(&mut self) -> Time {
         self.clock += 1;
         Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
             .single()
@@ -110,46 +115,25 @@ impl State {
             + chrono::Duration::seconds(self.clock)
     }
 
-    pub fn next_row_id(&mut self) -> u64 {
-        self.next_row += 1;
-        self.next_row
-    }
-
-    pub fn next_attachment_id(&mut self) -> u64 {
-        self.next_attachment += 1;
-        self.next_attachment
-    }
-
     /// A project by numeric id or (case-insensitive) full path.
-    pub fn project_index(&self, id_or_path: &str) -> Option<usize> {
-        match id_or_path.parse::<u64>() {
-            Ok(id) => self.projects.iter().position(|p| p.id == id),
-            Err(_) => self
-                .projects
-                .iter()
-                .position(|p| p.path.eq_ignore_ascii_case(id_or_path)),
-        }
+    pub(super) fn project_index(&self, id_or_path: &str) -> Option<usize> {
+        project_index(&self.projects, id_or_path)
     }
 
-    pub fn project(&self, id: u64) -> &Project {
-        self.projects
-            .iter()
-            .find(|p| p.id == id)
-            .unwrap_or_else(|| panic!("emulator: no project {id}"))
+    pub(super) fn project(&self, id: u64) -> &Project {
+        &self.projects[added_project(&self.projects, id)]
     }
 
-    pub fn project_mut(&mut self, id: u64) -> &mut Project {
-        self.projects
-            .iter_mut()
-            .find(|p| p.id == id)
-            .unwrap_or_else(|| panic!("emulator: no project {id}"))
+    pub(super) fn project_mut(&mut self, id: u64) -> &mut Project {
+        let i = added_project(&self.projects, id);
+        &mut self.projects[i]
     }
 
     /// A new plain-tag row.
-    pub fn new_tag(&mut self, name: &str, sha: &str, message: Option<String>) -> Tag {
+    pub(super) fn new_tag(&mut self, name: &str, sha: &str, message: Option<String>) -> Tag {
         let now = self.tick();
         Tag {
-            id: self.next_row_id(),
+            id: self.row_ids.next(),
             name: name.to_string(),
             sha: sha.to_string(),
             message,
@@ -168,7 +152,7 @@ impl State {
     // -----------------------------------------------------------------------------------------
     // JSON entities
 
-    pub fn commit_json(&self, t: &Tag) -> Value {
+    pub(super) fn commit_json(&self, t: &Tag) -> Value {
         let when = ts(&t.committed_at);
         json!({
             "id": t.sha,
@@ -186,7 +170,7 @@ impl State {
         })
     }
 
-    pub fn attachment_json(a: &Attachment) -> Value {
+    pub(super) fn attachment_json(a: &Attachment) -> Value {
         json!({
             "name": a.name,
             "type": a.content_type,
@@ -197,7 +181,7 @@ impl State {
 
     /// The release (or plain tag) as `GET /projects/:id/releases/:tag_name` answers it. The
     /// seed's samples carry no `labels` field; [`State::labels_in_json`] adds one.
-    pub fn release_json(&self, p: &Project, t: &Tag) -> Value {
+    pub(super) fn release_json(&self, p: &Project, t: &Tag) -> Value {
         let mut v = json!({
             "ref": {
                 "name": t.name,
@@ -223,7 +207,7 @@ impl State {
 
     /// Rows in list order: `order_by` `created_at` (the commit date, the default) or `name`,
     /// `sort` `desc` (default) or `asc`.
-    pub fn sorted_tags<'a>(p: &'a Project, order_by: &str, asc: bool) -> Vec<&'a Tag> {
+    pub(super) fn sorted_tags<'a>(p: &'a Project, order_by: &str, asc: bool) -> Vec<&'a Tag> {
         let mut v: Vec<&Tag> = p.tags.iter().collect();
         if order_by == "name" {
             v.sort_by(|a, b| a.name.cmp(&b.name));
@@ -253,26 +237,6 @@ pub fn sanitize_attachment_name(name: &str) -> String {
             }
         })
         .collect()
-}
-
-/// git's check-ref-format rules for a new tag name.
-pub(super) fn tag_name_ok(name: &str) -> bool {
-    if name.is_empty() || name == "HEAD" || name == "@" || name.starts_with('-') {
-        return false;
-    }
-    if name.starts_with('/') || name.ends_with('/') || name.ends_with('.') {
-        return false;
-    }
-    if name.contains("..") || name.contains("//") || name.contains("@{") {
-        return false;
-    }
-    if name.chars().any(|c| {
-        c.is_ascii_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\')
-    }) {
-        return false;
-    }
-    name.split('/')
-        .all(|c| !c.starts_with('.') && !c.ends_with(".lock"))
 }
 
 pub(super) fn sha256_hex(data: &[u8]) -> String {

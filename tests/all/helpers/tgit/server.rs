@@ -1,84 +1,20 @@
-//! The HTTP side of the Tencent Git emulator: fault selection, body parsing (JSON, form or
-//! multipart) and turning one HTTP request into a call of the API module. The server thread and
-//! droppable connections come from `emu_common`.
+//! The HTTP side of the Tencent Git emulator: fault responses, body parsing (JSON, form or
+//! multipart) and turning one HTTP request into a call of the API module. The server thread,
+//! droppable connections, the request log and fault selection come from `emu_common`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::super::emu_common::{self, Conn, Request, Resp, Rng, form_pairs, nginx_page};
+use super::super::emu_common::{self, Conn, Resp, form_pairs, nginx_page, receive};
 use super::api::{self, Ctx};
 use super::model::State;
 use super::{Fault, multipart};
 
-pub(super) struct Rule {
-    pub(super) fault: Fault,
-    pub(super) remaining: usize,
-    pub(super) method: Option<String>,
-    pub(super) path_contains: Option<String>,
-}
-
-pub(super) struct Inner {
-    pub(super) model: State,
-    pub(super) requests: Vec<Request>,
-    pub(super) rules: Vec<Rule>,
-    pub(super) random: Option<(f64, Rng)>,
-    pub(super) echo_token: bool,
-    pub(super) latency: Duration,
-}
-
-pub(super) struct Shared {
-    pub(super) inner: Mutex<Inner>,
-    pub(super) request_ids: AtomicU64,
-}
-
-impl Shared {
-    pub(super) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+pub(super) type Shared = emu_common::Shared<State, Fault>;
 
 // ---------------------------------------------------------------------------------------------
 // Faults
-
-fn pick_fault(g: &mut Inner, method: &str, path: &str) -> Option<Fault> {
-    let is_write = !matches!(method, "GET" | "HEAD");
-    if let Some(rule) = g.rules.iter_mut().find(|r| {
-        r.remaining > 0
-            && r.method.as_deref().is_none_or(|m| m == method)
-            && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
-    }) {
-        rule.remaining -= 1;
-        let f = rule.fault;
-        g.rules.retain(|r| r.remaining > 0);
-        return Some(f);
-    }
-    let (rate, rng) = g.random.as_mut()?;
-    let hit = rng.next_f64() < *rate;
-    let pick = rng.next_u64();
-    if !hit {
-        return None;
-    }
-    const READ: [Fault; 6] = [
-        Fault::Status(500),
-        Fault::Status(502),
-        Fault::Status(503),
-        Fault::RateLimit {
-            retry_after_secs: 0,
-        },
-        Fault::Locked423,
-        Fault::Drop,
-    ];
-    let write: Vec<Fault> = READ
-        .iter()
-        .copied()
-        .chain([Fault::AppliedThen502])
-        .collect();
-    let kinds: &[Fault] = if is_write { &write } else { &READ };
-    Some(kinds[(pick % kinds.len() as u64) as usize])
-}
 
 /// What a failing server or its proxy answers: 500 as the application's JSON, 502/503/504 as
 /// nginx's HTML page, anything else as `{"message": "<status> <reason>"}`.
@@ -160,52 +96,10 @@ pub(super) async fn handle(
     conn: Conn,
     req: axum::extract::Request,
 ) -> axum::response::Response {
-    let request_id = shared.request_ids.fetch_add(1, Ordering::SeqCst);
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let is_upload = method == "POST" && path.ends_with("/attachments");
-
-    let (fault, latency) = {
-        let mut g = shared.lock();
-        (pick_fault(&mut g, &method, &path), g.latency)
-    };
-    let body = emu_common::read_body(req.into_body()).await;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-
-    let record = |status: u16, content: &[u8]| {
-        let body = if is_upload {
-            String::new()
-        } else {
-            String::from_utf8_lossy(content).into_owned()
-        };
-        shared.lock().requests.push(Request {
-            method: method.clone(),
-            path: path.clone(),
-            query: query.clone(),
-            status,
-            headers: headers.clone(),
-            body,
-        });
-    };
+    let request_id = shared.next_request_id();
+    let (mut head, fault, body) = receive(&shared, req).await;
+    head.upload = head.method == "POST" && head.path.ends_with("/attachments");
+    let record = |status: u16, content: &[u8]| shared.lock().record(&head, status, content);
 
     let content = match body {
         Ok(c) => c,
@@ -229,25 +123,21 @@ pub(super) async fn handle(
         return r.into_response(request_id);
     }
 
-    let query_pairs = form_pairs(&query);
+    let query_pairs = form_pairs(&head.query);
     let mut resp = {
         let mut g = shared.lock();
-        let token = api::credential(&headers, &query_pairs);
-        let mut resp = match params(&query_pairs, &content_type, &content) {
+        let token = api::credential(&head.headers, &query_pairs);
+        let mut resp = match params(&query_pairs, &head.content_type, &content) {
             Err(e) => e,
             Ok((params, parts)) => {
                 let ctx = Ctx {
-                    method: if method == "HEAD" {
-                        "GET".into()
-                    } else {
-                        method.clone()
-                    },
-                    raw_path: path.clone(),
+                    method: head.api_method(),
+                    raw_path: head.path.clone(),
                     params,
                     token: token.clone(),
                     parts,
                 };
-                api::dispatch(&mut g.model, &ctx)
+                api::dispatch(&mut g.state, &ctx)
             }
         };
         if g.echo_token

@@ -80,7 +80,7 @@ pub(crate) fn upload(state: &mut State, req: &HttpReq, cred: &Cred, rest: &str) 
             vec![json!({ "resource": "ReleaseAsset", "code": "already_exists", "field": "name" })],
         );
     }
-    let id = state.next_asset_id();
+    let id = state.asset_ids.next();
     let now = Utc::now();
     let asset = Asset {
         id,
@@ -119,7 +119,7 @@ pub(crate) fn upload_starter(state: &mut State, req: &HttpReq) {
     {
         return;
     }
-    let id = state.next_asset_id();
+    let id = state.asset_ids.next();
     let now = Utc::now();
     state.repos[ri].releases[i].assets.push(Asset {
         id,

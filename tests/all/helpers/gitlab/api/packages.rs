@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 
-use super::super::http::{Resp, p_enum, p_str, paginate};
+use super::super::http::{Resp, p_enum, p_required, p_str, paginate};
 use super::super::model::{
     Package, PackageFile, Project, State, Tag, package_name_ok, package_version_ok,
 };
@@ -51,14 +51,8 @@ pub(super) fn list_tags(st: &State, pi: usize, ctx: &Ctx) -> Resp {
 
 pub(super) fn create_tag_endpoint(st: &mut State, pi: usize, ctx: &Ctx) -> Resp {
     let params = &ctx.params;
-    let mut missing = Vec::new();
-    for k in ["tag_name", "ref"] {
-        if p_str(params, k).is_none() {
-            missing.push(format!("{k} is missing"));
-        }
-    }
-    if !missing.is_empty() {
-        return Resp::error(400, &missing.join(", "));
+    if let Err(e) = p_required(params, &["tag_name", "ref"]) {
+        return e;
     }
     let name = p_str(params, "tag_name").unwrap_or_default();
     let r = p_str(params, "ref").unwrap_or_default();
@@ -261,7 +255,7 @@ pub(super) fn upload_generic(
     {
         Some(i) => i,
         None => {
-            let id = st.next_package_id();
+            let id = st.ids.package.next();
             st.projects[pi].packages.push(Package {
                 id,
                 name: name.to_string(),
@@ -274,7 +268,7 @@ pub(super) fn upload_generic(
     };
     // Duplicates are allowed by default: the new file is added next to the old ones.
     let f = PackageFile {
-        id: st.next_package_file_id(),
+        id: st.ids.package_file.next(),
         file_name: file.to_string(),
         size: up.content.len() as u64,
         sha256: up.sha256.clone(),

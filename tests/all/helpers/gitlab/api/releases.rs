@@ -3,7 +3,7 @@
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::super::http::{Resp, enc, p_bool, p_enum, p_list, p_str, paginate};
+use super::super::http::{Resp, enc, p_bool, p_enum, p_list, p_required, p_str, paginate};
 use super::super::model::{
     DESCRIPTION_MAX, LINK_TYPES, Link, Project, Release, State, Tag, full_message, link_errors,
     looks_like_sha, parse_time, sha256_hex, tag_name_ok,
@@ -257,12 +257,12 @@ pub(super) fn create_release(st: &mut State, pi: usize, ctx: &Ctx) -> Resp {
     }
 
     for l in &mut links {
-        l.id = st.next_link_id();
+        l.id = st.ids.link.next();
     }
     let released_at = released_at.unwrap_or(now);
     // Upcoming and historical releases collect no evidence.
     let evidence = (released_at == now).then(|| {
-        let id = st.next_evidence_id();
+        let id = st.ids.evidence.next();
         (
             id,
             sha256_hex(format!("evidence {tag_name} {id}").as_bytes()),
@@ -270,7 +270,7 @@ pub(super) fn create_release(st: &mut State, pi: usize, ctx: &Ctx) -> Resp {
         )
     });
     let release = Release {
-        id: st.next_release_id(),
+        id: st.ids.release.next(),
         name: p_str(params, "name").unwrap_or_else(|| tag_name.clone()),
         tag: tag_name,
         description,
@@ -421,14 +421,8 @@ pub(super) fn validate_link(r: &Release, l: &Link) -> Result<(), Resp> {
 
 pub(super) fn create_link(st: &mut State, pi: usize, ctx: &Ctx, tag: &str) -> Resp {
     let params = &ctx.params;
-    let mut missing = Vec::new();
-    for k in ["name", "url"] {
-        if p_str(params, k).is_none() {
-            missing.push(format!("{k} is missing"));
-        }
-    }
-    if !missing.is_empty() {
-        return Resp::error(400, &missing.join(", "));
+    if let Err(e) = p_required(params, &["name", "url"]) {
+        return e;
     }
     let link_type = match p_enum(params, "link_type", &LINK_TYPES, "other") {
         Ok(v) => v,
@@ -449,7 +443,7 @@ pub(super) fn create_link(st: &mut State, pi: usize, ctx: &Ctx, tag: &str) -> Re
     if let Err(e) = validate_link(&st.projects[pi].releases[ri], &link) {
         return e;
     }
-    link.id = st.next_link_id();
+    link.id = st.ids.link.next();
     st.projects[pi].releases[ri].links.push(link.clone());
     Resp::json(201, &st.link_json(&st.projects[pi], tag, &link))
 }
