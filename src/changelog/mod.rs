@@ -5,11 +5,13 @@
 
 mod model;
 mod parse;
+mod read;
 mod walk;
 
 pub use model::{Changelog, Commit, Footer, Group, Person};
 pub use parse::{Parsed, parse_message};
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Once;
@@ -21,6 +23,7 @@ use globset::{GlobSet, GlobSetBuilder};
 use regex::Regex;
 
 use crate::error::{input, input_with};
+use read::RangeCommit;
 
 /// Validated changelog settings (from `changelog:` in release.yml), nothing optional left
 /// but what is optional by meaning.
@@ -145,13 +148,6 @@ const SHALLOW_REMEDY: &str = "fetch the whole history: set `GIT_DEPTH: 0` in .gi
 /// unknown `since` or commit, or a shallow history that cuts the range with
 /// `on_shallow: error`; other errors for git failures.
 pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Result<Changelog> {
-    let __t0 = std::time::Instant::now();
-    let __ph = std::env::var_os("RELSYNC_PHASES").is_some();
-    let __p = |n: &str| {
-        if __ph {
-            eprintln!("{n}: {:?}", __t0.elapsed());
-        }
-    };
     static INIT: Once = Once::new();
     // Objects are read, never written: skip re-hashing every object we inflate.
     INIT.call_once(|| git2::opts::strict_hash_verification(false));
@@ -172,7 +168,6 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         )
     })?;
 
-    __p("open");
     let pattern = if settings.tag_pattern.is_empty() {
         "*"
     } else {
@@ -188,9 +183,13 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         .map_err(|e| input(format!("changelog.paths: invalid glob: {e}")))?;
     let prefix = walk::literal_prefix(pattern);
     let shallow = walk::shallow_boundary(&git);
-    let tags = walk::TagIndex::read(&git, |name| tag_matcher.is_match(name))?;
+    // The tag index (every tag reference, peeled) is built only when a search needs it: an
+    // explicit release tag and `since` resolve by name alone.
+    let mut tags: Option<walk::TagIndex> = None;
+    let tag_index = |git: &Repository| -> Result<walk::TagIndex> {
+        walk::TagIndex::read(git, |name| tag_matcher.is_match(name))
+    };
 
-    __p("tags");
     // The release: tag, commit, and the annotated tag object for its date.
     let explicit = match &target.commit {
         Some(spec) => Some(resolve_commit(&git, spec, !shallow.is_empty())?),
@@ -212,7 +211,8 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
                 Some(c) => c,
                 None => head(&git)?,
             };
-            match tags.best_on(commit, prefix, |_| true) {
+            let index = tags.insert(tag_index(&git)?);
+            match index.best_on(commit, prefix, |_| true) {
                 Some(name) => {
                     let object = walk::lookup_tag(&git, name)?.and_then(|(_, object)| object);
                     (Some(name.to_string()), true, commit, object)
@@ -229,7 +229,10 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         .and_then(|t| t.tagger().map(|s| s.when().seconds()))
         .map_or_else(|| utc(release_commit.time().seconds()), utc);
 
-    __p("release");
+    // Commits are read through one reader, so the previous-release search and the range
+    // walk share the object cache.
+    let reader = read::Reader::new(&git);
+
     // The previous release.
     let (previous_tag, hide) = match &settings.since {
         Some(since) => {
@@ -237,7 +240,11 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
             (Some(since.clone()), Some(commit))
         }
         None => {
-            let found = walk::nearest_tag(&git, release, &tags, prefix, |name| {
+            let index = match tags.take() {
+                Some(index) => index,
+                None => tag_index(&git)?,
+            };
+            let found = walk::nearest_tag(&reader, &release_commit, &index, prefix, |name| {
                 Some(name) != tag.as_deref() && !ignore.is_match(name)
             })?;
             match found {
@@ -247,12 +254,29 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         }
     };
 
-    __p("previous");
     // One walk over the range.
-    let mut entries: Vec<Entry> = Vec::new();
     let mut cut: Option<Oid> = None;
-    for oid in walk::range(&git, release, hide)? {
-        let oid = oid.context("walking the history")?;
+    // A chain of single-parent commits (the common case) is read directly; anything else
+    // (merges, a shallow boundary) goes through a revwalk.
+    let chain = if shallow.is_empty() {
+        walk::linear_range(&reader, &release_commit, hide)
+    } else {
+        None
+    };
+    let walked: Box<dyn Iterator<Item = Result<RangeCommit<'_>>>> = match chain {
+        Some(chain) => Box::new(chain.into_iter().map(Ok)),
+        None => Box::new(walk::range(&git, release, hide)?.map(|oid| {
+            let oid = oid.context("walking the history")?;
+            git.find_commit(oid)
+                .map(RangeCommit::Git)
+                .with_context(|| format!("reading commit {oid}"))
+        })),
+    };
+    let mut entries: Vec<Entry> = Vec::with_capacity(walked.size_hint().0);
+    let mut walked = walked.peekable();
+    while let Some(commit) = walked.next() {
+        let commit = commit?;
+        let oid = commit.id();
         if cut.is_none() && shallow.contains(&oid) {
             cut = Some(oid);
             if settings.on_shallow == OnShallow::Error {
@@ -265,21 +289,32 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
                 ));
             }
         }
-        let commit = git
-            .find_commit(oid)
-            .with_context(|| format!("reading commit {oid}"))?;
-        let message = String::from_utf8_lossy(commit.message_bytes());
-        let parsed = parse_message(&message, settings.conventional);
         let merge = commit.parent_count() > 1;
         let keep = (settings.include_merges || !merge)
             && match &path_filter {
-                Some(filter) => filter.touches(&git, &commit)?,
+                Some(filter) => {
+                    let next = walked.peek().and_then(|next| next.as_ref().ok());
+                    let parent_tree = first_parent_tree(&git, &commit, next)?;
+                    filter.touches(&git, commit.tree_id(), parent_tree)?
+                }
                 None => true,
             };
-        entries.push(Entry {
-            id: oid.to_string(),
-            revert: parsed.revert.clone(),
-            commit: keep.then(|| build_commit(&commit, parsed, merge)),
+        // Lossy UTF-8 borrows the message unless it is invalid. A commit the filters drop
+        // still counts for revert pairing, so only its revert target is read.
+        let message = String::from_utf8_lossy(commit.message_bytes());
+        entries.push(if keep {
+            let parsed = parse_message(&message, settings.conventional);
+            Entry {
+                id: oid,
+                revert: parsed.revert.clone(),
+                commit: Some(build_commit(&commit, parsed, merge)),
+            }
+        } else {
+            Entry {
+                id: oid,
+                revert: parse::revert_of(&message, settings.conventional),
+                commit: None,
+            }
         });
     }
     let shallow_warning = cut.map(|oid| {
@@ -289,7 +324,6 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         )
     });
 
-    __p("walk");
     drop_revert_pairs(&mut entries);
     let mut commits: Vec<Commit> = entries
         .into_iter()
@@ -298,9 +332,15 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         .collect();
 
     // Groups: breaking first, then types, then the default group.
-    let mut grouped: Vec<Vec<Commit>> = vec![Vec::new(); settings.groups.len()];
-    for commit in &mut commits {
-        if let Some(i) = group_of(commit, &settings.groups) {
+    let assigned: Vec<Option<usize>> = commits
+        .iter()
+        .map(|c| group_of(c, &settings.groups))
+        .collect();
+    let mut grouped: Vec<Vec<Commit>> = (0..settings.groups.len())
+        .map(|i| Vec::with_capacity(assigned.iter().filter(|&&g| g == Some(i)).count()))
+        .collect();
+    for (commit, group) in commits.iter_mut().zip(assigned) {
+        if let Some(i) = group {
             commit.group.clone_from(&settings.groups[i].title);
             grouped[i].push(commit.clone());
         }
@@ -318,7 +358,6 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
     let breaking_changes = commits.iter().filter(|c| c.breaking).cloned().collect();
     let contributors = contributors(&commits);
 
-    __p("groups");
     Ok(Changelog {
         version: tag
             .as_deref()
@@ -339,7 +378,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
 /// A walked commit: its id and revert target (for pairing), and the parsed commit when the
 /// merge and path filters keep it.
 struct Entry {
-    id: String,
+    id: Oid,
     revert: Option<String>,
     commit: Option<Commit>,
 }
@@ -350,10 +389,11 @@ fn drop_revert_pairs(entries: &mut [Entry]) {
     if entries.iter().all(|e| e.revert.is_none()) {
         return;
     }
-    let index: HashMap<&str, usize> = entries
+    let ids: Vec<String> = entries.iter().map(|e| e.id.to_string()).collect();
+    let index: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
-        .map(|(i, e)| (e.id.as_str(), i))
+        .map(|(i, id)| (id.as_str(), i))
         .collect();
     let mut dropped = vec![false; entries.len()];
     for i in 0..entries.len() {
@@ -366,7 +406,7 @@ fn drop_revert_pairs(entries: &mut [Entry]) {
         let found = index
             .get(target)
             .copied()
-            .or_else(|| entries.iter().position(|e| e.id.starts_with(target)));
+            .or_else(|| ids.iter().position(|id| id.starts_with(target)));
         if let Some(j) = found
             && j != i
             && !dropped[j]
@@ -399,14 +439,18 @@ fn group_of(commit: &Commit, groups: &[GroupSpec]) -> Option<usize> {
 }
 
 fn contributors(commits: &[Commit]) -> Vec<Person> {
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut seen: HashSet<Cow<'_, str>> = HashSet::new();
     let mut people = Vec::new();
     for commit in commits {
         for person in std::iter::once(&commit.author).chain(&commit.co_authors) {
-            let key = if person.email.is_empty() {
-                format!("name:{}", person.name.to_lowercase())
+            let email = person.email.as_str();
+            let key = if email.is_empty() {
+                Cow::Owned(format!("name:{}", person.name.to_lowercase()))
+            } else if email.is_ascii() && !email.bytes().any(|b| b.is_ascii_uppercase()) {
+                // Already lowercase: no allocation for the common case.
+                Cow::Borrowed(email)
             } else {
-                person.email.to_lowercase()
+                Cow::Owned(email.to_lowercase())
             };
             if seen.insert(key) {
                 people.push(person.clone());
@@ -416,11 +460,33 @@ fn contributors(commits: &[Commit]) -> Vec<Person> {
     people
 }
 
-fn build_commit(commit: &git2::Commit<'_>, parsed: Parsed, merge: bool) -> Commit {
-    let id = commit.id().to_string();
-    let author = commit.author();
+/// The tree of `commit`'s first parent; `None` for a root (or shallow-boundary) commit.
+/// In a chain the parent is usually the next commit of the walk, already read.
+fn first_parent_tree(
+    git: &Repository,
+    commit: &RangeCommit<'_>,
+    next: Option<&RangeCommit<'_>>,
+) -> Result<Option<Oid>> {
+    let parent = match commit.first_parent() {
+        Some(parent) if commit.parent_count() > 0 => parent,
+        _ => return Ok(None),
+    };
+    if let Some(next) = next
+        && next.id() == parent
+    {
+        return Ok(Some(next.tree_id()));
+    }
+    let parent = git
+        .find_commit(parent)
+        .context("reading the first parent's tree")?;
+    Ok(Some(parent.tree_id()))
+}
+
+fn build_commit(commit: &RangeCommit<'_>, parsed: Parsed, merge: bool) -> Commit {
+    let id = hex::encode(commit.id().as_bytes());
+    let (author, date) = commit.author();
     Commit {
-        short_id: id.chars().take(7).collect(),
+        short_id: id[..7].to_string(),
         id,
         subject: parsed.subject,
         description: parsed.description,
@@ -430,12 +496,9 @@ fn build_commit(commit: &git2::Commit<'_>, parsed: Parsed, merge: bool) -> Commi
         breaking: parsed.breaking,
         breaking_description: parsed.breaking_description,
         footers: parsed.footers,
-        author: Person {
-            name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-            email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-        },
+        author,
         co_authors: parsed.co_authors,
-        date: utc(author.when().seconds()),
+        date: utc(date),
         group: String::new(),
         merge,
         revert: parsed.revert,

@@ -1,7 +1,13 @@
 //! Commit message parsing: conventional commit headers, footers, trailers and reverts.
 //!
 //! Pure functions, no git access: `parse_message` takes the whole message as text.
+//!
+//! The grammar is matched by hand rather than with regexes: it runs once per commit of the
+//! range, and compiling the patterns took about as long as parsing a few thousand messages
+//! with them. Each matcher documents the regex it implements; the tests check it against
+//! that regex.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -33,60 +39,172 @@ pub struct Parsed {
     pub revert: Option<String>,
 }
 
-static HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?<type>[A-Za-z][A-Za-z0-9_-]*)(?:\((?<scope>[^()\r\n]*)\))?(?<bang>!)?:[ \t]+(?<desc>\S.*)$",
-    )
-    .expect("valid header regex")
-});
-
-/// A footer line: `Token: value`, `Token #value`, or a breaking token with its text on the
-/// following lines.
-static FOOTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?:(?<brk>BREAKING[ -]CHANGE):(?:[ \t]+(?<bval>.*))?[ \t]*|(?<token>[A-Za-z][A-Za-z0-9-]*)(?::[ \t]+(?<cval>.*)|[ \t]+(?<hval>#.*)))$",
-    )
-    .expect("valid footer regex")
-});
-
+/// `This reverts commit <sha>` anywhere in the body (git's revert message). Compiled only
+/// for a body that mentions `commit` (see [`mentions_commit`]).
 static REVERTS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)This reverts commit ([0-9a-f]{7,64})\b").expect("valid revert regex")
 });
 
-static SHA: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[0-9a-fA-F]{7,64}$").expect("valid sha regex"));
+/// A conventional header, split: `type(scope)!: description`.
+#[derive(Debug, PartialEq, Eq)]
+struct Header<'a> {
+    kind: &'a str,
+    scope: Option<&'a str>,
+    bang: bool,
+    desc: &'a str,
+}
 
-static PERSON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?<name>.*?)\s*<(?<email>[^<>]*)>\s*$").expect("valid person regex")
-});
+/// Match a subject against
+/// `^(?<type>[A-Za-z][A-Za-z0-9_-]*)(?:\((?<scope>[^()\r\n]*)\))?(?<bang>!)?:[ \t]+(?<desc>\S.*)$`.
+///
+/// Every part is deterministic (the type cannot contain `(`, `!` or `:`; the blanks before
+/// the description are all taken, and what follows them must be a non-blank), so one pass
+/// decides.
+fn parse_header(subject: &str) -> Option<Header<'_>> {
+    let b = subject.as_bytes();
+    if !b.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    let mut i = 1 + b[1..]
+        .iter()
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        .count();
+    let kind = &subject[..i];
+    let mut scope = None;
+    if b.get(i) == Some(&b'(') {
+        let start = i + 1;
+        let len = b[start..]
+            .iter()
+            .position(|&c| matches!(c, b'(' | b')' | b'\r' | b'\n'))?;
+        if b[start + len] != b')' {
+            return None;
+        }
+        scope = Some(&subject[start..start + len]);
+        i = start + len + 1;
+    }
+    let bang = b.get(i) == Some(&b'!');
+    if bang {
+        i += 1;
+    }
+    if b.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    let blanks = blank_run(&subject[i..]);
+    if blanks == 0 {
+        return None;
+    }
+    let desc = &subject[i + blanks..];
+    let first = desc.chars().next()?;
+    if first.is_whitespace() || desc.contains('\n') {
+        return None;
+    }
+    Some(Header {
+        kind,
+        scope,
+        bang,
+        desc,
+    })
+}
+
+/// The length of the run of spaces and tabs `text` starts with.
+fn blank_run(text: &str) -> usize {
+    text.bytes()
+        .take_while(|&c| c == b' ' || c == b'\t')
+        .count()
+}
+
+/// A footer line, split.
+#[derive(Debug, PartialEq, Eq)]
+struct FooterLine<'a> {
+    token: &'a str,
+    value: &'a str,
+    /// Matched as a breaking-change footer (`BREAKING CHANGE:`), the first form below.
+    breaking: bool,
+}
+
+/// Match one line (no `\n`) against
+/// `^(?:(?<brk>BREAKING[ -]CHANGE):(?:[ \t]+(?<bval>.*))?[ \t]*|(?<token>[A-Za-z][A-Za-z0-9-]*)(?::[ \t]+(?<cval>.*)|[ \t]+(?<hval>#.*)))$`:
+/// `Token: value`, `Token #value`, or a breaking token with its text (possibly none, on
+/// the following lines).
+fn parse_footer_line(line: &str) -> Option<FooterLine<'_>> {
+    if line.contains('\n') {
+        return None;
+    }
+    for token in ["BREAKING CHANGE", "BREAKING-CHANGE"] {
+        if let Some(rest) = line.strip_prefix(token).and_then(|r| r.strip_prefix(':')) {
+            // Nothing, or blanks then anything: the first form. Anything else matches no
+            // form (the token form needs `: ` or ` #` right after the token).
+            let blanks = blank_run(rest);
+            if rest.is_empty() || blanks > 0 {
+                return Some(FooterLine {
+                    token,
+                    value: &rest[blanks..],
+                    breaking: true,
+                });
+            }
+            return None;
+        }
+    }
+    let b = line.as_bytes();
+    if !b.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    let end = 1 + b[1..]
+        .iter()
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'-')
+        .count();
+    let (token, rest) = line.split_at(end);
+    let value = if let Some(after) = rest.strip_prefix(':') {
+        let blanks = blank_run(after);
+        if blanks == 0 {
+            return None;
+        }
+        &after[blanks..]
+    } else {
+        let blanks = blank_run(rest);
+        let value = &rest[blanks..];
+        if blanks == 0 || !value.starts_with('#') {
+            return None;
+        }
+        value
+    };
+    Some(FooterLine {
+        token,
+        value,
+        breaking: false,
+    })
+}
 
 /// Parse a commit message. With `conventional` false, the header is not interpreted (no
 /// type, scope or breaking flag); footers, co-authors and reverts are read either way.
 #[must_use]
 pub fn parse_message(msg: &str, conventional: bool) -> Parsed {
-    let normalized = msg.replace("\r\n", "\n");
-    let text = normalized.trim_start();
-    let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
-    let subject = first.trim().to_string();
-    let body = rest.trim().to_string();
+    let normalized = normalize(msg);
+    let (subject, body) = split_message(&normalized);
 
+    let header = if conventional {
+        parse_header(subject)
+    } else {
+        None
+    };
     let mut parsed = Parsed {
-        description: subject.clone(),
-        footers: parse_footers(&body),
-        subject,
-        body,
+        description: header
+            .as_ref()
+            .map_or(subject, |h| h.desc.trim())
+            .to_string(),
+        footers: parse_footers(body),
         ..Parsed::default()
     };
-
     let mut bang = false;
-    if conventional && let Some(caps) = HEADER.captures(&parsed.subject) {
-        parsed.r#type = Some(caps["type"].to_ascii_lowercase());
-        parsed.scope = caps
-            .name("scope")
-            .map(|s| s.as_str().trim().to_string())
-            .filter(|s| !s.is_empty());
-        bang = caps.name("bang").is_some();
-        parsed.description = caps["desc"].trim().to_string();
+    if let Some(header) = header {
+        parsed.r#type = Some(header.kind.to_ascii_lowercase());
+        parsed.scope = header
+            .scope
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        bang = header.bang;
     }
 
     if conventional {
@@ -115,41 +233,106 @@ pub fn parse_message(msg: &str, conventional: bool) -> Parsed {
         .filter_map(|f| parse_person(&f.value))
         .collect();
 
-    parsed.revert = REVERTS
-        .captures(&parsed.body)
-        .map(|c| c[1].to_ascii_lowercase())
-        .or_else(|| {
-            // `revert: subject` + `Refs: <sha>` (the conventional-commits way).
-            if parsed.r#type.as_deref() != Some("revert") {
-                return None;
-            }
-            parsed
-                .footers
-                .iter()
-                .filter(|f| f.token.eq_ignore_ascii_case("refs"))
-                .flat_map(|f| f.value.split([',', ' ']))
-                .map(str::trim)
-                .find(|v| SHA.is_match(v))
-                .map(str::to_ascii_lowercase)
-        });
+    parsed.revert = reverted_in_body(body).or_else(|| {
+        if parsed.r#type.as_deref() == Some("revert") {
+            reverted_in_refs(&parsed.footers)
+        } else {
+            None
+        }
+    });
 
+    parsed.subject = subject.to_string();
+    parsed.body = body.to_string();
     parsed
+}
+
+/// What `parse_message(msg, conventional).revert` is, without building the rest: for the
+/// commits the filters drop, which still count for revert pairing.
+pub(crate) fn revert_of(msg: &str, conventional: bool) -> Option<String> {
+    let normalized = normalize(msg);
+    let (subject, body) = split_message(&normalized);
+    reverted_in_body(body).or_else(|| {
+        let header = parse_header(subject).filter(|_| conventional)?;
+        if header.kind.eq_ignore_ascii_case("revert") {
+            reverted_in_refs(&parse_footers(body))
+        } else {
+            None
+        }
+    })
+}
+
+/// The message with CRLF line ends made LF (borrowed when there are none).
+fn normalize(msg: &str) -> Cow<'_, str> {
+    if msg.contains("\r\n") {
+        Cow::Owned(msg.replace("\r\n", "\n"))
+    } else {
+        Cow::Borrowed(msg)
+    }
+}
+
+/// The subject (first non-blank line) and the body after it, both trimmed.
+fn split_message(text: &str) -> (&str, &str) {
+    let text = text.trim_start();
+    let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
+    (first.trim(), rest.trim())
+}
+
+/// git's `This reverts commit <sha>.` in the body, lowercased.
+fn reverted_in_body(body: &str) -> Option<String> {
+    if !mentions_commit(body) {
+        return None;
+    }
+    REVERTS.captures(body).map(|c| c[1].to_ascii_lowercase())
+}
+
+/// The conventional-commits way, `revert: subject` + `Refs: <sha>`: the first sha-like
+/// value of the `Refs` footers, lowercased.
+fn reverted_in_refs(footers: &[Footer]) -> Option<String> {
+    footers
+        .iter()
+        .filter(|f| f.token.eq_ignore_ascii_case("refs"))
+        .flat_map(|f| f.value.split([',', ' ']))
+        .map(str::trim)
+        .find(|v| is_sha(v))
+        .map(str::to_ascii_lowercase)
+}
+
+/// Whether `text` contains `commit` in any ASCII case: a necessary condition for a
+/// [`REVERTS`] match (no character outside ASCII case-folds to one of `c`, `o`, `m`, `i`,
+/// `t`), checked before running, or compiling, the regex.
+fn mentions_commit(text: &str) -> bool {
+    text.as_bytes()
+        .windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"commit"))
+}
+
+/// `^[0-9a-fA-F]{7,64}$`.
+fn is_sha(text: &str) -> bool {
+    (7..=64).contains(&text.len()) && text.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
 fn is_breaking_token(token: &str) -> bool {
     token == "BREAKING CHANGE" || token == "BREAKING-CHANGE"
 }
 
-/// `Name <email>`; `None` when there is no `<email>`.
+/// `Name <email>`; `None` when there is no `<email>`. Implements
+/// `^\s*(?<name>.*?)\s*<(?<email>[^<>]*)>\s*$` with both parts trimmed: the `>` is the
+/// last non-blank, the `<` the last one before it, and the name may not span lines.
 fn parse_person(value: &str) -> Option<Person> {
-    let caps = PERSON.captures(value)?;
-    let email = caps["email"].trim().to_string();
+    let inner = value.trim_end().strip_suffix('>')?;
+    let open = inner.rfind('<')?;
+    let email = &inner[open + 1..];
+    let name = inner[..open].trim();
+    if email.contains('>') || name.contains('\n') {
+        return None;
+    }
+    let email = email.trim();
     if email.is_empty() {
         return None;
     }
     Some(Person {
-        name: caps["name"].trim().to_string(),
-        email,
+        name: name.to_string(),
+        email: email.to_string(),
     })
 }
 
@@ -161,19 +344,18 @@ fn parse_footers(body: &str) -> Vec<Footer> {
         return Vec::new();
     }
     let lines: Vec<&str> = body.lines().collect();
-    let paragraph_starts: Vec<usize> = (0..lines.len())
-        .filter(|&i| !lines[i].trim().is_empty() && (i == 0 || lines[i - 1].trim().is_empty()))
-        .collect();
+    let paragraph_starts = (0..lines.len())
+        .filter(|&i| !lines[i].trim().is_empty() && (i == 0 || lines[i - 1].trim().is_empty()));
 
-    let breaking_start = paragraph_starts.iter().copied().find(|&i| {
-        FOOTER
-            .captures(lines[i])
-            .is_some_and(|c| c.name("brk").is_some())
-    });
-    let last_start = paragraph_starts
-        .last()
-        .copied()
-        .filter(|&i| FOOTER.is_match(lines[i]));
+    let mut breaking_start = None;
+    let mut last_start = None;
+    for i in paragraph_starts {
+        last_start = Some(i);
+        if breaking_start.is_none() && parse_footer_line(lines[i]).is_some_and(|f| f.breaking) {
+            breaking_start = Some(i);
+        }
+    }
+    let last_start = last_start.filter(|&i| parse_footer_line(lines[i]).is_some());
     let start = match (breaking_start, last_start) {
         (Some(a), Some(b)) => a.min(b),
         (a, b) => match a.or(b) {
@@ -184,19 +366,10 @@ fn parse_footers(body: &str) -> Vec<Footer> {
 
     let mut footers: Vec<Footer> = Vec::new();
     for line in &lines[start..] {
-        if let Some(caps) = FOOTER.captures(line) {
-            let (token, value) = if let Some(brk) = caps.name("brk") {
-                (brk.as_str(), caps.name("bval").map_or("", |m| m.as_str()))
-            } else {
-                let value = caps
-                    .name("cval")
-                    .or_else(|| caps.name("hval"))
-                    .map_or("", |m| m.as_str());
-                (&caps["token"], value)
-            };
+        if let Some(footer) = parse_footer_line(line) {
             footers.push(Footer {
-                token: token.to_string(),
-                value: value.trim_end().to_string(),
+                token: footer.token.to_string(),
+                value: footer.value.trim_end().to_string(),
             });
         } else if let Some(last) = footers.last_mut() {
             if !last.value.is_empty() || !line.trim().is_empty() {
@@ -206,7 +379,10 @@ fn parse_footers(body: &str) -> Vec<Footer> {
         }
     }
     for footer in &mut footers {
-        footer.value = footer.value.trim().to_string();
+        let trimmed = footer.value.trim();
+        if trimmed.len() != footer.value.len() {
+            footer.value = trimmed.to_string();
+        }
     }
     footers
 }
@@ -214,6 +390,245 @@ fn parse_footers(body: &str) -> Vec<Footer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The regexes the hand-written matchers implement, as the oracle.
+    mod oracle {
+        use std::sync::LazyLock;
+
+        use regex::Regex;
+
+        pub fn header(s: &str) -> Option<(String, Option<String>, bool, String)> {
+            static RE: LazyLock<Regex> = LazyLock::new(|| {
+                Regex::new(
+                r"^(?<type>[A-Za-z][A-Za-z0-9_-]*)(?:\((?<scope>[^()\r\n]*)\))?(?<bang>!)?:[ \t]+(?<desc>\S.*)$",
+            )
+            .unwrap()
+            });
+            let re = &*RE;
+            let c = re.captures(s)?;
+            Some((
+                c["type"].to_string(),
+                c.name("scope").map(|m| m.as_str().to_string()),
+                c.name("bang").is_some(),
+                c["desc"].to_string(),
+            ))
+        }
+
+        pub fn footer(s: &str) -> Option<(String, String, bool)> {
+            static RE: LazyLock<Regex> = LazyLock::new(|| {
+                Regex::new(
+                r"^(?:(?<brk>BREAKING[ -]CHANGE):(?:[ \t]+(?<bval>.*))?[ \t]*|(?<token>[A-Za-z][A-Za-z0-9-]*)(?::[ \t]+(?<cval>.*)|[ \t]+(?<hval>#.*)))$",
+            )
+            .unwrap()
+            });
+            let re = &*RE;
+            let c = re.captures(s)?;
+            Some(if let Some(brk) = c.name("brk") {
+                let value = c.name("bval").map_or("", |m| m.as_str());
+                (brk.as_str().to_string(), value.to_string(), true)
+            } else {
+                let value = c
+                    .name("cval")
+                    .or_else(|| c.name("hval"))
+                    .map_or("", |m| m.as_str());
+                (c["token"].to_string(), value.to_string(), false)
+            })
+        }
+
+        pub fn person(s: &str) -> Option<(String, String)> {
+            static RE: LazyLock<Regex> =
+                LazyLock::new(|| Regex::new(r"^\s*(?<name>.*?)\s*<(?<email>[^<>]*)>\s*$").unwrap());
+            let re = &*RE;
+            let c = re.captures(s)?;
+            let email = c["email"].trim().to_string();
+            (!email.is_empty()).then(|| (c["name"].trim().to_string(), email))
+        }
+
+        pub fn reverts(s: &str) -> bool {
+            static RE: LazyLock<Regex> = LazyLock::new(|| {
+                Regex::new(r"(?i)This reverts commit ([0-9a-f]{7,64})\b").unwrap()
+            });
+            RE.is_match(s)
+        }
+    }
+
+    /// Every sequence of up to four pieces: the grammar's tokens, blanks, line breaks,
+    /// non-ASCII letters and blanks.
+    fn samples(pieces: &[&str]) -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..4 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|s| pieces.iter().map(move |p| format!("{s}{p}")))
+                .collect();
+            out.extend(next.iter().cloned());
+            last = next;
+        }
+        out
+    }
+
+    #[test]
+    fn header_matcher_agrees_with_its_regex() {
+        let pieces = [
+            "feat",
+            "a",
+            "B1",
+            "_",
+            "-",
+            "(",
+            ")",
+            "!",
+            ":",
+            " ",
+            "\t",
+            "x y",
+            "\r",
+            "\n",
+            "\u{3000}",
+            "é",
+            "(api)",
+            ": ",
+            "(a b)!",
+            ": x",
+            "( ",
+            "feat(api)!",
+            "a(",
+        ];
+        for s in samples(&pieces) {
+            let ours = parse_header(&s).map(|h| {
+                (
+                    h.kind.to_string(),
+                    h.scope.map(str::to_string),
+                    h.bang,
+                    h.desc.to_string(),
+                )
+            });
+            assert_eq!(ours, oracle::header(&s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn footer_matcher_agrees_with_its_regex() {
+        let pieces = [
+            "BREAKING CHANGE",
+            "BREAKING-CHANGE",
+            "Refs",
+            "a-1",
+            "_",
+            ":",
+            " ",
+            "\t",
+            "#",
+            "#12",
+            "x",
+            "\r",
+            "\u{3000}",
+            "é",
+            "BREAKING",
+            ": ",
+            " #1",
+            "BREAKING CHANGE:",
+            "BREAKING-CHANGE: ",
+            ": x",
+            "Co-authored-by: ",
+        ];
+        for s in samples(&pieces) {
+            if s.contains('\n') {
+                continue;
+            }
+            let ours = parse_footer_line(&s)
+                .map(|f| (f.token.to_string(), f.value.to_string(), f.breaking));
+            assert_eq!(ours, oracle::footer(&s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn person_matcher_agrees_with_its_regex() {
+        let pieces = [
+            "Grace",
+            " ",
+            "\t",
+            "<",
+            ">",
+            "g@x.org",
+            "\n",
+            "\u{3000}",
+            "é",
+            "a b",
+            "\r",
+            "<g@x.org>",
+            "a\nb",
+            "< g@x >",
+            "\n<",
+            "> ",
+        ];
+        for s in samples(&pieces) {
+            let ours = parse_person(&s).map(|p| (p.name, p.email));
+            assert_eq!(ours, oracle::person(&s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn revert_prefilter_is_necessary() {
+        let pieces = [
+            "This",
+            "this",
+            "THIS",
+            " ",
+            "reverts",
+            "reverſ",
+            "REVERTS",
+            "commit",
+            "COMMIT",
+            "Commit",
+            "0123456789abcdef",
+            "0123456789ABCDEF",
+            ".",
+            "\n",
+        ];
+        for s in samples(&pieces) {
+            if oracle::reverts(&s) {
+                assert!(mentions_commit(&s), "{s:?}");
+            }
+        }
+        for s in ["", "commi", "Why change 12 was needed."] {
+            assert!(!mentions_commit(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn revert_of_agrees_with_parse_message() {
+        let messages = [
+            "Revert \"feat: add x\"\n\nThis reverts commit 0123456789ABCDEF0123456789abcdef01234567.\n",
+            "revert: let us never again speak of it\n\nRefs: 676104e, a215868",
+            "Revert: x\n\nRefs: zzz 676104E",
+            "revert(api)!: x\r\n\r\nRefs: #12\r\nRefs: 676104e",
+            "fix: x\n\nRefs: 676104e",
+            "revert: x\n\nthis REVERTS COMMIT abcdef0\n\nRefs: 1234567",
+            "",
+            "\n\nrevert: x\n\nRefs: 1234567",
+        ];
+        for msg in messages {
+            for conventional in [true, false] {
+                assert_eq!(
+                    revert_of(msg, conventional),
+                    parse_message(msg, conventional).revert,
+                    "{msg:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sha_check() {
+        assert!(is_sha("676104e"));
+        assert!(is_sha("0123456789ABCDEF0123456789abcdef01234567"));
+        assert!(!is_sha("676104"));
+        assert!(!is_sha("676104g"));
+        assert!(!is_sha(&"a".repeat(65)));
+        assert!(is_sha(&"a".repeat(64)));
+    }
 
     fn footer(token: &str, value: &str) -> Footer {
         Footer {

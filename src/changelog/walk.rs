@@ -1,9 +1,12 @@
 //! History access: the tag index, the previous-release search, the range walk and the
 //! shallow-clone boundary.
 //!
-//! Costs: the tag references are read once (names filtered by the glob before any object is
-//! read); the previous release is found by a date-ordered walk from the release commit's
-//! parents that stops at the first tagged commit; the range is one revwalk (push the release,
+//! Costs: the tag references are read once, and only when a search needs them (an explicit
+//! release tag and `since` resolve by name; names are filtered by the glob before any
+//! object is read); the previous release is found by a date-ordered walk from the release
+//! commit's parents that stops at the first tagged commit, and is not searched for when no
+//! tag could be it; the range is read as a chain of single-parent commits when it is one
+//! (each commit read once, see [`linear_range`]), else by one revwalk (push the release,
 //! hide the previous). Tree diffs happen only when `paths` is set.
 
 use std::cmp::{Ordering, Reverse};
@@ -12,6 +15,8 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use anyhow::{Context as _, Result};
 use git2::{DiffOptions, ObjectType, Oid, Repository, Sort};
 use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+
+use super::read::{RangeCommit, Reader};
 
 /// A compiled tag glob (`v*`, `release/*`): `*` also matches `/`.
 pub(crate) fn tag_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
@@ -285,25 +290,23 @@ pub(crate) fn shallow_boundary(repo: &Repository) -> HashSet<Oid> {
 /// walk from its parents as `git describe` does. Among several tags on the found commit,
 /// the highest version wins. Returns the tag and its commit.
 pub(crate) fn nearest_tag(
-    repo: &Repository,
-    release: Oid,
+    reader: &Reader<'_>,
+    release: &git2::Commit<'_>,
     tags: &TagIndex,
     prefix: &str,
     accept: impl Fn(&str) -> bool,
 ) -> Result<Option<(String, Oid)>> {
-    if tags.by_commit.is_empty() {
+    // No candidate at all (no tags, or `ignore_tags` takes them all): nothing to walk for.
+    if !tags.by_commit.values().flatten().any(|name| accept(name)) {
         return Ok(None);
     }
-    let start = repo
-        .find_commit(release)
-        .context("reading the release commit")?;
     let mut frontier = Frontier::default();
-    frontier.add_parents(repo, &start)?;
+    frontier.add_parents(reader, &RangeCommit::Git(release.clone()))?;
     while let Some(commit) = frontier.pop() {
         if let Some(name) = tags.best_on(commit.id(), prefix, &accept) {
             return Ok(Some((name.to_string(), commit.id())));
         }
-        frontier.add_parents(repo, &commit)?;
+        frontier.add_parents(reader, &commit)?;
     }
     Ok(None)
 }
@@ -314,19 +317,19 @@ struct Frontier<'r> {
     seen: HashSet<Oid>,
     /// (committer time, insertion order reversed so equal times pop first-in-first-out, id).
     queue: BinaryHeap<(i64, Reverse<u64>, Oid)>,
-    pending: HashMap<Oid, git2::Commit<'r>>,
+    pending: HashMap<Oid, RangeCommit<'r>>,
     order: u64,
 }
 
 impl<'r> Frontier<'r> {
-    fn add_parents(&mut self, repo: &'r Repository, commit: &git2::Commit<'r>) -> Result<()> {
+    fn add_parents(&mut self, reader: &'r Reader<'_>, commit: &RangeCommit<'_>) -> Result<()> {
         for parent in commit.parent_ids() {
             if self.seen.insert(parent) {
-                let parent = repo
-                    .find_commit(parent)
+                let parent = reader
+                    .read(parent)
                     .with_context(|| format!("reading commit {parent}"))?;
                 self.queue
-                    .push((parent.time().seconds(), Reverse(self.order), parent.id()));
+                    .push((parent.time(), Reverse(self.order), parent.id()));
                 self.order += 1;
                 self.pending.insert(parent.id(), parent);
             }
@@ -334,7 +337,7 @@ impl<'r> Frontier<'r> {
         Ok(())
     }
 
-    fn pop(&mut self) -> Option<git2::Commit<'r>> {
+    fn pop(&mut self) -> Option<RangeCommit<'r>> {
         let (_, _, oid) = self.queue.pop()?;
         self.pending.remove(&oid)
     }
@@ -404,17 +407,22 @@ impl PathFilter {
 
     /// Whether `commit` changes a matching path relative to its first parent (everything
     /// counts as added for a root or shallow-boundary commit).
-    pub(crate) fn touches(&self, repo: &Repository, commit: &git2::Commit<'_>) -> Result<bool> {
-        let tree = commit.tree().context("reading a commit tree")?;
-        let parent_tree = if commit.parent_count() > 0 {
-            Some(
-                commit
-                    .parent(0)
-                    .and_then(|p| p.tree())
+    ///
+    /// Takes the commit's tree and its first parent's tree (`None` for a root or
+    /// shallow-boundary commit).
+    pub(crate) fn touches(
+        &self,
+        repo: &Repository,
+        tree: Oid,
+        parent_tree: Option<Oid>,
+    ) -> Result<bool> {
+        let tree = repo.find_tree(tree).context("reading a commit tree")?;
+        let parent_tree = match parent_tree {
+            Some(id) => Some(
+                repo.find_tree(id)
                     .context("reading the first parent's tree")?,
-            )
-        } else {
-            None
+            ),
+            None => None,
         };
         // Fast paths on subtree ids, no diff: a changed entry under a covering path is a
         // match; when every pattern lives under a literal directory, unchanged entries
@@ -445,6 +453,42 @@ impl PathFilter {
                 .flatten()
                 .any(|p| self.globs.is_match(p))
         }))
+    }
+}
+
+/// The range when it is a plain chain, read without a revwalk: from `release` down its
+/// single parents to `hide` (excluded), or to the root commit when there is no `hide`.
+/// Such a range has exactly one topological order, the chain's, so this is what
+/// [`range`] yields, with each commit read once instead of twice (the revwalk parses
+/// every commit for its parents, then the caller reads it again for its message).
+///
+/// `None` when the range is not such a chain: a merge commit on the way, a root reached
+/// while `hide` was not met (`hide` on another line of history), or an unreadable parent.
+/// The caller then falls back to [`range`]. Not for shallow repositories, whose boundary
+/// commits the revwalk treats as roots.
+pub(crate) fn linear_range<'r>(
+    reader: &'r Reader<'_>,
+    release: &git2::Commit<'r>,
+    hide: Option<Oid>,
+) -> Option<Vec<RangeCommit<'r>>> {
+    let mut chain = Vec::new();
+    let mut commit = RangeCommit::Git(release.clone());
+    loop {
+        if Some(commit.id()) == hide {
+            return Some(chain);
+        }
+        match commit.parent_count() {
+            0 if hide.is_none() => {
+                chain.push(commit);
+                return Some(chain);
+            }
+            1 => {
+                let parent = commit.first_parent()?;
+                chain.push(commit);
+                commit = reader.read(parent).ok()?;
+            }
+            _ => return None,
+        }
     }
 }
 
@@ -551,5 +595,140 @@ mod tests {
         );
         assert!(any.globs.is_match("docs/a/b.txt"));
         assert!(PathFilter::new(&[]).unwrap().is_none());
+    }
+
+    /// A repository with a history written by libgit2, commit times one minute apart.
+    struct History {
+        _dir: tempfile::TempDir,
+        repo: Repository,
+        time: i64,
+    }
+
+    impl History {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let repo = Repository::init(dir.path()).unwrap();
+            Self {
+                _dir: dir,
+                repo,
+                time: 1_600_000_000,
+            }
+        }
+
+        fn commit(&mut self, subject: &str, parents: &[Oid]) -> Oid {
+            self.time += 60;
+            let sig =
+                git2::Signature::new("A U Thor", "a@example.com", &git2::Time::new(self.time, 0))
+                    .unwrap();
+            let mut builder = self.repo.treebuilder(None).unwrap();
+            let blob = self.repo.blob(subject.as_bytes()).unwrap();
+            builder.insert("file", blob, 0o100_644).unwrap();
+            let tree = self.repo.find_tree(builder.write().unwrap()).unwrap();
+            let parents: Vec<git2::Commit<'_>> = parents
+                .iter()
+                .map(|p| self.repo.find_commit(*p).unwrap())
+                .collect();
+            let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+            self.repo
+                .commit(None, &sig, &sig, subject, &tree, &parents)
+                .unwrap()
+        }
+
+        /// What the chain walk gives, or `None` when it defers to the revwalk.
+        fn chain(&self, release: Oid, hide: Option<Oid>) -> Option<Vec<Oid>> {
+            let reader = Reader::new(&self.repo);
+            let release = self.repo.find_commit(release).unwrap();
+            let chain = linear_range(&reader, &release, hide)?;
+            assert!(
+                chain
+                    .iter()
+                    .skip(1)
+                    .all(|c| matches!(c, RangeCommit::Raw(_))),
+                "commits written by libgit2 are read raw"
+            );
+            Some(chain.iter().map(RangeCommit::id).collect())
+        }
+
+        fn revwalk(&self, release: Oid, hide: Option<Oid>) -> Vec<Oid> {
+            range(&self.repo, release, hide)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        }
+    }
+
+    #[test]
+    fn chain_walk_matches_the_revwalk_on_a_line() {
+        let mut h = History::new();
+        let mut line = Vec::new();
+        for i in 0..6 {
+            let parents: Vec<Oid> = line.last().copied().into_iter().collect();
+            line.push(h.commit(&format!("c{i}"), &parents));
+        }
+        for &release in &line {
+            for hide in std::iter::once(None).chain(line.iter().copied().map(Some)) {
+                let walked = h.revwalk(release, hide);
+                match h.chain(release, hide) {
+                    Some(chain) => assert_eq!(chain, walked),
+                    // Only a `hide` that is not an ancestor (a descendant) defers.
+                    None => assert!(walked.is_empty() && hide != Some(release)),
+                }
+            }
+        }
+        assert_eq!(h.chain(line[5], Some(line[2])).unwrap().len(), 3);
+        assert_eq!(h.chain(line[5], None).unwrap().len(), 6);
+        assert_eq!(h.chain(line[3], Some(line[3])).unwrap(), Vec::<Oid>::new());
+    }
+
+    #[test]
+    fn chain_walk_defers_on_merges_and_side_branches() {
+        let mut h = History::new();
+        let c0 = h.commit("c0", &[]);
+        let c1 = h.commit("c1", &[c0]);
+        let b1 = h.commit("b1", &[c1]);
+        let c2 = h.commit("c2", &[c1]);
+        let b2 = h.commit("b2", &[b1]);
+        let m = h.commit("merge", &[c2, b2]);
+        let c3 = h.commit("c3", &[m]);
+        let all = [c0, c1, b1, c2, b2, m, c3];
+        for release in all {
+            for hide in std::iter::once(None).chain(all.iter().copied().map(Some)) {
+                if let Some(chain) = h.chain(release, hide) {
+                    assert_eq!(chain, h.revwalk(release, hide), "{release} ^{hide:?}");
+                }
+            }
+        }
+        // A merge in the range, or `hide` on another branch: the revwalk decides.
+        assert_eq!(h.chain(c3, Some(c1)), None);
+        assert_eq!(h.chain(b2, Some(c2)), None);
+        assert_eq!(h.revwalk(b2, Some(c2)), vec![b2, b1]);
+        // Above the merge, or on one branch down to its fork point: a chain.
+        assert_eq!(h.chain(c3, Some(m)), Some(vec![c3]));
+        assert_eq!(h.chain(b2, Some(c1)), Some(vec![b2, b1]));
+    }
+
+    #[test]
+    fn nearest_tag_reads_through_the_raw_reader() {
+        let mut h = History::new();
+        let c0 = h.commit("c0", &[]);
+        let c1 = h.commit("c1", &[c0]);
+        let b1 = h.commit("b1", &[c0]);
+        let m = h.commit("merge", &[c1, b1]);
+        let top = h.commit("top", &[m]);
+        let mut tags = TagIndex::default();
+        tags.by_commit.insert(c0, vec!["v1.0.0".into()]);
+        tags.by_commit
+            .insert(b1, vec!["v1.1.0".into(), "v1.1.0-rc1".into()]);
+        let reader = Reader::new(&h.repo);
+        let release = h.repo.find_commit(top).unwrap();
+        let found = nearest_tag(&reader, &release, &tags, "v", |_| true).unwrap();
+        assert_eq!(found, Some(("v1.1.0".to_string(), b1)));
+        let found = nearest_tag(&reader, &release, &tags, "v", |n| n != "v1.1.0").unwrap();
+        assert_eq!(found, Some(("v1.1.0-rc1".to_string(), b1)));
+        let found = nearest_tag(&reader, &release, &tags, "v", |n| n == "v1.0.0").unwrap();
+        assert_eq!(found, Some(("v1.0.0".to_string(), c0)));
+        // No tag acceptable: no walk, no previous release.
+        let found = nearest_tag(&reader, &release, &tags, "v", |_| false).unwrap();
+        assert_eq!(found, None);
     }
 }

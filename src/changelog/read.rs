@@ -1,0 +1,378 @@
+//! Reading the commits of the range: what the changelog needs of each (id, tree, parents,
+//! author, message), from a libgit2 commit object or straight from the object database.
+//!
+//! The range walk reads thousands of commits. Through `find_commit`, libgit2 parses each
+//! into a commit object (copies of the header, the message and both signatures); only a
+//! few fields are needed here. So the [`Reader`] reads the raw object (which libgit2
+//! caches like a parsed one: the previous-release search and the range walk still inflate
+//! each commit once) and splits it in place when it has the layout git writes (`tree`,
+//! `parent`s, one `author`, `committer`, other headers, blank line, message). Anything
+//! else (a NUL byte, an unusual signature, extra `author` lines, a shallow clone or a
+//! repository with grafts) goes through `find_commit`, so the result is always what
+//! libgit2 would give.
+
+use std::ops::Range;
+
+use git2::{ObjectType, Odb, OdbObject, Oid, Repository};
+
+use super::model::Person;
+
+/// One commit of the range.
+pub(crate) enum RangeCommit<'r> {
+    /// Read and parsed by libgit2.
+    Git(git2::Commit<'r>),
+    /// Read from the object database and split here.
+    Raw(RawCommit<'r>),
+}
+
+/// A commit object in git's canonical layout, split in place.
+pub(crate) struct RawCommit<'r> {
+    id: Oid,
+    object: OdbObject<'r>,
+    tree: Oid,
+    /// The number of `parent` lines, which start at [`PARENTS_AT`].
+    parents: usize,
+    name: Range<usize>,
+    email: Range<usize>,
+    time: i64,
+    committer_time: i64,
+    message: Range<usize>,
+}
+
+/// Where the `parent` lines start: after `tree <40 hex>\n`.
+const PARENTS_AT: usize = TREE.len() + 41;
+const TREE: &[u8] = b"tree ";
+const PARENT: &[u8] = b"parent ";
+/// The length of a `parent <40 hex>\n` line.
+const PARENT_LINE: usize = PARENT.len() + 41;
+
+impl RangeCommit<'_> {
+    pub(crate) fn id(&self) -> Oid {
+        match self {
+            Self::Git(c) => c.id(),
+            Self::Raw(c) => c.id,
+        }
+    }
+
+    pub(crate) fn tree_id(&self) -> Oid {
+        match self {
+            Self::Git(c) => c.tree_id(),
+            Self::Raw(c) => c.tree,
+        }
+    }
+
+    pub(crate) fn parent_count(&self) -> usize {
+        match self {
+            Self::Git(c) => c.parent_count(),
+            Self::Raw(c) => c.parents,
+        }
+    }
+
+    pub(crate) fn first_parent(&self) -> Option<Oid> {
+        self.parent_ids().next()
+    }
+
+    pub(crate) fn parent_ids(&self) -> impl Iterator<Item = Oid> + '_ {
+        let (git, raw) = match self {
+            Self::Git(c) => (Some(c.parent_ids()), None),
+            Self::Raw(c) => (None, Some(c)),
+        };
+        let raw = raw.into_iter().flat_map(|c| {
+            let data = c.object.data();
+            (0..c.parents).filter_map(move |i| {
+                let at = PARENTS_AT + i * PARENT_LINE + PARENT.len();
+                hex_oid(&data[at..at + 40])
+            })
+        });
+        git.into_iter().flatten().chain(raw)
+    }
+
+    /// The committer time, in seconds: what orders the previous-release search.
+    pub(crate) fn time(&self) -> i64 {
+        match self {
+            Self::Git(c) => c.time().seconds(),
+            Self::Raw(c) => c.committer_time,
+        }
+    }
+
+    /// The message as `git2::Commit::message_bytes` gives it (leading newlines skipped).
+    pub(crate) fn message_bytes(&self) -> &[u8] {
+        match self {
+            Self::Git(c) => c.message_bytes(),
+            Self::Raw(c) => {
+                let message = &c.object.data()[c.message.clone()];
+                let start = message
+                    .iter()
+                    .position(|&b| b != b'\n')
+                    .unwrap_or(message.len());
+                &message[start..]
+            }
+        }
+    }
+
+    /// The author (lossy UTF-8) and the author time in seconds.
+    pub(crate) fn author(&self) -> (Person, i64) {
+        let lossy = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        match self {
+            Self::Git(c) => {
+                let author = c.author();
+                let person = Person {
+                    name: lossy(author.name_bytes()),
+                    email: lossy(author.email_bytes()),
+                };
+                (person, author.when().seconds())
+            }
+            Self::Raw(c) => {
+                let data = c.object.data();
+                let person = Person {
+                    name: lossy(&data[c.name.clone()]),
+                    email: lossy(&data[c.email.clone()]),
+                };
+                (person, c.time)
+            }
+        }
+    }
+}
+
+/// Reads commits for the previous-release search and the range walk: raw when it can,
+/// else through libgit2.
+pub(crate) struct Reader<'r> {
+    repo: &'r Repository,
+    odb: Option<Odb<'r>>,
+}
+
+impl<'r> Reader<'r> {
+    /// In a shallow clone or a repository with grafts every commit goes through libgit2,
+    /// which rewrites their parents.
+    pub(crate) fn new(repo: &'r Repository) -> Self {
+        let grafts = repo.commondir().join("info").join("grafts").exists();
+        let odb = if !grafts && !repo.is_shallow() {
+            repo.odb().ok()
+        } else {
+            None
+        };
+        Self { repo, odb }
+    }
+
+    /// The commit `id`; libgit2's error when it cannot be read as a commit.
+    pub(crate) fn read(&self, id: Oid) -> Result<RangeCommit<'_>, git2::Error> {
+        if let Some(odb) = &self.odb
+            && let Ok(object) = odb.read(id)
+            && object.kind() == ObjectType::Commit
+            && let Some(raw) = split(id, object)
+        {
+            return Ok(RangeCommit::Raw(raw));
+        }
+        self.repo.find_commit(id).map(RangeCommit::Git)
+    }
+}
+
+/// Split a commit object in git's canonical layout; `None` for anything else.
+fn split(id: Oid, object: OdbObject<'_>) -> Option<RawCommit<'_>> {
+    let data = object.data();
+    // libgit2 keeps the message up to a NUL byte; leave such objects to it.
+    if data.contains(&0) {
+        return None;
+    }
+    let tree = oid_line(data, 0, TREE)?;
+    let mut parents = 0;
+    while oid_line(data, PARENTS_AT + parents * PARENT_LINE, PARENT).is_some() {
+        parents += 1;
+    }
+    let pos = PARENTS_AT + parents * PARENT_LINE;
+    let (author, author_end) = signature(data, pos, b"author ")?;
+    let (committer, committer_end) = signature(data, author_end, b"committer ")?;
+    // The header ends at the first empty line after the committer; no empty line, no
+    // message.
+    let rest = &data[committer_end..];
+    let message_start = if rest.first() == Some(&b'\n') {
+        Some(committer_end + 1)
+    } else {
+        rest.windows(2)
+            .position(|w| w == b"\n\n")
+            .map(|i| committer_end + i + 2)
+    };
+    let message = message_start.map_or(data.len()..data.len(), |start| start..data.len());
+    Some(RawCommit {
+        id,
+        tree,
+        parents,
+        name: author.name,
+        email: author.email,
+        time: author.time,
+        committer_time: committer.time,
+        message,
+        object,
+    })
+}
+
+/// `<header><40 hex>\n` at `pos`: the id.
+fn oid_line(data: &[u8], pos: usize, header: &[u8]) -> Option<Oid> {
+    let line = data.get(pos..)?.strip_prefix(header)?;
+    if line.get(40) != Some(&b'\n') {
+        return None;
+    }
+    hex_oid(&line[..40])
+}
+
+/// A full-length hex object id.
+fn hex_oid(hex: &[u8]) -> Option<Oid> {
+    let mut bytes = [0u8; 20];
+    hex::decode_to_slice(hex, &mut bytes).ok()?;
+    Oid::from_bytes(&bytes).ok()
+}
+
+/// A signature's parts, as byte ranges of the object.
+struct Signature {
+    name: Range<usize>,
+    email: Range<usize>,
+    time: i64,
+}
+
+/// `<header>Name <email> <seconds> <+|-><hhmm>\n` at `pos`, with exactly one `<` and one
+/// `>`: the parts trimmed the way libgit2 trims them, and the position after the line.
+fn signature(data: &[u8], pos: usize, header: &[u8]) -> Option<(Signature, usize)> {
+    let start = pos + header.len();
+    if !data.get(pos..)?.starts_with(header) {
+        return None;
+    }
+    let len = data[start..].iter().position(|&b| b == b'\n')?;
+    let line = &data[start..start + len];
+    let open = line.iter().position(|&b| b == b'<')?;
+    let close = line.iter().position(|&b| b == b'>')?;
+    if close < open || line[open + 1..].contains(&b'<') || line[close + 1..].contains(&b'>') {
+        return None;
+    }
+    // ` <seconds> <+|-><hhmm>` and nothing else.
+    let tail = line[close + 1..].strip_prefix(b" ")?;
+    let space = tail.iter().position(|&b| b == b' ')?;
+    let (seconds, zone) = (&tail[..space], &tail[space + 1..]);
+    if seconds.is_empty()
+        || !seconds.iter().all(u8::is_ascii_digit)
+        || zone.len() != 5
+        || !matches!(zone[0], b'+' | b'-')
+        || !zone[1..].iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let time = std::str::from_utf8(seconds).ok()?.parse::<i64>().ok()?;
+    let name = trimmed(line, 0..open);
+    let email = trimmed(line, open + 1..close);
+    let shift = |r: Range<usize>| start + r.start..start + r.end;
+    Some((
+        Signature {
+            name: shift(name),
+            email: shift(email),
+            time,
+        },
+        start + len + 1,
+    ))
+}
+
+/// `range` of `line` without the leading and trailing bytes libgit2's signature parser
+/// drops: control characters, space, and `,:;<>"\'`.
+fn trimmed(line: &[u8], mut range: Range<usize>) -> Range<usize> {
+    let crud =
+        |b: u8| b <= 32 || matches!(b, b',' | b':' | b';' | b'<' | b'>' | b'"' | b'\\' | b'\'');
+    while range.start < range.end && crud(line[range.start]) {
+        range.start += 1;
+    }
+    while range.end > range.start && crud(line[range.end - 1]) {
+        range.end -= 1;
+    }
+    range
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every commit written with `raw`, read both ways, must agree with libgit2.
+    fn agree(raw: &[u8]) -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let odb = repo.odb().unwrap();
+        let id = odb.write(ObjectType::Commit, raw).unwrap();
+        let object = odb.read(id).unwrap();
+        let Some(split) = split(id, object) else {
+            return false;
+        };
+        let ours = RangeCommit::Raw(split);
+        let theirs = RangeCommit::Git(repo.find_commit(id).unwrap());
+        assert_eq!(ours.id(), theirs.id());
+        assert_eq!(ours.tree_id(), theirs.tree_id());
+        assert_eq!(ours.parent_count(), theirs.parent_count());
+        assert_eq!(ours.first_parent(), theirs.first_parent());
+        assert!(ours.parent_ids().eq(theirs.parent_ids()));
+        assert_eq!(ours.time(), theirs.time());
+        assert_eq!(
+            ours.message_bytes(),
+            theirs.message_bytes(),
+            "{:?}",
+            String::from_utf8_lossy(raw)
+        );
+        assert_eq!(ours.author(), theirs.author());
+        true
+    }
+
+    const TREE: &str = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n";
+    const P1: &str = "parent 0123456789abcdef0123456789abcdef01234567\n";
+    const P2: &str = "parent 89abcdef0123456789abcdef0123456789abcdef\n";
+    const COMMITTER: &str = "committer C O <c@o.org> 1600000123 +0000\n";
+
+    #[test]
+    fn canonical_commits_split_like_libgit2() {
+        let authors = [
+            "author Grace Hopper <grace@example.com> 1600000000 +0200\n",
+            "author  \"Grace\" ; <  grace@example.com > 1 -0130\n",
+            "author <> 0 +0000\n",
+            "author Zoë <zoë@example.com> 1600000000 +0000\n",
+            "author Bad \u{1}UTF\u{7f} <x\u{2}@y> 99999999999 +1400\n",
+        ];
+        let rests = [
+            "\nfeat: x\n",
+            "\n\n\nleading blank lines\n\nbody\n",
+            "encoding ISO-8859-1\n\nmsg\n",
+            "gpgsig -----BEGIN PGP SIGNATURE-----\n \n abc\n -----END PGP SIGNATURE-----\n\nsigned\n",
+            "",
+            "\n",
+            "\n\n",
+            "x-header y",
+            "x-header y\n",
+            "\nno newline at end",
+        ];
+        for parents in ["", P1, &format!("{P1}{P2}")] {
+            for author in authors {
+                for rest in rests {
+                    let raw = format!("{TREE}{parents}{author}{COMMITTER}{rest}");
+                    assert!(agree(raw.as_bytes()), "{raw:?}");
+                }
+            }
+        }
+        let mut latin1 =
+            format!("{TREE}{P1}author Jos\u{e9} <j@x> 1 +0000\n{COMMITTER}\n").into_bytes();
+        latin1.extend_from_slice(b"caf\xe9\n");
+        assert!(agree(&latin1));
+    }
+
+    #[test]
+    fn unusual_commits_are_left_to_libgit2() {
+        let odd = [
+            // Two `<`, or a `>` before the `<`: libgit2 takes the last of each.
+            format!("{TREE}author A <b> <c@d> 1 +0000\n{COMMITTER}\nm"),
+            format!("{TREE}author A >x <c@d> 1 +0000\n{COMMITTER}\nm"),
+            // No time, or no zone.
+            format!("{TREE}author A <c@d>\n{COMMITTER}\nm"),
+            format!("{TREE}author A <c@d> 1\n{COMMITTER}\nm"),
+            // A second author line.
+            format!("{TREE}author A <c@d> 1 +0000\nauthor B <e@f> 2 +0000\n{COMMITTER}\nm"),
+            // A NUL in the message.
+            format!("{TREE}author A <c@d> 1 +0000\n{COMMITTER}\nbefore\0after"),
+            // An abbreviated parent.
+            format!("{TREE}parent 0123456\nauthor A <c@d> 1 +0000\n{COMMITTER}\nm"),
+        ];
+        for raw in odd {
+            assert!(!agree(raw.as_bytes()), "{raw:?}");
+        }
+    }
+}
