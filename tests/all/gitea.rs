@@ -1,6 +1,7 @@
 //! `plan` and `apply` against the stateful Gitea emulator, from Gitea Actions.
 
 use crate::helpers::cli::{Cli, Run};
+use crate::helpers::converge::converges_under_faults;
 use crate::helpers::gitea::GiteaEmulator;
 use crate::helpers::repo::TestRepo;
 
@@ -96,21 +97,13 @@ fn a_same_name_attachment_is_removed_before_the_new_upload() {
 
 #[test]
 fn injected_faults_converge_within_three_runs() {
-    for seed in 1..=3 {
-        let (repo, emu) = fixture();
-        emu.inject_faults(0.3, seed);
-        let ok = (0..3).any(|_| apply(&repo, &emu).code == 0);
-        emu.clear_faults();
-        assert!(ok, "seed {seed}");
+    converges_under_faults(1..=3, fixture, apply, |emu, seed| {
         assert_eq!(
             emu.attachments(REPO, "v1.1.0").len(),
             1,
             "seed {seed}: duplicates"
         );
-        emu.reset_requests();
-        apply(&repo, &emu).success();
-        assert_eq!(emu.write_count(), 0, "seed {seed}: not converged");
-    }
+    });
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::helpers::cli::{Cli, Run};
+use crate::helpers::converge::converges_under_faults;
 use crate::helpers::github::{Fault, GithubEmulator};
 use crate::helpers::repo::TestRepo;
 
@@ -279,22 +280,11 @@ fn outputs_and_step_summary_are_written() {
 
 #[test]
 fn injected_faults_converge_within_three_runs() {
-    for seed in 1..=3 {
-        let (repo, emu) = fixture();
-        emu.inject_faults(0.3, seed);
-        let ok = (0..3).any(|_| apply(&repo, &emu).code == 0);
-        emu.clear_faults();
-        assert!(ok, "seed {seed}: no success in three runs");
+    converges_under_faults(1..=3, fixture, apply, |emu, seed| {
         assert_eq!(emu.releases_for_tag(REPO, "v1.1.0").len(), 1, "seed {seed}");
-        assert_eq!(
-            asset_names(&emu),
-            ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"],
-            "seed {seed}"
-        );
-        emu.reset_requests();
-        apply(&repo, &emu).success();
-        assert_eq!(emu.write_count(), 0, "seed {seed}: not converged");
-    }
+        let files = ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"];
+        assert_eq!(asset_names(emu), files, "seed {seed}");
+    });
 }
 
 #[test]

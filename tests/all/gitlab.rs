@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::helpers::cli::{Cli, Run};
+use crate::helpers::converge::converges_under_faults;
 use crate::helpers::gitlab::{Fault, GitlabEmulator};
 use crate::helpers::repo::TestRepo;
 
@@ -602,44 +603,18 @@ fn rate_limits_are_waited_out() {
 
 #[test]
 fn injected_faults_converge_within_three_runs() {
-    for seed in 1..=4 {
-        let (repo, emu) = fixture();
-        emu.inject_faults(0.3, seed);
-        let mut ok = false;
-        for _ in 0..3 {
-            if apply(&repo, &emu).code == 0 {
-                ok = true;
-                break;
-            }
-        }
-        emu.clear_faults();
-        let faults = emu
-            .requests()
-            .iter()
-            .filter(|r| r.status == 0 || r.status == 429 || r.status >= 500)
-            .count();
-        assert!(faults > 0, "seed {seed}: no fault was injected");
-        assert!(ok, "seed {seed}: no success in three runs");
+    converges_under_faults(1..=4, fixture, apply, |emu, seed| {
         assert_eq!(emu.releases(PROJECT).len(), 1, "seed {seed}");
-        assert_eq!(
-            link_names(&emu, "v1.1.0"),
-            set(&["Docs", "app-linux.tar.gz", "app-macos.tar.gz", "SHA256SUMS"]),
-            "seed {seed}"
-        );
+        let names = set(&["Docs", "app-linux.tar.gz", "app-macos.tar.gz", "SHA256SUMS"]);
+        assert_eq!(link_names(emu, "v1.1.0"), names, "seed {seed}");
         assert_eq!(
             emu.links(PROJECT, "v1.1.0").len(),
             4,
             "seed {seed}: duplicate links"
         );
-        assert_eq!(
-            file_names(&emu),
-            ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"],
-            "seed {seed}: duplicate files"
-        );
-        emu.reset_requests();
-        apply(&repo, &emu).success();
-        assert_eq!(emu.write_count(), 0, "seed {seed}: not converged");
-    }
+        let files = ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"];
+        assert_eq!(file_names(emu), files, "seed {seed}: duplicate files");
+    });
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `plan` and `apply` against the stateful Tencent Git (工蜂) emulator, through the real binary.
 
 use crate::helpers::cli::{Cli, Run};
+use crate::helpers::converge::converges_under_faults;
 use crate::helpers::repo::TestRepo;
 use crate::helpers::tgit::{Fault, TgitEmulator};
 
@@ -239,21 +240,10 @@ fn rate_limits_423_and_429_are_waited_out() {
 
 #[test]
 fn injected_faults_converge_within_three_runs() {
-    for seed in 1..=4 {
-        let (repo, emu) = fixture();
-        emu.inject_faults(0.3, seed);
-        let ok = (0..3).any(|_| apply(&repo, &emu).code == 0);
-        emu.clear_faults();
-        assert!(ok, "seed {seed}: no success in three runs");
-        assert_eq!(
-            names(&emu),
-            ["SHA256SUMS", "app-macos.tar.gz", "my_app__linux_.tar.gz"],
-            "seed {seed}"
-        );
-        emu.reset_requests();
-        apply(&repo, &emu).success();
-        assert_eq!(emu.write_count(), 0, "seed {seed}: not converged");
-    }
+    converges_under_faults(1..=4, fixture, apply, |emu, seed| {
+        let files = ["SHA256SUMS", "app-macos.tar.gz", "my_app__linux_.tar.gz"];
+        assert_eq!(names(emu), files, "seed {seed}");
+    });
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Shared test helpers.
 
 pub mod cli;
+pub mod converge;
 pub mod emu_common;
 pub mod gitea;
 pub mod github;
