@@ -208,19 +208,7 @@ impl Forge for Gitea {
         let id = current
             .id
             .ok_or_else(|| anyhow::anyhow!("the release has no id"))?;
-        let mut body = json!({});
-        if let Some(n) = &patch.name {
-            body["name"] = json!(n);
-        }
-        if let Some(d) = &patch.description {
-            body["body"] = json!(d);
-        }
-        if let Some(p) = patch.prerelease {
-            body["prerelease"] = json!(p);
-        }
-        if let Some(d) = patch.draft {
-            body["draft"] = json!(d);
-        }
+        let body = super::release_json::patch_body(patch);
         let url = format!("{}/releases/{id}", self.repo_url());
         self.http
             .send(self.http.request(Method::PATCH, &url).json(&body))
@@ -263,11 +251,7 @@ impl Forge for Gitea {
         let id = release
             .and_then(|r| r.id)
             .ok_or_else(|| anyhow::anyhow!("no release to attach `{}` to", file.name))?;
-        let body = super::upload_body(file).await?;
-        let part = reqwest::multipart::Part::stream_with_length(body, file.size)
-            .file_name(file.name.clone())
-            .mime_str("application/octet-stream")?;
-        let form = reqwest::multipart::Form::new().part("attachment", part);
+        let form = super::upload_form("attachment", file).await?;
         let url = format!("{}/releases/{id}/assets", self.repo_url());
         let resp = self
             .http

@@ -226,18 +226,8 @@ impl Forge for Github {
         let id = current
             .id
             .ok_or_else(|| anyhow::anyhow!("the release has no id"))?;
-        let mut body = json!({});
-        if let Some(n) = &patch.name {
-            body["name"] = json!(n);
-        }
-        if let Some(d) = &patch.description {
-            body["body"] = json!(d);
-        }
-        if let Some(p) = patch.prerelease {
-            body["prerelease"] = json!(p);
-        }
+        let mut body = super::release_json::patch_body(patch);
         if let Some(d) = patch.draft {
-            body["draft"] = json!(d);
             let pre = patch.prerelease.unwrap_or(current.prerelease);
             body["make_latest"] = json!(if d || pre { "false" } else { "legacy" });
         }

@@ -362,6 +362,20 @@ pub async fn upload_body(file: &DesiredFile) -> anyhow::Result<reqwest::Body> {
     })
 }
 
+/// A multipart form whose one part, `field`, streams `file` with its length given.
+///
+/// # Errors
+/// The file cannot be opened.
+pub async fn upload_form(
+    field: &'static str,
+    file: &DesiredFile,
+) -> anyhow::Result<reqwest::multipart::Form> {
+    let part = reqwest::multipart::Part::stream_with_length(upload_body(file).await?, file.size)
+        .file_name(file.name.clone())
+        .mime_str("application/octet-stream")?;
+    Ok(reqwest::multipart::Form::new().part(field, part))
+}
+
 /// The backends, dispatched statically.
 #[derive(Debug)]
 pub enum AnyForge {

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{Release, StoredFile};
+use super::{Release, ReleasePatch, StoredFile};
 
 /// A release as GitHub and Gitea answer it.
 #[derive(Debug, Deserialize)]
@@ -94,4 +94,22 @@ impl AssetDto {
             size: self.size,
         }
     }
+}
+
+/// The body of a release `PATCH`: only the fields that change, in GitHub's names.
+pub(crate) fn patch_body(patch: &ReleasePatch) -> serde_json::Value {
+    let mut body = serde_json::json!({});
+    if let Some(n) = &patch.name {
+        body["name"] = n.as_str().into();
+    }
+    if let Some(d) = &patch.description {
+        body["body"] = d.as_str().into();
+    }
+    if let Some(p) = patch.prerelease {
+        body["prerelease"] = p.into();
+    }
+    if let Some(d) = patch.draft {
+        body["draft"] = d.into();
+    }
+    body
 }

@@ -224,11 +224,7 @@ impl Forge for Tgit {
         file: &DesiredFile,
     ) -> anyhow::Result<StoredFile> {
         let url = format!("{}/attachments", self.release_path(&desired.tag));
-        let body = super::upload_body(file).await?;
-        let part = reqwest::multipart::Part::stream_with_length(body, file.size)
-            .file_name(file.name.clone())
-            .mime_str("application/octet-stream")?;
-        let form = reqwest::multipart::Form::new().part("file", part);
+        let form = super::upload_form("file", file).await?;
         let resp = self
             .http
             .send(self.http.request(Method::POST, &url).multipart(form))
