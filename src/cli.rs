@@ -10,7 +10,14 @@ use crate::manifest::raw::ForgeKind;
 /// idempotently. Exit codes: 0 converged, 1 run-time failure, 2 bad input, 4 changes pending
 /// (`plan --detailed-exitcode`).
 #[derive(Debug, Parser)]
-#[command(name = "relsync", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "relsync",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Exit codes: 0 converged, 1 run-time failure (forge, network, git), 2 bad input (nothing was sent), 4 changes pending (plan --detailed-exitcode)."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -656,3 +656,20 @@ fn a_200_mb_file_is_streamed_with_peak_memory_well_under_its_size() {
         SIZE >> 20
     );
 }
+
+#[test]
+fn human_plan_of_a_manifest_change_snapshot() {
+    let (repo, emu) = fixture();
+    apply(&repo, &emu).success();
+    std::fs::write(repo.path().join("dist/app-linux.tar.gz"), "linux build 2").unwrap();
+    let manifest = MANIFEST
+        .replace("name: Docs", "name: Documentation")
+        .replace("dist/*.tar.gz", "dist/app-linux.tar.gz");
+    std::fs::write(repo.path().join("release.yml"), manifest).unwrap();
+    emu.reset_requests();
+    let run = gitlab_ci(&repo, &emu, &["plan"]).run().success();
+    assert_eq!(emu.write_count(), 0, "plan only reads");
+    insta::with_settings!({ filters => vec![(r"127\.0\.0\.1:\d+", "[server]")] }, {
+        insta::assert_snapshot!(run.stdout);
+    });
+}
