@@ -38,6 +38,18 @@ pub enum HttpError {
         /// What happened, token redacted.
         message: String,
     },
+    /// The server's TLS certificate is not trusted: trying again cannot help.
+    #[error(
+        "{method} {path}: {message}\n  help: the server's certificate is not trusted; give its CA bundle with `CI_SERVER_TLS_CA_FILE`, `ADDITIONAL_CA_CERT_BUNDLE`, `RELSYNC_CA_FILE` or `forge.ca_file`"
+    )]
+    Certificate {
+        /// Method.
+        method: Method,
+        /// Path.
+        path: String,
+        /// What rustls said.
+        message: String,
+    },
 }
 
 impl HttpError {
@@ -46,7 +58,7 @@ impl HttpError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Status { status, .. } => Some(*status),
-            Self::Transport { .. } => None,
+            Self::Transport { .. } | Self::Certificate { .. } => None,
         }
     }
 
@@ -56,6 +68,7 @@ impl HttpError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Transport { .. } => true,
+            Self::Certificate { .. } => false,
             // GitHub's secondary rate limits answer 403 with `retry-after` (or a message).
             Self::Status {
                 status,
@@ -77,7 +90,7 @@ impl HttpError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Status { retry_after, .. } => *retry_after,
-            Self::Transport { .. } => None,
+            Self::Transport { .. } | Self::Certificate { .. } => None,
         }
     }
 }
@@ -197,14 +210,24 @@ impl Http {
         })?;
         let (method, path) = (req.method().clone(), req.url().path().to_owned());
         tracing::debug!("{method} {path}");
-        let resp = client
-            .execute(req)
-            .await
-            .map_err(|e| HttpError::Transport {
-                method: method.clone(),
-                path: path.clone(),
-                message: self.redact(&transport_message(&e)),
-            })?;
+        let resp = client.execute(req).await.map_err(|e| {
+            let message = self.redact(&transport_message(&e));
+            let (method, path) = (method.clone(), path.clone());
+            // rustls: "invalid peer certificate: UnknownIssuer" and the like.
+            if message.contains("invalid peer certificate") {
+                HttpError::Certificate {
+                    method,
+                    path,
+                    message,
+                }
+            } else {
+                HttpError::Transport {
+                    method,
+                    path,
+                    message,
+                }
+            }
+        })?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);

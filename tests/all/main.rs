@@ -10,4 +10,5 @@ mod gitea;
 mod github;
 mod gitlab;
 mod helpers;
+mod network;
 mod tgit;

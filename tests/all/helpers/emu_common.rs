@@ -1021,3 +1021,227 @@ impl AsyncWrite for KillIo {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// TLS: a private CA and a TLS front for any emulator
+
+/// A private certificate authority made for one test, and a server certificate it signed for
+/// `localhost` and `127.0.0.1` (ECDSA P-256, from rcgen with ring).
+pub struct TestCa {
+    /// The CA certificate (PEM): what a client has to be told to trust.
+    pub ca_pem: String,
+    /// The server certificate (PEM), signed by the CA.
+    pub cert_pem: String,
+    /// The server certificate's private key (PEM, PKCS#8).
+    pub key_pem: String,
+}
+
+impl TestCa {
+    /// A new CA named `name` (its subject's common name) and a server certificate it signed.
+    pub fn new(name: &str) -> TestCa {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, name);
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_key = KeyPair::generate().expect("CA key");
+        let ca_pem = ca.self_signed(&ca_key).expect("self-sign the CA").pem();
+        let issuer = Issuer::new(ca, ca_key);
+
+        let mut leaf =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .expect("server params");
+        leaf.distinguished_name
+            .push(DnType::CommonName, "relsync test server");
+        leaf.is_ca = IsCa::ExplicitNoCa;
+        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let key = KeyPair::generate().expect("server key");
+        let cert_pem = leaf
+            .signed_by(&key, &issuer)
+            .expect("sign the server certificate")
+            .pem();
+        TestCa {
+            ca_pem,
+            cert_pem,
+            key_pem: key.serialize_pem(),
+        }
+    }
+}
+
+/// What a [`TlsFront`] saw of its connections.
+#[derive(Default)]
+struct TlsLog {
+    handshakes: std::sync::atomic::AtomicUsize,
+    /// Each failed handshake's error, e.g. `received fatal alert: UnknownCA`.
+    failed: Mutex<Vec<String>>,
+}
+
+/// A TLS front for an emulator, as the nginx in front of a self-managed forge: it accepts TLS
+/// on `127.0.0.1:0` with the certificate it was given (HTTP/1.1, no ALPN) and relays each
+/// connection, decrypted, to the emulator's plain port, so the emulator answers, logs and
+/// faults every request as usual. It counts handshakes (and keeps why failed ones failed), and
+/// stops (its thread joined) on drop. The emulator's own URLs in its answers stay `http://`.
+pub struct TlsFront {
+    port: u16,
+    log: Arc<TlsLog>,
+    _server: ServerHandle,
+}
+
+impl TlsFront {
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// `https://localhost:PORT` (the certificate names both).
+    pub fn localhost_url(&self) -> String {
+        format!("https://localhost:{}", self.port)
+    }
+
+    /// `127.0.0.1:PORT`, as a `CONNECT` request names it.
+    pub fn authority(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Completed TLS handshakes (one per connection a client kept).
+    pub fn handshakes(&self) -> usize {
+        self.log.handshakes.load(Ordering::SeqCst)
+    }
+
+    /// Why each failed handshake failed, in order.
+    pub fn failed_handshakes(&self) -> Vec<String> {
+        self.log
+            .failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl<S, F: RandomFault> Emulator<S, F> {
+    /// Starts a [`TlsFront`] for this emulator with this certificate chain and key (PEM; e.g.
+    /// [`TestCa::cert_pem`] and [`TestCa::key_pem`]); the emulator stops serving TLS when the
+    /// front is dropped.
+    pub fn serve_tls(&self, cert_pem: &str, key_pem: &str) -> TlsFront {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .expect("certificate PEM");
+        assert!(!certs.is_empty(), "no certificate in the PEM");
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("private key PEM");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server certificate and key");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+
+        let backend = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .expect("emulator port");
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let port = std_listener.local_addr().expect("local addr").port();
+        let log = Arc::new(TlsLog::default());
+        let server = serve_tls_front(port, std_listener, acceptor, backend, log.clone());
+        TlsFront {
+            port,
+            log,
+            _server: server,
+        }
+    }
+}
+
+/// The front's thread (`tls-front-{port}`, its own runtime): each accepted connection is
+/// handshaken (10 s at most) and relayed to `127.0.0.1:{backend}` in a task of its own.
+fn serve_tls_front(
+    port: u16,
+    std_listener: std::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    backend: u16,
+    log: Arc<TlsLog>,
+) -> ServerHandle {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name(format!("tls-front-{port}"))
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                let _ = ready_tx.send(());
+                let accept_loop = async {
+                    loop {
+                        let Ok((tcp, _)) = listener.accept().await else {
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                            continue;
+                        };
+                        let _ = tcp.set_nodelay(true);
+                        let (acceptor, log) = (acceptor.clone(), log.clone());
+                        tokio::spawn(async move {
+                            let handshake =
+                                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
+                                    .await;
+                            let mut tls = match handshake {
+                                Ok(Ok(tls)) => tls,
+                                Ok(Err(e)) => {
+                                    log.failed
+                                        .lock()
+                                        .unwrap_or_else(|e| e.into_inner())
+                                        .push(e.to_string());
+                                    return;
+                                }
+                                Err(_) => {
+                                    log.failed
+                                        .lock()
+                                        .unwrap_or_else(|e| e.into_inner())
+                                        .push("handshake timed out".into());
+                                    return;
+                                }
+                            };
+                            log.handshakes.fetch_add(1, Ordering::SeqCst);
+                            let Ok(mut plain) =
+                                tokio::net::TcpStream::connect(("127.0.0.1", backend)).await
+                            else {
+                                return;
+                            };
+                            let _ = plain.set_nodelay(true);
+                            let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                        });
+                    }
+                };
+                tokio::select! {
+                    _ = accept_loop => {}
+                    _ = rx => {}
+                }
+            });
+            rt.shutdown_timeout(Duration::from_millis(200));
+        })
+        .expect("spawn TLS front thread");
+    let _ = ready_rx.recv_timeout(Duration::from_secs(10));
+    ServerHandle {
+        shutdown: Some(tx),
+        thread: Some(thread),
+    }
+}

@@ -8,5 +8,6 @@ pub mod github;
 pub mod gitlab;
 pub mod http_client;
 pub mod multipart;
+pub mod proxy;
 pub mod repo;
 pub mod tgit;
