@@ -1,7 +1,7 @@
 //! `plan` and `apply` against the stateful Gitea emulator, from Gitea Actions.
 
 use crate::helpers::cli::{Cli, Run};
-use crate::helpers::converge::converges_under_faults;
+use crate::helpers::converge::{converges_under_faults, writes_nothing};
 use crate::helpers::gitea::GiteaEmulator;
 use crate::helpers::repo::TestRepo;
 
@@ -57,9 +57,7 @@ fn release_with_attachment_and_a_second_run_writes_nothing() {
         r.header("authorization")
             .is_some_and(|a| a.starts_with("token "))
     }));
-    emu.reset_requests();
-    apply(&repo, &emu).success();
-    assert_eq!(emu.write_count(), 0);
+    writes_nothing(&emu, || apply(&repo, &emu));
 }
 
 #[test]
@@ -121,9 +119,7 @@ fn forgejo_keeps_links_as_external_attachments() {
         Some("https://docs.example.com")
     );
     assert_eq!(atts.len(), 2, "{atts:?}");
-    emu.reset_requests();
-    apply(&repo, &emu).success();
-    assert_eq!(emu.write_count(), 0);
+    writes_nothing(&emu, || apply(&repo, &emu));
     std::fs::write(
         repo.path().join("release.yml"),
         "assets:\n  links:\n    - { name: Docs, url: \"https://docs.example.com/v2\" }\n  files:\n    - path: \"dist/*\"\n",

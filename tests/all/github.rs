@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use crate::helpers::cli::{Cli, Run};
-use crate::helpers::converge::converges_under_faults;
+use crate::helpers::cli::{Cli, Run, run_together};
+use crate::helpers::converge::{converges_under_faults, writes_nothing};
 use crate::helpers::github::{Fault, GithubEmulator};
 use crate::helpers::repo::TestRepo;
 
@@ -161,9 +161,7 @@ fn a_changed_asset_is_replaced() {
             .content,
         b"linux 2"
     );
-    emu.reset_requests();
-    apply(&repo, &emu).success();
-    assert_eq!(emu.write_count(), 0);
+    writes_nothing(&emu, || apply(&repo, &emu));
 }
 
 #[test]
@@ -193,11 +191,7 @@ fn two_concurrent_applies_end_with_one_release() {
         actions(&repo, &emu, &["apply"]),
         actions(&repo, &emu, &["apply"]),
     );
-    let runs: Vec<Run> = std::thread::scope(|s| {
-        let a = s.spawn(|| a.run());
-        let b = s.spawn(|| b.run());
-        vec![a.join().unwrap(), b.join().unwrap()]
-    });
+    let runs = run_together(a, b);
     for r in runs {
         r.success();
     }
@@ -210,9 +204,7 @@ fn two_concurrent_applies_end_with_one_release() {
         asset_names(&emu),
         ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"]
     );
-    emu.reset_requests();
-    apply(&repo, &emu).success();
-    assert_eq!(emu.write_count(), 0);
+    writes_nothing(&emu, || apply(&repo, &emu));
 }
 
 #[test]

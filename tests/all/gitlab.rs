@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::helpers::cli::{Cli, Run};
-use crate::helpers::converge::converges_under_faults;
+use crate::helpers::cli::{Cli, Run, run_together};
+use crate::helpers::converge::{converges_under_faults, writes_nothing};
 use crate::helpers::gitlab::{Fault, GitlabEmulator};
 use crate::helpers::repo::TestRepo;
 
@@ -249,9 +249,7 @@ assets:
         links.iter().any(|l| l["id"] == by_hand),
         "hand-added link kept"
     );
-    emu.reset_requests();
-    apply(&repo, &emu).success();
-    assert_eq!(emu.write_count(), 0);
+    writes_nothing(&emu, || apply(&repo, &emu));
 }
 
 #[test]
@@ -545,11 +543,7 @@ fn two_concurrent_applies_end_with_one_release_and_no_duplicates() {
         gitlab_ci(&repo, &emu, &["apply"]),
         gitlab_ci(&repo, &emu, &["apply"]),
     );
-    let runs: Vec<Run> = std::thread::scope(|s| {
-        let a = s.spawn(|| a.run());
-        let b = s.spawn(|| b.run());
-        vec![a.join().unwrap(), b.join().unwrap()]
-    });
+    let runs = run_together(a, b);
     for r in runs {
         r.success();
     }
@@ -559,9 +553,7 @@ fn two_concurrent_applies_end_with_one_release_and_no_duplicates() {
         file_names(&emu),
         ["SHA256SUMS", "app-linux.tar.gz", "app-macos.tar.gz"]
     );
-    emu.reset_requests();
-    apply(&repo, &emu).success();
-    assert_eq!(emu.write_count(), 0);
+    writes_nothing(&emu, || apply(&repo, &emu));
 }
 
 #[test]

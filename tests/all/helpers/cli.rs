@@ -139,3 +139,12 @@ impl Cli {
         cmd
     }
 }
+
+/// Runs two invocations at the same time, as two CI jobs for one tag would.
+pub fn run_together(a: Cli, b: Cli) -> [Run; 2] {
+    std::thread::scope(|s| {
+        let a = s.spawn(|| a.run());
+        let b = s.spawn(|| b.run());
+        [a.join().expect("first run"), b.join().expect("second run")]
+    })
+}

@@ -27,8 +27,25 @@ pub fn converges_under_faults<S, F: RandomFault>(
         assert!(faults > 0, "seed {seed}: no fault was injected");
         assert!(ok, "seed {seed}: no success in three runs");
         check(&emu, seed);
-        emu.reset_requests();
-        apply(&repo, &emu).success();
-        assert_eq!(emu.write_count(), 0, "seed {seed}: not converged");
+        writes_nothing(&emu, || apply(&repo, &emu));
     }
+}
+
+/// Runs `run` once more and asserts it succeeds without a single write request: the
+/// release had converged.
+#[track_caller]
+pub fn writes_nothing<S, F: RandomFault>(emu: &Emulator<S, F>, run: impl FnOnce() -> Run) -> Run {
+    emu.reset_requests();
+    let done = run().success();
+    let writes: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.is_write())
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "a converged release was written to: {writes:?}"
+    );
+    done
 }
