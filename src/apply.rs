@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::cli::OutputFormat;
 use crate::desired::Desired;
 use crate::forge::http::HttpError;
-use crate::forge::{Actual, AnyForge, Created, Forge};
+use crate::forge::{Actual, Created, Forge};
 use crate::output;
 use crate::plan::{self, Action, Plan};
 use crate::settings::Settings;
@@ -51,7 +51,16 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
         .build()?;
     rt.block_on(async {
         if apply {
-            converge(settings, &forge, &desired, out).await
+            let done = converge(&forge, &desired, &Pace::default()).await?;
+            report(
+                settings,
+                &desired,
+                &done.first_plan,
+                &done.done,
+                &done.url,
+                out,
+            )?;
+            Ok(!done.done.is_empty())
         } else {
             let actual = forge.observe(&desired).await?;
             let uploaded = BTreeMap::new();
@@ -66,14 +75,47 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
     })
 }
 
-async fn converge(
-    settings: &Settings,
-    forge: &AnyForge,
+/// How `converge` waits between rounds.
+#[derive(Debug, Clone)]
+pub struct Pace {
+    /// The total time a run may spend waiting and retrying.
+    pub budget: Duration,
+    /// Whether to sleep between rounds (backoff with jitter, `Retry-After`).
+    pub sleep: bool,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self {
+            budget: Duration::from_secs(300),
+            sleep: true,
+        }
+    }
+}
+
+/// What a converged run did.
+#[derive(Debug, Clone)]
+pub struct Converged {
+    /// The plan of the first round (what was pending when the run started).
+    pub first_plan: Plan,
+    /// One line per write made.
+    pub done: Vec<String>,
+    /// The release's web URL.
+    pub url: String,
+}
+
+/// Observe → plan → execute, in rounds, until the forge holds the desired release. Any
+/// failed write is followed by a fresh read of the forge before anything else is written.
+///
+/// # Errors
+/// A blocked plan, a failure that a new read cannot fix, or no convergence within the
+/// rounds and time budget; the error says what was done before it.
+pub async fn converge<F: Forge>(
+    forge: &F,
     desired: &Desired,
-    out: &mut dyn Write,
-) -> anyhow::Result<bool> {
+    pace: &Pace,
+) -> anyhow::Result<Converged> {
     let start = Instant::now();
-    let budget = Duration::from_secs(300);
     let mut done: Vec<String> = Vec::new();
     let mut first_plan: Option<Plan> = None;
     let mut last_err: Option<anyhow::Error> = None;
@@ -88,36 +130,34 @@ async fn converge(
         if let Some(why) = &plan.blocked {
             return Err(anyhow::anyhow!("{why}").context(partial(&done)));
         }
-        if first_plan.is_none() {
-            first_plan = Some(plan.clone());
-        }
+        let first = first_plan.get_or_insert_with(|| plan.clone());
         if !plan.has_changes() {
             let url = actual
                 .release
                 .as_ref()
                 .map_or_else(|| forge.release_url(&desired.tag), |r| r.url.clone());
-            report(
-                settings,
-                desired,
-                first_plan.as_ref().unwrap_or(&plan),
-                &done,
-                &url,
-                out,
-            )?;
-            return Ok(!done.is_empty());
+            return Ok(Converged {
+                first_plan: first.clone(),
+                done,
+                url,
+            });
         }
         match execute(forge, desired, &actual, &plan, &mut uploaded, &mut done).await {
             Ok(()) => last_err = None,
             Err(e) if is_retryable(&e) => {
                 let wait = crate::forge::http::backoff(round as u32, retry_after(&e));
-                tracing::warn!(
-                    "{e:#}; reading the forge again in {:.1}s",
-                    wait.as_secs_f64()
-                );
-                if start.elapsed() + wait > budget {
+                if start.elapsed() + wait > pace.budget {
                     return Err(e.context(partial(&done)));
                 }
-                tokio::time::sleep(wait).await;
+                if pace.sleep {
+                    tracing::warn!(
+                        "{e:#}; reading the forge again in {:.1}s",
+                        wait.as_secs_f64()
+                    );
+                    tokio::time::sleep(wait).await;
+                } else {
+                    tracing::warn!("{e:#}; reading the forge again");
+                }
                 last_err = Some(e);
             }
             Err(e) => return Err(e.context(partial(&done))),
@@ -169,8 +209,8 @@ struct Raced;
 
 /// Runs the plan's actions in order. It stops early, to read the forge again, after
 /// creating a release that files attach to and after uploads the forge may rename.
-async fn execute(
-    forge: &AnyForge,
+async fn execute<F: Forge>(
+    forge: &F,
     desired: &Desired,
     actual: &Actual,
     plan: &Plan,
@@ -188,6 +228,15 @@ async fn execute(
             Action::Unchanged { .. } => continue,
             Action::UploadFile { index, .. } => {
                 let file = &desired.files[*index];
+                // Recorded before sending: should the answer be lost, the next round still
+                // recognises what was sent, whatever name the forge gave it.
+                uploaded.insert(
+                    file.name.clone(),
+                    plan::StateFile {
+                        sha256: file.sha256.clone(),
+                        stored: None,
+                    },
+                );
                 let stored = forge.upload_file(desired, release, file).await?;
                 uploaded.insert(
                     file.name.clone(),
@@ -230,8 +279,8 @@ fn record(action: &Action, done: &mut Vec<String>) {
     done.push(line);
 }
 
-fn plan_context<'a>(
-    forge: &'a AnyForge,
+fn plan_context<'a, F: Forge>(
+    forge: &'a F,
     desired: &'a Desired,
     uploaded: &'a BTreeMap<String, plan::StateFile>,
 ) -> plan::Context<'a> {

@@ -1,6 +1,8 @@
 //! The forge seam: the operations the release pipeline needs, with neutral types.
 //! Backends turn their DTOs into these; `plan` and `apply` never see a forge's JSON.
 
+#[cfg(test)]
+pub mod fake;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
