@@ -335,3 +335,6 @@ fn report(
     }
     output::github_outputs(&settings.env, d, url, changed, done)
 }
+
+#[cfg(test)]
+mod faults;

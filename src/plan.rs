@@ -209,6 +209,15 @@ pub fn compose_description(mode: NotesMode, current: Option<&str>, block: &str) 
     }
 }
 
+/// The letters and digits of a name, lower-cased: what survives a forge's renaming of
+/// special characters.
+fn shape(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 fn normalise(s: &str) -> String {
     s.replace("\r\n", "\n").trim().to_owned()
 }
@@ -252,10 +261,49 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     for f in &actual.files {
         by_name.entry(f.name.as_str()).or_default().push(f);
     }
+    // Stored files of each desired file: first under the name relsync recorded (or the
+    // desired name); then, where the forge renames uploads, under any name of the same shape
+    // and size, which is an upload whose answer (or whose record in the state) was lost.
+    let mut matched: Vec<Vec<&StoredFile>> = desired
+        .files
+        .iter()
+        .map(|f| {
+            by_name
+                .remove(stored_name(&f.name).as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    if caps.renames_files {
+        for (f, found) in desired.files.iter().zip(matched.iter_mut()) {
+            let key = shape(&f.name);
+            let mut names: Vec<&str> = by_name
+                .keys()
+                .copied()
+                .filter(|n| shape(n) == key)
+                .collect();
+            names.sort_unstable();
+            for n in names {
+                let Some(list) = by_name.get_mut(n) else {
+                    continue;
+                };
+                let (mine, other): (Vec<&StoredFile>, Vec<&StoredFile>) =
+                    list.iter().partition(|s| {
+                        !s.complete
+                            || s.sha256
+                                .as_ref()
+                                .map_or(s.size == f.size, |h| *h == f.sha256)
+                    });
+                found.extend(mine);
+                if other.is_empty() {
+                    by_name.remove(n);
+                } else {
+                    *list = other;
+                }
+            }
+        }
+    }
     let mut new_files = BTreeMap::new();
-    for (index, f) in desired.files.iter().enumerate() {
-        let name = stored_name(&f.name);
-        let stored = by_name.remove(name.as_str()).unwrap_or_default();
+    for ((index, f), stored) in desired.files.iter().enumerate().zip(matched) {
         let same = |s: &StoredFile| {
             s.complete
                 && match &s.sha256 {
@@ -271,7 +319,8 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
                     }
                 }
         };
-        let keep = stored.iter().find(|s| same(s)).map(|s| s.id);
+        let kept = stored.iter().find(|s| same(s)).copied();
+        let keep = kept.map(|s| s.id);
         if keep.is_some() {
             unchanged.push(Action::Unchanged {
                 kind: "file".into(),
@@ -285,16 +334,17 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
                 index,
             });
         }
-        for s in stored {
+        for s in &stored {
             if keep == Some(s.id) {
                 continue;
             }
             let reason = if same(s) { "duplicate" } else { "superseded" };
             file_deletes.push(Action::DeleteFile {
-                file: s.clone(),
+                file: (*s).clone(),
                 reason: reason.into(),
             });
         }
+        let name = kept.map_or_else(|| stored_name(&f.name), |s| s.name.clone());
         new_files.insert(
             f.name.clone(),
             StateFile {
@@ -313,7 +363,8 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     for s in leftover {
         let prune = match desired.prune {
             Prune::All => true,
-            Prune::Managed => managed_stored.contains_key(&s.name),
+            // Files in relsync's own package version are relsync's, recorded or not.
+            Prune::Managed => caps.files_linked || managed_stored.contains_key(&s.name),
             Prune::None => false,
         };
         if prune {
@@ -454,17 +505,6 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             .then_some(desired.prerelease),
         draft: None,
     };
-    if patch.is_empty() {
-        actions.push(Action::Unchanged {
-            kind: "release".into(),
-            name: desired.tag.clone(),
-        });
-    } else {
-        actions.push(Action::UpdateRelease {
-            tag: desired.tag.clone(),
-            patch,
-        });
-    }
     diff_links(
         &want,
         &actual.links,
@@ -481,6 +521,20 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             .filter(|d| d.draft && d.description.contains(BEGIN))
             .map(|d| Action::DeleteRelease { release: d.clone() }),
     );
+    // The description (and the state in it) is written after the links and files it no
+    // longer lists are gone: until then the old state still names them as relsync's, so a
+    // run that dies part way leaves nothing the next run cannot recognise.
+    if patch.is_empty() {
+        actions.push(Action::Unchanged {
+            kind: "release".into(),
+            name: desired.tag.clone(),
+        });
+    } else {
+        actions.push(Action::UpdateRelease {
+            tag: desired.tag.clone(),
+            patch,
+        });
+    }
     if caps.prerelease && release.draft != desired.draft {
         actions.push(Action::UpdateRelease {
             tag: desired.tag.clone(),
