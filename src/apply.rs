@@ -338,3 +338,6 @@ fn report(
 
 #[cfg(test)]
 mod faults;
+
+#[cfg(test)]
+mod diff_table;

@@ -193,7 +193,7 @@ const SCENARIOS: [Scenario; 4] = [
 ];
 
 impl Fake {
-    fn add_link_by_hand_if_supported(&self, tag: &str, name: &str, url: &str) {
+    pub(crate) fn add_link_by_hand_if_supported(&self, tag: &str, name: &str, url: &str) {
         if self.capabilities_links() {
             self.add_link_by_hand(tag, name, url);
         }

@@ -103,6 +103,8 @@ pub struct World {
     next_id: u64,
     #[serde(skip)]
     faults: BTreeMap<usize, Fault>,
+    #[serde(skip)]
+    meanwhile: BTreeMap<usize, (Vec<FakeRelease>, Vec<FakeFile>)>,
     crash_pending: bool,
 }
 
@@ -220,6 +222,13 @@ impl Fake {
         self.lock().faults.insert(n, fault);
     }
 
+    /// Just before request `n`, another job leaves the releases and files of `other`.
+    pub fn meanwhile(&self, n: usize, other: &World) {
+        self.lock()
+            .meanwhile
+            .insert(n, (other.releases.clone(), other.files.clone()));
+    }
+
     /// Forgets every scripted fault and a pending crash.
     pub fn clear_faults(&self) {
         let mut w = self.lock();
@@ -286,6 +295,15 @@ impl Fake {
             size: bytes.len() as u64,
             sha256: sha256_hex(bytes),
         });
+    }
+
+    /// Edits a release by hand.
+    ///
+    /// # Panics
+    /// No such release.
+    pub fn edit_release(&self, tag: &str, edit: impl FnOnce(&mut Release)) {
+        let mut w = self.lock();
+        edit(&mut w.release_mut(tag).expect("release exists").release);
     }
 
     /// The state without ids.
@@ -360,6 +378,27 @@ impl Fake {
         });
         if std::mem::take(&mut w.crash_pending) {
             return Err(Crash.into());
+        }
+        if let Some((releases, files)) = w.meanwhile.remove(&n) {
+            // Merged in with ids of their own.
+            let shift = w.next_id + 1000;
+            for mut r in releases {
+                r.id += shift;
+                r.release.id = Some(r.id);
+                for l in &mut r.links {
+                    l.id += shift;
+                }
+                w.releases.push(r);
+            }
+            for mut f in files {
+                f.id += shift;
+                if let Some(id) = f.container.strip_prefix("release:") {
+                    let id = id.parse::<u64>().unwrap_or_default() + shift;
+                    f.container = format!("release:{id}");
+                }
+                w.files.push(f);
+            }
+            w.next_id = shift + 1000;
         }
         let fault = w.faults.remove(&n);
         if fault == Some(Fault::FailBefore) {
