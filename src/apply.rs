@@ -89,6 +89,9 @@ async fn converge(
             return Err(anyhow::anyhow!("{why}").context(partial(&done)));
         }
         if first_plan.is_none() {
+            for w in &plan.warnings {
+                tracing::warn!("{w}");
+            }
             first_plan = Some(plan.clone());
         }
         if !plan.has_changes() {

@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod assets;
+pub mod block;
 pub mod changelog;
 pub mod ci;
 pub mod cli;

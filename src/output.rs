@@ -75,6 +75,9 @@ pub struct PlanReport<'a> {
     pub summary: Summary,
     /// Whether `apply` would write.
     pub changes_pending: bool,
+    /// What the user should know about this plan.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub warnings: &'a [String],
     /// Release URL (apply).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<&'a str>,
@@ -107,6 +110,7 @@ pub fn report<'a>(
         actions: &plan.actions,
         summary: plan.summary,
         changes_pending: plan.has_changes(),
+        warnings: &plan.warnings,
         url: None,
         done: None,
     }
@@ -195,6 +199,9 @@ pub fn plan_text(d: &Desired, plan: &Plan, forge: Option<&str>, offline: bool) -
     s.push('\n');
     for a in &plan.actions {
         let _ = writeln!(s, "{}", describe_action(a));
+    }
+    for w in &plan.warnings {
+        let _ = writeln!(s, "warning: {w}");
     }
     let sm = plan.summary;
     let _ = writeln!(

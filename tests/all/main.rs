@@ -1,5 +1,6 @@
 //! The single integration-test binary.
 
+mod block;
 mod changelog;
 mod cli;
 mod emulator_gitea;
