@@ -552,3 +552,39 @@ fn every_answer_is_read_so_one_connection_serves_a_run() {
     assert!(gitlab.requests().len() >= 4, "{:?}", gitlab.requests());
     assert_eq!(gitlab.connections(), 1, "{:?}", gitlab.requests());
 }
+
+#[test]
+fn a_tls_handshake_failure_is_final_and_names_the_scheme_and_ca_settings() {
+    let repo = repo(None);
+    // A plain-HTTP server reached with `https://`.
+    let plain = Hostile::start(|_| Reply::json(404, &json!({"message": "404 Not Found"})));
+    let server = plain.url().replace("http://", "https://");
+    let started = Instant::now();
+    let out = failed(Kind::GitlabPrivate.cli(&repo, &server, &["plan"]).run());
+    assert!(
+        out.contains("TLS handshake failed") && out.contains("RELSYNC_CA_FILE"),
+        "{out}"
+    );
+    assert!(!out.contains("retrying"), "retrying cannot help:\n{out}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(plain.requests().is_empty(), "{:?}", plain.requests());
+}
+
+#[test]
+fn an_unknown_host_fails_fast_and_names_the_server_settings() {
+    let repo = repo(None);
+    // `.invalid` never resolves (RFC 6761).
+    let started = Instant::now();
+    let out = failed(
+        Kind::Github
+            .cli(&repo, "https://relsync-test.invalid", &["plan"])
+            .run(),
+    );
+    assert!(
+        out.contains("cannot connect to https://relsync-test.invalid:443")
+            && out.contains("RELSYNC_SERVER"),
+        "{out}"
+    );
+    assert!(out.matches("retrying").count() <= 2, "{out}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
