@@ -15,8 +15,8 @@
 //!   is dropped on purpose, so connections are reused.
 //! - **Time is bounded.** Each read, retries included, ends within the time budget
 //!   (`RELSYNC_RETRY_BUDGET`, 120 s by default); so does each write, and an upload gets the
-//!   budget plus the time to send its bytes at [`MIN_UPLOAD_RATE`]. A body stalled for
-//!   [`IDLE_TIMEOUT`] fails at once. A server that cannot be reached is tried
+//!   budget plus the time to send its bytes at [`MIN_UPLOAD_RATE`]. An answer's body that
+//!   stalls for [`IDLE_TIMEOUT`] fails at once. A server that cannot be reached is tried
 //!   [`CONNECT_ATTEMPTS`] times in quick succession, not for the whole budget.
 //! - **Paging ends.** [`Pager`] stops a listing at [`MAX_PAGES`] pages or when a page comes
 //!   round again.
@@ -144,6 +144,12 @@ pub enum HttpError {
         /// The allowed origins.
         allowed: String,
     },
+    /// A request that cannot be built (a URL that is not absolute).
+    #[error("{message}")]
+    Request {
+        /// What was wrong.
+        message: String,
+    },
     /// The answer is larger than relsync reads.
     #[error(
         "{method} {path}: the answer is larger than {} MiB; relsync stopped reading it\n  help: check that `--server` points at the forge's API", .limit / (1024 * 1024)
@@ -197,6 +203,7 @@ impl HttpError {
             | Self::Redirect { .. }
             | Self::Origin { .. }
             | Self::TooLarge { .. }
+            | Self::Request { .. }
             | Self::Body { .. } => false,
             // GitHub's secondary rate limits answer 403 with `retry-after` (or a message).
             Self::Status {
@@ -357,8 +364,10 @@ impl Http {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("relsync/", env!("CARGO_PKG_VERSION")))
             .redirect(policy)
-            .connect_timeout(Duration::from_secs(10).min(budget))
-            .read_timeout(IDLE_TIMEOUT);
+            // No client-wide read timeout: reqwest's runs from the start of the request to
+            // the answer's headers, which would cut long uploads short. Each request gets a
+            // deadline instead, and body reads an idle timeout (`read_capped`).
+            .connect_timeout(Duration::from_secs(10).min(budget));
         if let Some(ca) = &settings.ca {
             let pem = match ca {
                 CaSource::Inline(pem) => pem.clone().into_bytes(),
@@ -463,11 +472,7 @@ impl Http {
     /// Transport failure, error status, an answer too large or too slow.
     pub async fn send(&self, rb: RequestBuilder) -> Result<Answer, HttpError> {
         let (client, req) = rb.build_split();
-        let req = req.map_err(|e| HttpError::Body {
-            method: Method::GET,
-            path: String::new(),
-            message: self.redact(&format!("cannot build the request: {e}")),
-        })?;
+        let req = req.map_err(|e| self.unbuildable(&e))?;
         let deadline = Instant::now() + req.timeout().copied().unwrap_or(self.budget);
         self.attempt(&client, req, deadline).await
     }
@@ -497,11 +502,7 @@ impl Http {
         let mut connect_failures = 0u32;
         loop {
             let (client, req) = make().build_split();
-            let req = req.map_err(|e| HttpError::Body {
-                method: Method::GET,
-                path: String::new(),
-                message: self.redact(&format!("cannot build the request: {e}")),
-            })?;
+            let req = req.map_err(|e| self.unbuildable(&e))?;
             match self.attempt(&client, req, deadline).await {
                 Ok(r) => return Ok(r),
                 Err(e) if e.is_transient() => {
@@ -593,7 +594,19 @@ impl Http {
                         limit: MAX_BODY,
                     });
                 }
-                Err(e) => return Err(self.transport_error(&e, method, path, origin)),
+                Err(Stalled::Reqwest(e)) => {
+                    return Err(self.transport_error(&e, method, path, origin));
+                }
+                Err(Stalled::Idle) => {
+                    return Err(HttpError::Transport {
+                        method: method.clone(),
+                        path: path.to_owned(),
+                        message: format!(
+                            "the answer stalled: nothing arrived for {}s",
+                            IDLE_TIMEOUT.as_secs()
+                        ),
+                    });
+                }
             };
             return Ok(Answer {
                 method: method.clone(),
@@ -672,6 +685,17 @@ impl Http {
         }
     }
 
+    /// A request that could not be built: its URL (from the server, or the settings) is
+    /// not an absolute http(s) URL.
+    fn unbuildable(&self, e: &reqwest::Error) -> HttpError {
+        HttpError::Request {
+            message: self.redact(&match e.url() {
+                Some(u) => format!("cannot send a request to `{u}`: {}", transport_message(e)),
+                None => format!("cannot build a request: {}", transport_message(e)),
+            }),
+        }
+    }
+
     fn allowed_list(&self) -> String {
         self.allowed
             .iter()
@@ -690,14 +714,30 @@ impl Http {
     }
 }
 
+/// Why a body could not be read.
+enum Stalled {
+    /// The connection failed.
+    Reqwest(reqwest::Error),
+    /// Nothing arrived for [`IDLE_TIMEOUT`].
+    Idle,
+}
+
 /// Reads at most `cap` bytes of the body: `(body, true)` when it ended within the cap,
-/// `(what was read, false)` when it did not (the rest is left unread).
-async fn read_capped(resp: &mut Response, cap: usize) -> Result<(Bytes, bool), reqwest::Error> {
+/// `(what was read, false)` when it did not (the rest is left unread). Each chunk must
+/// arrive within [`IDLE_TIMEOUT`].
+async fn read_capped(resp: &mut Response, cap: usize) -> Result<(Bytes, bool), Stalled> {
     if resp.content_length().is_some_and(|n| n > cap as u64) {
         return Ok((Bytes::new(), false));
     }
     let mut buf = Vec::new();
-    while let Some(chunk) = resp.chunk().await? {
+    loop {
+        let chunk = tokio::time::timeout(IDLE_TIMEOUT, resp.chunk())
+            .await
+            .map_err(|_| Stalled::Idle)?
+            .map_err(Stalled::Reqwest)?;
+        let Some(chunk) = chunk else {
+            return Ok((buf.into(), true));
+        };
         if buf.len() + chunk.len() > cap {
             let room = cap - buf.len();
             buf.extend_from_slice(&chunk[..room]);
@@ -705,7 +745,6 @@ async fn read_capped(resp: &mut Response, cap: usize) -> Result<(Bytes, bool), r
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok((buf.into(), true))
 }
 
 /// Counts the pages of one listing, and stops it at [`MAX_PAGES`] or when a page comes
