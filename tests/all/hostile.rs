@@ -124,7 +124,12 @@ fn a_redirect_to_another_origin_is_not_followed_and_carries_no_token() {
             let forge = Hostile::start(move |r: &Seen| {
                 Reply::redirect(status, &format!("{target}{}", r.path))
             });
-            let out = failed(kind.cli(&repo, &forge.url(), &["plan"]).run());
+            // Every log line of every crate, so a token in any of them would show.
+            let out = failed(
+                kind.cli(&repo, &forge.url(), &["plan"])
+                    .env("RELSYNC_LOG", "trace")
+                    .run(),
+            );
             assert!(
                 out.contains(&format!("redirected (HTTP {status}")) && out.contains(&other.url()),
                 "{kind:?} {status}: the error names the redirect and where it pointed:\n{out}"
