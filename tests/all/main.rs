@@ -11,5 +11,6 @@ mod gitea;
 mod github;
 mod gitlab;
 mod helpers;
+mod hostile;
 mod network;
 mod tgit;
