@@ -284,7 +284,7 @@ fn report(
         }
     }
     if let Some(path) = &settings.dotenv {
-        std::fs::write(path, output::dotenv(&d.tag, &d.version, url, changed))
+        std::fs::write(path, output::dotenv(&d.tag, &d.version, url, changed)?)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     output::github_outputs(&settings.env, d, url, changed, done)

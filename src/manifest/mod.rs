@@ -5,7 +5,8 @@ mod resolve;
 pub mod yaml;
 
 pub use resolve::{
-    AssetsSection, FileSpec, ForgeSection, LinkSpec, Manifest, PackageSpec, ReleaseSection,
+    AssetsSection, CREDENTIAL_VARS, FileSpec, ForgeSection, LinkSpec, Manifest, PackageSpec,
+    ReleaseSection, credential_var,
 };
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,11 @@ pub fn load(explicit: Option<&Path>, repo: &Path) -> anyhow::Result<Manifest> {
             repo,
         )?);
     };
+    if let Ok(meta) = std::fs::metadata(&path)
+        && meta.len() > yaml::MAX_BYTES as u64
+    {
+        return Err(yaml::too_large(&path, meta.len()).into());
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| {
         input_with(
             format!("cannot read manifest {}: {e}", path.display()),
