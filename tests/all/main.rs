@@ -11,4 +11,5 @@ mod github;
 mod gitlab;
 mod helpers;
 mod network;
+mod ship;
 mod tgit;
