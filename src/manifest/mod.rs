@@ -66,10 +66,16 @@ pub fn from_str(text: &str, path: &Path, repo: &Path) -> anyhow::Result<Manifest
     )?)
 }
 
+/// The published URL of the JSON Schema of `release.yml`, its `$id`.
+pub const SCHEMA_URL: &str =
+    "https://raw.githubusercontent.com/relsync/relsync/main/schema/release.schema.json";
+
 /// The JSON Schema of `release.yml`, pretty-printed.
 #[must_use]
 pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(raw::RawManifest);
+    let mut schema = schemars::schema_for!(raw::RawManifest);
+    // Where editors find it again from a copied release.yml (`yaml-language-server: $schema=`).
+    schema.insert("$id".to_owned(), SCHEMA_URL.into());
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s

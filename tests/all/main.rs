@@ -13,4 +13,5 @@ mod gitlab;
 mod helpers;
 mod hostile;
 mod network;
+mod ship;
 mod tgit;
