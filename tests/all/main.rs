@@ -1,5 +1,6 @@
 //! The single integration-test binary.
 
+mod block;
 mod changelog;
 mod cli;
 mod emulator_gitea;
@@ -10,5 +11,7 @@ mod gitea;
 mod github;
 mod gitlab;
 mod helpers;
+mod hostile;
 mod network;
+mod ship;
 mod tgit;
