@@ -434,13 +434,13 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             .then_some(desired.prerelease),
         draft: None,
     };
-    diff_links(
+    let blocked = blocked.or(diff_links(
         &want,
         &actual.links,
         &old_state,
         desired.prune,
         &mut actions,
-    );
+    ));
     actions.append(&mut file_deletes);
     // Drafts that a racing job of relsync left for the same tag (never one made by hand).
     actions.extend(
@@ -515,13 +515,15 @@ fn notes_with_links(desired: &Desired, caps: Capabilities) -> String {
 /// uniqueness of names, URLs and paths per release never fails: deletes, then updates,
 /// then creates; an update whose new URL or path is still held by another changing link
 /// becomes a delete and a create.
+/// Returns why the links cannot be reached, when a link relsync may not touch holds a URL or
+/// path a wanted link needs (writing anyway would fail on every run).
 fn diff_links(
     want: &[NewLink],
     have: &[Link],
     state: &State,
     prune: Prune,
     actions: &mut Vec<Action>,
-) {
+) -> Option<String> {
     let mut have_by_name: HashMap<&str, &Link> =
         have.iter().map(|l| (l.name.as_str(), l)).collect();
     let mut updates: Vec<(&Link, NewLink)> = Vec::new();
@@ -555,6 +557,38 @@ fn diff_links(
             true
         }
     });
+    let held = |k: &Link, w: &NewLink| -> Option<String> {
+        let path = |p: Option<&str>| p.map(|p| p.trim_start_matches('/').to_owned());
+        if k.url == w.url {
+            Some(format!("URL {}", w.url))
+        } else if w.direct_asset_path.is_some()
+            && path(k.direct_asset_path.as_deref()) == path(w.direct_asset_path.as_deref())
+        {
+            Some(format!(
+                "direct asset path {}",
+                w.direct_asset_path.as_deref().unwrap_or_default()
+            ))
+        } else {
+            None
+        }
+    };
+    let conflict = kept.iter().find_map(|k| {
+        creates
+            .iter()
+            .chain(updates.iter().map(|(_, w)| w))
+            .find_map(|w| held(k, w).map(|what| (k, w, what)))
+    });
+    if let Some((k, w, what)) = conflict {
+        let policy = match prune {
+            Prune::Managed => "managed",
+            Prune::All => "all",
+            Prune::None => "none",
+        };
+        return Some(format!(
+            "the link `{}` needs the {what}, which the link `{}` holds; GitLab keeps link names, URLs and paths unique per release, and `prune: {policy}` keeps `{}`: delete or change that link on the release page, or declare it in the manifest",
+            w.name, k.name, k.name
+        ));
+    }
     let mut deletes: Vec<&Link> = removable;
     // GitLab keeps URLs and paths unique per release. Simulate who holds which value: deletes
     // run first, then updates in order, so an update waits until its new URL and path are
@@ -610,6 +644,7 @@ fn diff_links(
             name,
         });
     }
+    None
 }
 
 fn same_link(h: &Link, w: &NewLink) -> bool {

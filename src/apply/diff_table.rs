@@ -264,3 +264,32 @@ fn an_upload_the_server_renames_is_recorded_under_its_stored_name() {
         assert!(!w.releases[0].release.draft, "published");
     }
 }
+
+#[test]
+fn a_url_held_by_a_link_made_by_hand_blocks_the_plan_instead_of_failing_on_every_run() {
+    let fake = Fake::new(Capabilities::GITLAB);
+    run(&fake, &before()).expect("the starting release is made");
+    fake.add_link_by_hand("v1.0.0", "Mirror", "https://new.example.com");
+    let mut want = before();
+    want.links.push(crate::desired::DesiredLink {
+        name: "New".into(),
+        url: "https://new.example.com".into(),
+        link_type: crate::manifest::raw::LinkType::Other,
+        direct_asset_path: None,
+    });
+    let from = fake.requests() + 1;
+    let err = format!("{:#}", run(&fake, &want).expect_err("blocked"));
+    assert!(
+        err.contains("`New` needs the URL https://new.example.com")
+            && err.contains("the link `Mirror` holds")
+            && err.contains("delete or change that link"),
+        "{err}"
+    );
+    assert!(fake.writes_since(from).is_empty(), "nothing written");
+    // With `prune: all` the holder is relsync's to remove: the plan deletes it first.
+    want.prune = Prune::All;
+    run(&fake, &want).expect("converges");
+    let links = &fake.world().releases[0].links;
+    assert!(links.iter().any(|l| l.name == "New"));
+    assert!(links.iter().all(|l| l.name != "Mirror"));
+}
