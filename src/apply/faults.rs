@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use super::{Pace, converge};
 use crate::desired::{Desired, DesiredFile, DesiredLink, FileSource, Package};
 use crate::forge::Capabilities;
-use crate::forge::fake::{Crash, Fake, Fault, World, sha256_hex};
+use crate::forge::fake::{Clash, Crash, Fake, Fault, World, sha256_hex};
 use crate::manifest::raw::{LinkType, NotesMode, Prune};
 
 pub(crate) const FORGES: [(&str, Capabilities); 4] = [
@@ -210,8 +210,8 @@ fn is_crash(e: &anyhow::Error) -> bool {
 
 /// Runs one scenario on one forge with every fault at every request. Returns the number of
 /// points and the failures.
-fn enumerate(s: &Scenario, caps: Capabilities) -> (usize, Vec<String>) {
-    let fake = Fake::new(caps);
+fn enumerate(s: &Scenario, caps: Capabilities, clash: Option<Clash>) -> (usize, Vec<String>) {
+    let fake = clash.map_or_else(|| Fake::new(caps), |c| Fake::with_clash(caps, c));
     (s.setup)(&fake);
     let mut start: World = fake.world();
     start.log.clear();
@@ -291,8 +291,18 @@ fn enumerate(s: &Scenario, caps: Capabilities) -> (usize, Vec<String>) {
 fn check(s: &Scenario) {
     let mut report = String::new();
     let mut all = Vec::new();
-    for (forge, caps) in FORGES {
-        let (n, failures) = enumerate(s, caps);
+    // Each forge as it answers a clash of stored names, and Tencent Git once more as a server
+    // that stores a clashing upload under a `_1` name instead of refusing it.
+    let variants = FORGES
+        .iter()
+        .map(|(f, c)| ((*f).to_owned(), *c, None))
+        .chain([(
+            "tgit-suffix".to_owned(),
+            Capabilities::TGIT,
+            Some(Clash::Suffix),
+        )]);
+    for (forge, caps, clash) in variants {
+        let (n, failures) = enumerate(s, caps, clash);
         let line = format!(
             "{forge}/{}: {n} points x {} modes, {} failures",
             s.name,
