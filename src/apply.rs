@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cli::OutputFormat;
@@ -51,7 +53,11 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
         .build()?;
     rt.block_on(async {
         if apply {
-            let done = converge(&forge, &desired, &Pace::default()).await?;
+            let pace = Pace {
+                interrupt: Some(on_signal()?),
+                ..Pace::default()
+            };
+            let done = converge(&forge, &desired, &pace).await?;
             report(
                 settings,
                 &desired,
@@ -75,13 +81,15 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
     })
 }
 
-/// How `converge` waits between rounds.
+/// How `converge` waits between rounds, and when it must stop.
 #[derive(Debug, Clone)]
 pub struct Pace {
     /// The total time a run may spend waiting and retrying.
     pub budget: Duration,
     /// Whether to sleep between rounds (backoff with jitter, `Retry-After`).
     pub sleep: bool,
+    /// Set to the signal's number when the process is asked to stop: no new write starts.
+    pub interrupt: Option<Arc<AtomicI32>>,
 }
 
 impl Default for Pace {
@@ -89,8 +97,67 @@ impl Default for Pace {
         Self {
             budget: Duration::from_secs(300),
             sleep: true,
+            interrupt: None,
         }
     }
+}
+
+impl Pace {
+    fn check(&self) -> Result<(), Interrupted> {
+        match self.interrupt.as_ref().map(|s| s.load(Ordering::SeqCst)) {
+            Some(signal) if signal != 0 => Err(Interrupted { signal }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `apply` was asked to stop (SIGINT or SIGTERM): the write in flight was let finish, no new
+/// one was started.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted by {}: no new write was started; running again is safe and converges from here",
+    self.name()
+)]
+pub struct Interrupted {
+    /// The signal's number.
+    pub signal: i32,
+}
+
+impl Interrupted {
+    /// `SIGINT` or `SIGTERM`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        if self.signal == 2 {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        }
+    }
+
+    /// 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        if self.signal == 2 { 130 } else { 143 }
+    }
+}
+
+/// From now on SIGINT and SIGTERM no longer end the process: they set the returned flag,
+/// which `converge` reads before every write.
+fn on_signal() -> anyhow::Result<Arc<AtomicI32>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let flag = Arc::new(AtomicI32::new(0));
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let set = Arc::clone(&flag);
+    tokio::spawn(async move {
+        let n = tokio::select! {
+            _ = int.recv() => 2,
+            _ = term.recv() => 15,
+        };
+        tracing::warn!("stopping: the write in flight finishes, no new one starts");
+        set.store(n, Ordering::SeqCst);
+    });
+    Ok(flag)
 }
 
 /// What a converged run did.
@@ -121,6 +188,9 @@ pub async fn converge<F: Forge>(
     let mut last_err: Option<anyhow::Error> = None;
     let mut uploaded = BTreeMap::new();
     for round in 0..MAX_ROUNDS {
+        if let Err(i) = pace.check() {
+            return Err(interrupted(i, &done));
+        }
         let actual = forge.observe(desired).await?;
         let plan = plan::diff(
             desired,
@@ -147,7 +217,17 @@ pub async fn converge<F: Forge>(
                 url,
             });
         }
-        match execute(forge, desired, &actual, &plan, &mut uploaded, &mut done).await {
+        match execute(
+            forge,
+            desired,
+            &actual,
+            &plan,
+            pace,
+            &mut uploaded,
+            &mut done,
+        )
+        .await
+        {
             Ok(()) => last_err = None,
             Err(e) if is_retryable(&e) => {
                 let wait = crate::forge::http::backoff(round as u32, retry_after(&e));
@@ -159,13 +239,21 @@ pub async fn converge<F: Forge>(
                         "{e:#}; reading the forge again in {:.1}s",
                         wait.as_secs_f64()
                     );
-                    tokio::time::sleep(wait).await;
+                    let until = Instant::now() + wait;
+                    while Instant::now() < until && pace.check().is_ok() {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 } else {
                     tracing::warn!("{e:#}; reading the forge again");
                 }
                 last_err = Some(e);
             }
-            Err(e) => return Err(e.context(partial(&done))),
+            Err(e) => {
+                return Err(match e.downcast::<Interrupted>() {
+                    Ok(i) => interrupted(i, &done),
+                    Err(e) => e.context(partial(&done)),
+                });
+            }
         }
     }
     Err(last_err
@@ -173,6 +261,19 @@ pub async fn converge<F: Forge>(
             anyhow::anyhow!("the release did not converge after {MAX_ROUNDS} rounds")
         })
         .context(partial(&done)))
+}
+
+/// The interruption, with what was done before it.
+fn interrupted(i: Interrupted, done: &[String]) -> anyhow::Error {
+    if done.is_empty() {
+        anyhow::Error::new(i).context("nothing was changed on the forge")
+    } else {
+        anyhow::Error::new(i).context(format!(
+            "{} change(s) were made before it:\n  {}\n",
+            done.len(),
+            done.join("\n  ")
+        ))
+    }
 }
 
 fn partial(done: &[String]) -> String {
@@ -219,6 +320,7 @@ async fn execute<F: Forge>(
     desired: &Desired,
     actual: &Actual,
     plan: &Plan,
+    pace: &Pace,
     uploaded: &mut BTreeMap<String, plan::StateFile>,
     done: &mut Vec<String>,
 ) -> anyhow::Result<()> {
@@ -228,6 +330,9 @@ async fn execute<F: Forge>(
     for action in &plan.actions {
         if uploads_done && caps.renames_files && !matches!(action, Action::UploadFile { .. }) {
             return Ok(());
+        }
+        if action.is_write() {
+            pace.check()?;
         }
         match action {
             Action::Unchanged { .. } => continue,

@@ -13,6 +13,8 @@ pub enum ExitStatus {
     BadInput,
     /// `plan --detailed-exitcode` only: changes are pending.
     ChangesPending,
+    /// `apply` stopped by SIGINT (130) or SIGTERM (143); no new write was started.
+    Interrupted(u8),
 }
 
 impl ExitStatus {
@@ -24,13 +26,19 @@ impl ExitStatus {
             Self::Failure => 1,
             Self::BadInput => 2,
             Self::ChangesPending => 4,
+            Self::Interrupted(code) => code,
         }
     }
 
     /// The exit status an error maps to: bad input anywhere in the chain means 2.
     #[must_use]
     pub fn of_error(err: &anyhow::Error) -> Self {
-        if err.chain().any(|e| e.is::<InputError>()) {
+        if let Some(i) = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<crate::apply::Interrupted>())
+        {
+            Self::Interrupted(i.exit_code())
+        } else if err.chain().any(|e| e.is::<InputError>()) {
             Self::BadInput
         } else {
             Self::Failure

@@ -78,6 +78,7 @@ pub(crate) fn pace() -> Pace {
     Pace {
         budget: std::time::Duration::from_secs(3600),
         sleep: false,
+        interrupt: None,
     }
 }
 

@@ -14,4 +14,5 @@ mod helpers;
 mod hostile;
 mod network;
 mod ship;
+mod signals;
 mod tgit;

@@ -123,6 +123,15 @@ impl Cli {
         }
     }
 
+    /// Starts the binary without waiting, its output piped.
+    pub fn spawn(self) -> std::process::Child {
+        self.command()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn relsync")
+    }
+
     #[allow(clippy::disallowed_methods)] // the child inherits only PATH, HOME and TMPDIR
     fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_relsync"));
