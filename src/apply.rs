@@ -42,7 +42,7 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
     if apply && settings.token.is_none() {
         return Err(crate::error::input_with(
             "no token: `apply` needs one to write to the forge",
-            "set `GITLAB_TOKEN` (or `RELSYNC_TOKEN`, or the variable `forge.token_env` names); in GitLab CI, `CI_JOB_TOKEN` is used when nothing else is set",
+            crate::settings::token_hint(settings.forge),
         ));
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -284,7 +284,7 @@ fn report(
         }
     }
     if let Some(path) = &settings.dotenv {
-        std::fs::write(path, output::dotenv(&d.tag, &d.version, url, changed))
+        std::fs::write(path, output::dotenv(&d.tag, &d.version, url, changed)?)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     output::github_outputs(&settings.env, d, url, changed, done)

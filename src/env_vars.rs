@@ -89,6 +89,8 @@ catalog! {
     RELSYNC_REF;
     /// Any CI: a CA bundle file.
     RELSYNC_CA_FILE;
+    /// Seconds one request to the forge may take, retries included (default 120).
+    RELSYNC_RETRY_BUDGET;
     /// A CA bundle file, as OpenSSL reads it.
     SSL_CERT_FILE;
     /// Log filter, as `tracing_subscriber::EnvFilter` reads it (`relsync=debug`).

@@ -2,12 +2,14 @@
 //! setting: flag > environment > manifest > default.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
 use crate::ci::{CiContext, Provider};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::env_vars::{self as ev, Env};
+use crate::error::InputError;
 use crate::manifest::{self, Manifest, raw::ForgeKind};
 
 /// How a token is sent.
@@ -59,6 +61,9 @@ pub struct Settings {
     pub dotenv: Option<PathBuf>,
     /// `--offline`.
     pub offline: bool,
+    /// How long one request to the forge may take, retries included
+    /// (`RELSYNC_RETRY_BUDGET`).
+    pub retry_budget: Duration,
     /// The environment snapshot (for `template.env` and GitHub outputs).
     pub env: Env,
 }
@@ -92,6 +97,10 @@ impl Settings {
             .clone()
             .or_else(|| ci_server(&ci, forge))
             .or_else(|| manifest.forge.server.clone());
+        if let Some(s) = &server {
+            check_server(s, args.server.is_some(), &env)?;
+        }
+        let retry_budget = retry_budget(&env)?;
         let project = args
             .project
             .clone()
@@ -136,9 +145,79 @@ impl Settings {
             dotenv: args.dotenv.clone(),
             offline: args.offline,
             ci,
+            retry_budget,
             env,
         })
     }
+}
+
+/// A server must be an http(s) URL with a host: `gitlab.example.com` alone would be read as
+/// a URL of the scheme `gitlab.example.com`. The error names where the value came from.
+fn check_server(server: &str, from_flag: bool, env: &Env) -> Result<(), InputError> {
+    let ok = reqwest::Url::parse(server)
+        .ok()
+        .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if ok {
+        return Ok(());
+    }
+    let source = if from_flag {
+        "`--server`".to_owned()
+    } else {
+        [
+            ev::RELSYNC_SERVER,
+            ev::CI_API_V4_URL,
+            ev::CI_SERVER_URL,
+            ev::GITHUB_API_URL,
+            ev::GITHUB_SERVER_URL,
+        ]
+        .iter()
+        .find(|v| env.get(v) == Some(server))
+        .map_or_else(|| "`forge.server`".to_owned(), |v| format!("`{v}`"))
+    };
+    let bare = server.trim_start_matches('/');
+    Err(InputError::new(format!(
+        "the server `{server}` (from {source}) is not an http(s) URL with a host"
+    ))
+    .with_remedy(format!(
+        "give it with its scheme, e.g. `https://{bare}` (or `http://` for a server without TLS)"
+    )))
+}
+
+/// `RELSYNC_RETRY_BUDGET`: whole seconds, 1 to 3600; 120 when unset.
+fn retry_budget(env: &Env) -> Result<Duration, InputError> {
+    let Some(v) = env.get(ev::RELSYNC_RETRY_BUDGET) else {
+        return Ok(crate::forge::http::DEFAULT_BUDGET);
+    };
+    match v.trim().parse::<u64>() {
+        Ok(secs @ 1..=3600) => Ok(Duration::from_secs(secs)),
+        _ => Err(InputError::new(format!(
+            "`RELSYNC_RETRY_BUDGET` is `{v}`, not a number of seconds from 1 to 3600"
+        ))
+        .with_remedy(
+            "set it to whole seconds, e.g. `RELSYNC_RETRY_BUDGET=300`, or unset it for 120",
+        )),
+    }
+}
+
+/// Where to set the token for `kind` (any forge when `None`), for errors and warnings.
+#[must_use]
+pub fn token_hint(kind: Option<ForgeKind>) -> String {
+    let (own, ci) = match kind {
+        Some(ForgeKind::Gitlab) => (
+            "`GITLAB_TOKEN`",
+            "; in GitLab CI, `CI_JOB_TOKEN` is used when nothing else is set",
+        ),
+        Some(ForgeKind::Github) => (
+            "`GITHUB_TOKEN`",
+            "; in GitHub Actions, pass it to the step with `env: GITHUB_TOKEN: ${{ github.token }}`",
+        ),
+        Some(ForgeKind::Gitea) => ("`GITEA_TOKEN` (or `GITHUB_TOKEN`)", ""),
+        Some(ForgeKind::Tgit) => ("`TGIT_TOKEN`", ""),
+        None => {
+            return "set `RELSYNC_TOKEN` (or the variable `forge.token_env` names)".to_owned();
+        }
+    };
+    format!("set {own} (or `RELSYNC_TOKEN`, or the variable `forge.token_env` names){ci}")
 }
 
 /// The server the CI context gives for `kind`.
@@ -221,6 +300,48 @@ mod tests {
         .unwrap();
         assert_eq!(t.var, "RELSYNC_TOKEN");
         assert!(token_for(ForgeKind::Github, None, &env(&[("GITLAB_TOKEN", "g")])).is_none());
+    }
+
+    #[test]
+    fn servers_need_a_scheme_and_name_their_source() {
+        let e = env(&[("RELSYNC_SERVER", "gitlab.example.com")]);
+        assert!(check_server("https://gitlab.example.com", true, &e).is_ok());
+        assert!(check_server("http://127.0.0.1:8080/api/v4", true, &e).is_ok());
+        let err = check_server("gitlab.example.com", true, &e).unwrap_err();
+        assert!(err.message.contains("`--server`"), "{err}");
+        assert!(
+            err.remedy.unwrap().contains("https://gitlab.example.com"),
+            "names the fix"
+        );
+        let err = check_server("gitlab.example.com", false, &e).unwrap_err();
+        assert!(err.message.contains("`RELSYNC_SERVER`"), "{err}");
+        assert!(check_server("localhost:8080", false, &env(&[])).is_err());
+        assert!(check_server("ftp://h", false, &env(&[])).is_err());
+    }
+
+    #[test]
+    fn retry_budget_from_the_environment() {
+        assert_eq!(
+            retry_budget(&env(&[])).unwrap(),
+            crate::forge::http::DEFAULT_BUDGET
+        );
+        assert_eq!(
+            retry_budget(&env(&[("RELSYNC_RETRY_BUDGET", "5")])).unwrap(),
+            Duration::from_secs(5)
+        );
+        for bad in ["0", "-1", "2m", "9999"] {
+            let e = retry_budget(&env(&[("RELSYNC_RETRY_BUDGET", bad)])).unwrap_err();
+            assert!(e.message.contains("RELSYNC_RETRY_BUDGET"), "{e}");
+        }
+    }
+
+    #[test]
+    fn token_hints_name_each_forge_variable() {
+        assert!(token_hint(Some(ForgeKind::Gitlab)).contains("`CI_JOB_TOKEN`"));
+        assert!(token_hint(Some(ForgeKind::Github)).contains("`GITHUB_TOKEN`"));
+        assert!(token_hint(Some(ForgeKind::Gitea)).contains("`GITEA_TOKEN`"));
+        assert!(token_hint(Some(ForgeKind::Tgit)).contains("`TGIT_TOKEN`"));
+        assert!(!token_hint(Some(ForgeKind::Github)).contains("GITLAB"));
     }
 
     #[test]

@@ -7,13 +7,14 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::http::{AuthStyle, Http, HttpError};
+use super::http::{AuthStyle, Http, HttpError, Pager};
 use super::release_json::{AssetDto, ReleaseDto};
 use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
 use crate::desired::{Desired, DesiredFile, Package};
 use crate::forge_path::segment;
+use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
 
 /// A Gitea or Forgejo repository.
@@ -43,7 +44,12 @@ impl Gitea {
         let (api, web) = super::http::api_roots(server, "/api/v1");
         let token = settings.token.clone();
         Ok(Self {
-            http: Http::new(settings, token.as_ref(), AuthStyle::Authorization("token"))?,
+            http: Http::new(
+                settings,
+                token.as_ref(),
+                AuthStyle::Authorization("token"),
+                &[&api],
+            )?,
             api,
             web,
             repo: repo.to_owned(),
@@ -108,6 +114,8 @@ impl Gitea {
             )),
             _ => None,
         };
+        let hint =
+            super::http::no_token_hint(self.token.as_ref(), e.status(), ForgeKind::Gitea).or(hint);
         super::http::with_hint(e, what, hint)
     }
 
@@ -119,13 +127,15 @@ impl Gitea {
             .read(|| self.http.request(Method::GET, &url))
             .await
         {
-            Ok(resp) => return Ok(Some(resp.json().await?)),
+            Ok(resp) => return Ok(Some(resp.json()?)),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
             Err(e) => return Err(self.explain(e, "read the release")),
         }
         // Drafts have no tag yet on some versions: look through the list.
+        let mut pager = Pager::new("list the releases");
         let mut page = 1u32;
         loop {
+            pager.visit(&page.to_string())?;
             let url = format!("{}/releases", self.repo_url());
             let resp = self
                 .http
@@ -136,7 +146,7 @@ impl Gitea {
                 })
                 .await
                 .map_err(|e| self.explain(e, "list the releases"))?;
-            let items: Vec<ReleaseDto> = resp.json().await?;
+            let items: Vec<ReleaseDto> = resp.json()?;
             if items.is_empty() {
                 return Ok(None);
             }
@@ -191,7 +201,7 @@ impl Forge for Gitea {
             .await
         {
             Ok(resp) => {
-                let release = resp.json::<ReleaseDto>().await?.into_release();
+                let release = resp.json::<ReleaseDto>()?.into_release();
                 // Forgejo links are attachments, so they follow the release.
                 for link in &r.links {
                     self.create_external(release.id.unwrap_or_default(), link)
@@ -259,11 +269,12 @@ impl Forge for Gitea {
                 self.http
                     .request(Method::POST, &url)
                     .query(&[("name", file.name.as_str())])
+                    .timeout(self.http.upload_timeout(file.size))
                     .multipart(form),
             )
             .await
             .map_err(|e| self.explain(e, &format!("upload the attachment `{}`", file.name)))?;
-        let a: AssetDto = resp.json().await?;
+        let a: AssetDto = resp.json()?;
         let mut stored = a.into_stored(id);
         stored.sha256 = Some(file.sha256.clone());
         Ok(stored)

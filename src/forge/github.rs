@@ -7,13 +7,14 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::http::{AuthStyle, Http, HttpError};
+use super::http::{AuthStyle, Http, HttpError, Pager};
 use super::release_json::{AssetDto, ReleaseDto};
 use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
 use crate::desired::{Desired, DesiredFile, Package};
 use crate::forge_path::segment;
+use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
 
 /// The REST API version relsync speaks.
@@ -53,8 +54,16 @@ impl Github {
             }
         });
         let token = settings.token.clone();
+        // Assets go to the upload origin (`uploads.github.com`; GHES uses its own origin).
+        let mut origins = vec![api.as_str()];
+        origins.extend(Http::github_upload_root(&api));
         Ok(Self {
-            http: Http::new(settings, token.as_ref(), AuthStyle::Authorization("Bearer"))?,
+            http: Http::new(
+                settings,
+                token.as_ref(),
+                AuthStyle::Authorization("Bearer"),
+                &origins,
+            )?,
             api,
             web: web.trim_end_matches('/').to_owned(),
             repo: repo.to_owned(),
@@ -85,10 +94,14 @@ impl Github {
             )),
             _ => None,
         };
+        let hint =
+            super::http::no_token_hint(self.token.as_ref(), e.status(), ForgeKind::Github).or(hint);
         super::http::with_hint(e, what, hint)
     }
 
-    /// Every page of a list, following `Link: <…>; rel="next"`.
+    /// Every page of a list, following `Link: <…>; rel="next"` (at most
+    /// [`super::http::MAX_PAGES`], never the same link twice; a link to another origin is
+    /// refused by the client).
     async fn list<T: for<'de> serde::Deserialize<'de>>(
         &self,
         first: String,
@@ -96,15 +109,17 @@ impl Github {
         stop: impl Fn(&T) -> bool,
     ) -> anyhow::Result<Vec<T>> {
         let mut out = Vec::new();
+        let mut pager = Pager::new(what);
         let mut next = Some(first);
         while let Some(url) = next.take() {
+            pager.visit(&url)?;
             let resp = self
                 .http
                 .read(|| self.request(Method::GET, &url))
                 .await
                 .map_err(|e| self.explain(e, what))?;
-            next = next_link(resp.headers());
-            let items: Vec<T> = resp.json().await?;
+            next = next_link(&resp.headers);
+            let items: Vec<T> = resp.json()?;
             let found = items.iter().any(&stop);
             out.extend(items);
             if found {
@@ -121,7 +136,7 @@ impl Github {
         let url = format!("{}/releases/tags/{}", self.repo_url(), segment(tag));
         let published: Option<ReleaseDto> =
             match self.http.read(|| self.request(Method::GET, &url)).await {
-                Ok(resp) => Some(resp.json().await?),
+                Ok(resp) => Some(resp.json()?),
                 Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => None,
                 Err(e) => return Err(self.explain(e, "read the release")),
             };
@@ -209,9 +224,7 @@ impl Forge for Github {
             .send(self.request(Method::POST, &url).json(&body))
             .await
         {
-            Ok(resp) => Ok(Created::Created(
-                resp.json::<ReleaseDto>().await?.into_release(),
-            )),
+            Ok(resp) => Ok(Created::Created(resp.json::<ReleaseDto>()?.into_release())),
             Err(e @ HttpError::Status { .. })
                 if e.status() == Some(StatusCode::UNPROCESSABLE_ENTITY)
                     && e.to_string().contains("already_exists") =>
@@ -284,11 +297,12 @@ impl Forge for Github {
                     .query(&[("name", file.name.as_str())])
                     .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                     .header(reqwest::header::CONTENT_LENGTH, file.size)
+                    .timeout(self.http.upload_timeout(file.size))
                     .body(body),
             )
             .await
             .map_err(|e| self.explain(e, &format!("upload the asset `{}`", file.name)))?;
-        let a: AssetDto = resp.json().await?;
+        let a: AssetDto = resp.json()?;
         // The server may have renamed the file; the digest is of what was sent.
         let mut stored = a.into_stored(release.id.unwrap_or_default());
         stored.sha256 = Some(file.sha256.clone());

@@ -11,14 +11,14 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{AuthStyle, Http, HttpError};
+use super::http::{AuthStyle, Http, HttpError, Pager};
 use super::{
     Actual, Capabilities, Created, Forge, Link, NewLink, NewRelease, Release, ReleasePatch,
     StoredFile,
 };
 use crate::desired::{Desired, DesiredFile, Package};
 use crate::forge_path::segment;
-use crate::manifest::raw::LinkType;
+use crate::manifest::raw::{ForgeKind, LinkType};
 use crate::settings::{Settings, Token, TokenKind};
 
 /// A GitLab project reached through REST v4.
@@ -47,7 +47,7 @@ impl Gitlab {
             _ => AuthStyle::Header("private-token"),
         };
         Ok(Self {
-            http: Http::new(settings, token.as_ref(), style)?,
+            http: Http::new(settings, token.as_ref(), style, &[&api])?,
             api,
             web,
             project: project.to_owned(),
@@ -84,36 +84,39 @@ impl Gitlab {
             )),
             _ => None,
         };
+        let hint =
+            super::http::no_token_hint(self.token.as_ref(), e.status(), ForgeKind::Gitlab).or(hint);
         super::http::with_hint(e, what, hint)
     }
 
+    /// Every page of a list, following `X-Next-Page` (at most [`super::http::MAX_PAGES`],
+    /// never the same page twice).
     async fn get_all<T: for<'de> Deserialize<'de>>(
         &self,
         url: &str,
+        query: &[(&str, &str)],
         what: &str,
     ) -> anyhow::Result<Vec<T>> {
         let mut out = Vec::new();
-        let mut page = 1u32;
+        let mut pager = Pager::new(what);
+        let mut page = "1".to_owned();
         loop {
+            pager.visit(&page)?;
             let resp = self
                 .http
                 .read(|| {
                     self.http
                         .request(Method::GET, url)
-                        .query(&[("per_page", "100"), ("page", &page.to_string())])
+                        .query(query)
+                        .query(&[("per_page", "100"), ("page", page.as_str())])
                 })
                 .await
                 .map_err(|e| self.explain(e, what))?;
-            let next = resp
-                .headers()
-                .get("x-next-page")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u32>().ok());
-            let items: Vec<T> = resp.json().await?;
+            let items: Vec<T> = resp.json()?;
             let empty = items.is_empty();
             out.extend(items);
-            match next {
-                Some(n) if n > page && !empty => page = n,
+            match resp.header("x-next-page").map(str::trim) {
+                Some(n) if !n.is_empty() && !empty => page = n.to_owned(),
                 _ => return Ok(out),
             }
         }
@@ -121,41 +124,24 @@ impl Gitlab {
 
     async fn package_files(&self, package: &Package) -> anyhow::Result<Vec<StoredFile>> {
         let url = format!("{}/packages", self.project_url());
-        let mut packages: Vec<PackageDto> = Vec::new();
-        let mut page = 1u32;
-        loop {
-            let resp = self
-                .http
-                .read(|| {
-                    self.http.request(Method::GET, &url).query(&[
-                        ("package_type", "generic"),
-                        ("package_name", package.name.as_str()),
-                        ("per_page", "100"),
-                        ("page", &page.to_string()),
-                    ])
-                })
-                .await
-                .map_err(|e| self.explain(e, "list the project's packages"))?;
-            let next = resp
-                .headers()
-                .get("x-next-page")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u32>().ok());
-            let items: Vec<PackageDto> = resp.json().await?;
-            let empty = items.is_empty();
-            packages.extend(items);
-            match next {
-                Some(n) if n > page && !empty => page = n,
-                _ => break,
-            }
-        }
+        let packages: Vec<PackageDto> = self
+            .get_all(
+                &url,
+                &[
+                    ("package_type", "generic"),
+                    ("package_name", package.name.as_str()),
+                ],
+                "list the project's packages",
+            )
+            .await?;
         let mut files = Vec::new();
         for p in packages
             .into_iter()
             .filter(|p| p.name == package.name && p.version == package.version)
         {
             let url = format!("{}/packages/{}/package_files", self.project_url(), p.id);
-            let list: Vec<PackageFileDto> = self.get_all(&url, "list the package's files").await?;
+            let list: Vec<PackageFileDto> =
+                self.get_all(&url, &[], "list the package's files").await?;
             files.extend(list.into_iter().map(|f| StoredFile {
                 id: f.id,
                 parent_id: Some(p.id),
@@ -222,14 +208,18 @@ impl Forge for Gitlab {
             .read(|| self.http.request(Method::GET, &url))
             .await
         {
-            Ok(resp) => Some(resp.json::<ReleaseDto>().await?),
+            Ok(resp) => Some(resp.json::<ReleaseDto>()?),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => None,
             Err(e) => return Err(self.explain(e, "read the release")),
         };
         let links = match &release {
             Some(_) => {
                 let list: Vec<LinkDto> = self
-                    .get_all(&format!("{url}/assets/links"), "list the release's links")
+                    .get_all(
+                        &format!("{url}/assets/links"),
+                        &[],
+                        "list the release's links",
+                    )
                     .await?;
                 list.into_iter().map(Self::link_from).collect()
             }
@@ -272,8 +262,7 @@ impl Forge for Gitlab {
             .await
         {
             Ok(resp) => Ok(Created::Created(
-                resp.json::<ReleaseDto>()
-                    .await?
+                resp.json::<ReleaseDto>()?
                     .into_release(&self.web, &self.project),
             )),
             Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
@@ -363,6 +352,7 @@ impl Forge for Gitlab {
                     .query(&[("select", "package_file")])
                     .header(reqwest::header::CONTENT_LENGTH, file.size)
                     .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .timeout(self.http.upload_timeout(file.size))
                     .body(body),
             )
             .await
@@ -372,7 +362,7 @@ impl Forge for Gitlab {
                     &format!("upload `{}` to the generic package registry", file.name),
                 )
             })?;
-        let stored: UploadedDto = resp.json().await.unwrap_or_default();
+        let stored: UploadedDto = resp.json().unwrap_or_default();
         Ok(StoredFile {
             id: stored.id,
             parent_id: stored.package_id,

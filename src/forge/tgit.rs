@@ -14,6 +14,7 @@ use super::{
 };
 use crate::desired::{Desired, DesiredFile, Package};
 use crate::forge_path::segment;
+use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
 
 /// The attachment size limit.
@@ -38,7 +39,12 @@ impl Tgit {
         let (api, web) = super::http::api_roots(server, "/api/v3");
         let token = settings.token.clone();
         Ok(Self {
-            http: Http::new(settings, token.as_ref(), AuthStyle::Header("private-token"))?,
+            http: Http::new(
+                settings,
+                token.as_ref(),
+                AuthStyle::Header("private-token"),
+                &[&api],
+            )?,
             api,
             web,
             project: project.to_owned(),
@@ -69,6 +75,8 @@ impl Tgit {
             )),
             _ => None,
         };
+        let hint =
+            super::http::no_token_hint(self.token.as_ref(), e.status(), ForgeKind::Tgit).or(hint);
         super::http::with_hint(e, what, hint)
     }
 
@@ -80,7 +88,7 @@ impl Tgit {
             .read(|| self.http.request(Method::GET, &url))
             .await
         {
-            Ok(resp) => Ok(Some(resp.json::<ReleaseDto>().await?)),
+            Ok(resp) => Ok(Some(resp.json::<ReleaseDto>()?)),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
             Err(e) => Err(self.explain(e, "read the release")),
         }
@@ -172,7 +180,6 @@ impl Forge for Tgit {
             Ok(resp) => {
                 let dto = resp
                     .json::<ReleaseDto>()
-                    .await
                     .unwrap_or_else(|_| ReleaseDto::from_new(r));
                 Ok(Created::Created(self.to_release(&dto)))
             }
@@ -227,10 +234,15 @@ impl Forge for Tgit {
         let form = super::upload_form("file", file).await?;
         let resp = self
             .http
-            .send(self.http.request(Method::POST, &url).multipart(form))
+            .send(
+                self.http
+                    .request(Method::POST, &url)
+                    .timeout(self.http.upload_timeout(file.size))
+                    .multipart(form),
+            )
             .await
             .map_err(|e| self.explain(e, &format!("upload the attachment `{}`", file.name)))?;
-        let answer: serde_json::Value = resp.json().await.unwrap_or_default();
+        let answer: serde_json::Value = resp.json().unwrap_or_default();
         // The server may rename the file; its answer names it.
         let name = answer
             .get("name")

@@ -11,5 +11,7 @@ mod gitea;
 mod github;
 mod gitlab;
 mod helpers;
+mod hostile;
 mod network;
+mod ship;
 mod tgit;

@@ -6,6 +6,7 @@ pub mod emu_common;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
+pub mod hostile;
 pub mod http_client;
 pub mod multipart;
 pub mod proxy;
