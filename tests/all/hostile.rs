@@ -171,6 +171,20 @@ fn a_redirect_within_the_origin_is_followed_with_the_token() {
     assert_eq!(sent.len(), 2, "{sent:?}");
     assert_eq!(sent[1].q("moved"), Some("1"));
     assert_eq!(sent[1].header("private-token"), Some(TOKEN));
+
+    // A redirect loop within the forge ends, and is not retried.
+    let looping = Hostile::start(|r: &Seen| Reply::redirect(302, &r.path));
+    let out = failed(
+        Kind::GitlabPrivate
+            .cli(&repo, &looping.url(), &["plan"])
+            .run(),
+    );
+    assert!(out.contains("redirect loop"), "{out}");
+    assert!(
+        looping.requests().len() <= 11,
+        "{}",
+        looping.requests().len()
+    );
 }
 
 #[test]
