@@ -89,6 +89,9 @@ async fn converge(
             return Err(anyhow::anyhow!("{why}").context(partial(&done)));
         }
         if first_plan.is_none() {
+            for w in &plan.warnings {
+                tracing::warn!("{w}");
+            }
             first_plan = Some(plan.clone());
         }
         if !plan.has_changes() {
@@ -281,7 +284,7 @@ fn report(
         }
     }
     if let Some(path) = &settings.dotenv {
-        std::fs::write(path, output::dotenv(&d.tag, &d.version, url, changed))
+        std::fs::write(path, output::dotenv(&d.tag, &d.version, url, changed)?)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     output::github_outputs(&settings.env, d, url, changed, done)

@@ -16,27 +16,260 @@ pub struct Hashed {
     pub sha256: String,
 }
 
-/// The files a glob (relative to `repo`) matches, sorted; directories are skipped.
+/// Why a matched path cannot be an asset: bad input, with the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What is wrong, naming the path.
+    pub message: String,
+    /// How to fix it.
+    pub remedy: String,
+}
+
+impl Refusal {
+    fn new(message: impl Into<String>, remedy: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            remedy: remedy.into(),
+        }
+    }
+}
+
+/// One file a glob matched: where it is named (`path`, inside the repository) and where its
+/// bytes are read from (`source`: the same path, or a symlink's resolved target).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    /// The matched path (as the glob found it).
+    pub path: PathBuf,
+    /// The regular file whose bytes are uploaded.
+    pub source: PathBuf,
+}
+
+/// The regular files a glob (relative to `repo`) matches, sorted; directories are skipped.
+///
+/// A file is an asset only if it is a regular file inside the repository once symlinks are
+/// resolved. A path that goes through a symlink is refused unless `follow_symlinks`, and even
+/// then its target must be inside the repository. FIFOs, devices and sockets are refused, and
+/// so are file names that are not valid UTF-8 (which the glob itself cannot match).
 ///
 /// # Errors
-/// An unreadable directory entry.
-pub fn expand(repo: &Path, pattern: &str) -> anyhow::Result<Vec<PathBuf>> {
+/// The first refused path, or a glob error.
+pub fn expand(repo: &Path, pattern: &str, follow_symlinks: bool) -> Result<Vec<Matched>, Refusal> {
     let base = glob::Pattern::escape(&repo.to_string_lossy());
-    let full = format!("{}/{}", base.trim_end_matches('/'), pattern);
+    let base = base.trim_end_matches('/');
+    let full = format!("{base}/{pattern}");
     let opts = glob::MatchOptions {
         case_sensitive: true,
         require_literal_separator: true,
         require_literal_leading_dot: false,
     };
+    let repo_real = std::fs::canonicalize(repo).map_err(|e| {
+        Refusal::new(
+            format!("cannot read the repository {}: {e}", repo.display()),
+            "pass the repository with `-C/--repo`",
+        )
+    })?;
+    check_utf8_names(repo, base, pattern, opts)?;
+    let entries = glob::glob_with(&full, opts).map_err(|e| {
+        Refusal::new(
+            format!("invalid glob `{pattern}`: {e}"),
+            "write a glob relative to the repository, e.g. `dist/*.tar.gz`",
+        )
+    })?;
     let mut out = Vec::new();
-    for entry in glob::glob_with(&full, opts)? {
-        let path = entry?;
-        if path.is_file() {
-            out.push(path);
+    for entry in entries {
+        let path = entry.map_err(|e| {
+            Refusal::new(
+                format!("cannot read {}: {}", e.path().display(), e.error()),
+                "make the directory readable, or narrow the glob",
+            )
+        })?;
+        if let Some(m) = admit(repo, &repo_real, &path, follow_symlinks)? {
+            out.push(m);
         }
     }
-    out.sort();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// Decides whether one matched path is an asset (`Some`), a directory to skip (`None`), or
+/// refused.
+fn admit(
+    repo: &Path,
+    repo_real: &Path,
+    path: &Path,
+    follow_symlinks: bool,
+) -> Result<Option<Matched>, Refusal> {
+    let shown = path
+        .strip_prefix(repo)
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    if path.file_name().is_some_and(|n| n.to_str().is_none()) {
+        return Err(not_utf8(&shown));
+    }
+    let real = std::fs::canonicalize(path).map_err(|e| {
+        Refusal::new(
+            format!("{shown}: cannot resolve it ({e}); a broken symbolic link?"),
+            "build the file before this step, or remove the dangling link",
+        )
+    })?;
+    let lexical: PathBuf = repo_real.join(
+        path.strip_prefix(repo)
+            .unwrap_or(path)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect::<PathBuf>(),
+    );
+    if real != lexical {
+        if !follow_symlinks {
+            return Err(Refusal::new(
+                format!(
+                    "{shown} is reached through a symbolic link (to {}); relsync does not follow links by default",
+                    real.display()
+                ),
+                "copy the file into the repository, or set `assets.follow_symlinks: true` when the link points inside the repository",
+            ));
+        }
+        if !real.starts_with(repo_real) {
+            return Err(Refusal::new(
+                format!(
+                    "{shown} is a symbolic link to {}, outside the repository",
+                    real.display()
+                ),
+                "only files inside the repository can be uploaded: copy the file into it",
+            ));
+        }
+    }
+    let meta = std::fs::metadata(&real).map_err(|e| {
+        Refusal::new(
+            format!("cannot read {shown}: {e}"),
+            "make the file readable",
+        )
+    })?;
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Ok(None);
+    }
+    if !ft.is_file() {
+        return Err(Refusal::new(
+            format!("{shown} is not a regular file ({})", kind_of(&ft)),
+            "upload regular files only: narrow the glob, e.g. `dist/*.tar.gz`",
+        ));
+    }
+    Ok(Some(Matched {
+        path: path.to_path_buf(),
+        source: real,
+    }))
+}
+
+fn kind_of(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_block_device() || ft.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = ft;
+    "not a file"
+}
+
+fn not_utf8(shown: &str) -> Refusal {
+    Refusal::new(
+        format!("{shown}: the file name is not valid UTF-8"),
+        "rename the file to a UTF-8 name (asset names are UTF-8 on every forge)",
+    )
+}
+
+/// The glob cannot match a name that is not UTF-8, so such a file would silently be missing:
+/// look in the directories the glob's last component applies to and refuse it instead.
+fn check_utf8_names(
+    repo: &Path,
+    base: &str,
+    pattern: &str,
+    opts: glob::MatchOptions,
+) -> Result<(), Refusal> {
+    let (dirs, last) = match pattern.rsplit_once('/') {
+        Some((parent, last)) => {
+            let dirs = glob::glob_with(&format!("{base}/{parent}"), opts)
+                .map(|g| g.filter_map(Result::ok).collect::<Vec<_>>())
+                .unwrap_or_default();
+            (dirs, last)
+        }
+        None => (vec![repo.to_path_buf()], pattern),
+    };
+    let Ok(last) = glob::Pattern::new(last) else {
+        return Ok(());
+    };
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if name.to_str().is_none() && last.matches_with(&name.to_string_lossy(), opts) {
+                let p = dir.join(&name);
+                return Err(not_utf8(
+                    &p.strip_prefix(repo).unwrap_or(&p).display().to_string(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The rules every forge applies to an uploaded file's name, checked before any request:
+/// not empty, not `.` or `..`, no `/` or `\`, no control characters, at most 255 bytes.
+///
+/// # Errors
+/// What is wrong with it.
+pub fn check_asset_name(name: &str) -> Result<(), String> {
+    let shown = name.escape_debug();
+    if name.is_empty() {
+        return Err("the asset name is empty".into());
+    }
+    if name == "." || name == ".." {
+        return Err(format!("`{name}` is not a file name"));
+    }
+    if name.contains(['/', '\\']) {
+        return Err(format!("`{shown}` contains `/` or `\\`"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "`{shown}` contains a control character (NUL, CR, LF, tab, …)"
+        ));
+    }
+    if name.len() > 255 {
+        return Err(format!(
+            "`{}…` is {} bytes long; forges take at most 255",
+            name.chars().take(40).collect::<String>(),
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A link's name: not empty and free of control characters.
+///
+/// # Errors
+/// What is wrong with it.
+pub fn check_link_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("renders to an empty name".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "`{}` contains a control character (NUL, CR, LF, tab, …)",
+            name.escape_debug()
+        ));
+    }
+    Ok(())
 }
 
 /// Hashes one file streaming, in constant memory.
@@ -59,6 +292,103 @@ pub fn hash_file(path: &Path) -> std::io::Result<Hashed> {
     Ok(Hashed {
         size,
         sha256: hex::encode(hasher.finalize()),
+    })
+}
+
+/// A file whose bytes changed between planning and upload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{name} changed while it was uploaded: planned {planned_size} bytes with sha256 {planned_sha}, read {read_size} bytes{read_sha}; the upload was aborted so the forge does not keep bytes that match neither the plan nor the checksums file (make sure nothing writes the file while relsync runs, then run again)"
+)]
+pub struct ChangedDuringUpload {
+    /// Asset name.
+    pub name: String,
+    /// Planned size.
+    pub planned_size: u64,
+    /// Planned sha256.
+    pub planned_sha: String,
+    /// Bytes read.
+    pub read_size: u64,
+    /// `" with sha256 …"` when the whole file was read.
+    pub read_sha: String,
+}
+
+/// Passes `inner`'s chunks through while hashing them, and fails instead of ending when the
+/// bytes read are not the `planned` ones. The last chunk is held back until the end is
+/// verified, so a receiver never gets the complete body of a changed file: the request is
+/// aborted instead.
+pub fn verified_stream<S>(
+    inner: S,
+    planned: Hashed,
+    name: String,
+) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static
+where
+    S: futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+{
+    use futures_util::StreamExt;
+    struct State<S> {
+        inner: std::pin::Pin<Box<S>>,
+        hasher: Sha256,
+        size: u64,
+        held: Option<bytes::Bytes>,
+        done: bool,
+        planned: Hashed,
+        name: String,
+    }
+    let changed = |st: &State<S>, read_sha: String| {
+        std::io::Error::other(ChangedDuringUpload {
+            name: st.name.clone(),
+            planned_size: st.planned.size,
+            planned_sha: st.planned.sha256.clone(),
+            read_size: st.size,
+            read_sha,
+        })
+    };
+    let state = State {
+        inner: Box::pin(inner),
+        hasher: Sha256::new(),
+        size: 0,
+        held: None,
+        done: false,
+        planned,
+        name,
+    };
+    futures_util::stream::unfold(state, move |mut st| async move {
+        if st.done {
+            return None;
+        }
+        loop {
+            match st.inner.next().await {
+                Some(Ok(chunk)) => {
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    st.size += chunk.len() as u64;
+                    st.hasher.update(&chunk);
+                    if st.size > st.planned.size {
+                        st.done = true;
+                        let e = changed(&st, " (more than planned)".into());
+                        return Some((Err(e), st));
+                    }
+                    if let Some(prev) = st.held.replace(chunk) {
+                        return Some((Ok(prev), st));
+                    }
+                }
+                Some(Err(e)) => {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+                None => {
+                    st.done = true;
+                    let sha = hex::encode(st.hasher.finalize_reset());
+                    if st.size != st.planned.size || sha != st.planned.sha256 {
+                        let e = changed(&st, format!(" with sha256 {sha}"));
+                        return Some((Err(e), st));
+                    }
+                    return st.held.take().map(|c| (Ok(c), st));
+                }
+            }
+        }
     })
 }
 
@@ -161,6 +491,12 @@ pub fn check_direct_asset_path(p: &str) -> Result<(), String> {
 /// # Errors
 /// The URL has another scheme or no host.
 pub fn check_link_url(url: &str) -> Result<(), String> {
+    if url.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(format!(
+            "`{}` contains a space or a control character",
+            url.escape_debug()
+        ));
+    }
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(format!("`{url}` is not an absolute URL"));
     };
@@ -263,6 +599,64 @@ mod tests {
     fn checksums_are_sorted_and_sha256sum_shaped() {
         let s = checksums_file([("b.tar", "bb"), ("a.zip", "aa")]);
         assert_eq!(s, "aa  a.zip\nbb  b.tar\n");
+    }
+
+    fn collect(path: &Path, planned: Hashed) -> (Vec<u8>, Option<std::io::Error>) {
+        use futures_util::StreamExt;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let f = tokio::fs::File::open(path).await.unwrap();
+            let inner = tokio_util::io::ReaderStream::with_capacity(f, 4096);
+            let mut s = Box::pin(verified_stream(inner, planned, "app.tar.gz".into()));
+            let mut got = Vec::new();
+            while let Some(item) = s.next().await {
+                match item {
+                    Ok(c) => got.extend_from_slice(&c),
+                    Err(e) => return (got, Some(e)),
+                }
+            }
+            (got, None)
+        })
+    }
+
+    #[test]
+    fn upload_stream_passes_an_unchanged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("app.tar.gz");
+        let content: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &content).unwrap();
+        let (got, err) = collect(&p, hash_file(&p).unwrap());
+        assert!(err.is_none());
+        assert_eq!(got, content);
+    }
+
+    #[test]
+    fn upload_stream_fails_when_the_file_was_rewritten_after_hashing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("app.tar.gz");
+        std::fs::write(&p, vec![b'a'; 10_000]).unwrap();
+        let planned = hash_file(&p).unwrap();
+        // Same size, other bytes: only the hash can tell.
+        std::fs::write(&p, vec![b'b'; 10_000]).unwrap();
+        let (got, err) = collect(&p, planned.clone());
+        let err = err.expect("a changed file must fail the upload");
+        let changed = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<ChangedDuringUpload>())
+            .expect("typed error");
+        assert_eq!(changed.planned_sha, planned.sha256);
+        assert!(err.to_string().contains("changed while it was uploaded"));
+        // The last chunk is withheld: the receiver never gets a complete body.
+        assert!(got.len() < 10_000, "{}", got.len());
+        // Grown and shrunk files fail too.
+        std::fs::write(&p, vec![b'a'; 10_001]).unwrap();
+        assert!(collect(&p, planned.clone()).1.is_some());
+        std::fs::write(&p, vec![b'a'; 9_999]).unwrap();
+        let (got, err) = collect(&p, planned);
+        assert!(err.is_some());
+        assert!(got.len() < 9_999);
     }
 
     #[test]

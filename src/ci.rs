@@ -62,7 +62,7 @@ impl CiContext {
     #[must_use]
     pub fn detect(env: &Env) -> Self {
         let owned = |name: &str| env.get(name).map(str::to_owned);
-        let mut ctx = if env.is_true(ev::GITLAB_CI) {
+        let mut ctx = if Self::is_gitlab_ci(env) {
             Self {
                 provider: Provider::GitlabCi,
                 tag: owned(ev::CI_COMMIT_TAG),
@@ -143,6 +143,20 @@ impl CiContext {
         }
         ctx
     }
+
+    /// GitLab CI sets `GITLAB_CI=true`; runners that emulate it locally (gitlab-ci-local sets
+    /// `GITLAB_CI=false`) and other CI systems that run GitLab jobs still set the server's
+    /// `CI_API_V4_URL` or `CI_SERVER_URL`. GitHub, Gitea and Forgejo Actions win when they say
+    /// so, since a job there may carry variables with GitLab's names.
+    fn is_gitlab_ci(env: &Env) -> bool {
+        if env.is_true(ev::GITLAB_CI) {
+            return true;
+        }
+        let actions = env.is_true(ev::GITHUB_ACTIONS)
+            || env.is_true(ev::GITEA_ACTIONS)
+            || env.is_true(ev::FORGEJO_ACTIONS);
+        !actions && (env.get(ev::CI_API_V4_URL).is_some() || env.get(ev::CI_SERVER_URL).is_some())
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +198,54 @@ mod tests {
             ctx.api_url.as_deref(),
             Some("https://gitlab.example.com/api/v4")
         );
+    }
+
+    #[test]
+    fn gitlab_detected_from_api_url_when_gitlab_ci_is_false() {
+        // gitlab-ci-local runs jobs with GITLAB_CI=false and the server's variables set.
+        let ctx = detect(&[
+            ("GITLAB_CI", "false"),
+            ("CI_COMMIT_TAG", "v1.3.0"),
+            ("CI_API_V4_URL", "http://127.0.0.1:8080/api/v4"),
+            ("CI_PROJECT_ID", "7"),
+        ]);
+        assert_eq!(ctx.provider, Provider::GitlabCi);
+        assert_eq!(ctx.tag.as_deref(), Some("v1.3.0"));
+        assert_eq!(ctx.project.as_deref(), Some("7"));
+        assert_eq!(ctx.api_url.as_deref(), Some("http://127.0.0.1:8080/api/v4"));
+    }
+
+    #[test]
+    fn gitlab_detected_from_server_url_alone() {
+        let ctx = detect(&[
+            ("CI_SERVER_URL", "https://gitlab.example.com"),
+            ("CI_COMMIT_TAG", "v2.0.0"),
+            ("CI_PROJECT_PATH", "group/app"),
+        ]);
+        assert_eq!(ctx.provider, Provider::GitlabCi);
+        assert_eq!(ctx.tag.as_deref(), Some("v2.0.0"));
+        assert_eq!(ctx.project.as_deref(), Some("group/app"));
+        assert_eq!(
+            ctx.server_url.as_deref(),
+            Some("https://gitlab.example.com")
+        );
+    }
+
+    #[test]
+    fn actions_win_over_stray_gitlab_server_variables() {
+        let ctx = detect(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("CI_SERVER_URL", "https://gitlab.example.com"),
+            ("GITHUB_REPOSITORY", "o/r"),
+        ]);
+        assert_eq!(ctx.provider, Provider::GithubActions);
+        assert_eq!(ctx.project.as_deref(), Some("o/r"));
+    }
+
+    #[test]
+    fn empty_gitlab_server_variables_are_not_gitlab() {
+        let ctx = detect(&[("CI_SERVER_URL", ""), ("CI_API_V4_URL", "")]);
+        assert_eq!(ctx.provider, Provider::Local);
     }
 
     #[test]

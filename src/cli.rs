@@ -1,8 +1,9 @@
-//! Command-line arguments (clap derive only; no logic).
+//! Command-line arguments (clap derive), shell completions and the man page.
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::manifest::raw::ForgeKind;
 
@@ -40,6 +41,42 @@ pub enum Command {
     Check,
     /// Print the JSON Schema of release.yml.
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(
+        after_help = "Install, for example:\n  bash: relsync completions bash > ~/.local/share/bash-completion/completions/relsync\n  zsh:  relsync completions zsh > \"${fpath[1]}/_relsync\"\n  fish: relsync completions fish > ~/.config/fish/completions/relsync.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `relsync man > relsync.1`.
+    Man,
+}
+
+/// `completions` options.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Writes the completion script for `shell`.
+///
+/// # Errors
+/// When `out` fails.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "relsync", &mut buf);
+    out.write_all(&buf)
+}
+
+/// Writes the man page, `relsync(1)`, as roff.
+///
+/// # Errors
+/// When `out` fails.
+pub fn write_man(out: &mut dyn Write) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+    out.write_all(&buf)
 }
 
 /// `plan` options.

@@ -122,12 +122,29 @@ pub fn build(
     asset_url: &dyn Fn(&str, &Package, &str) -> Option<String>,
 ) -> anyhow::Result<Desired> {
     let m = &settings.manifest;
-    let pre_ctx = PreContext::new(settings);
+    let secrets = Secrets::of(settings);
+    let pre_ctx = PreContext::new(settings, &secrets)?;
     let tag = match (&settings.tag, &m.release.tag) {
-        (Some(t), _) => Some(t.clone()),
-        (None, Some(tmpl)) => pre_ctx
-            .render("release.tag", &m.locate("release.tag"), tmpl)?
-            .filter(|t| !t.is_empty()),
+        (Some(t), _) => {
+            let from = if settings.ci.tag.as_deref() == Some(t.as_str()) {
+                "the CI tag variable (`CI_COMMIT_TAG`, `GITHUB_REF_NAME`)"
+            } else {
+                "`--tag` / `RELSYNC_TAG`"
+            };
+            check_tag(t).map_err(|e| {
+                InputError::new(format!("the tag from {from}: {e}")).with_remedy(TAG_REMEDY)
+            })?;
+            Some(t.clone())
+        }
+        (None, Some(tmpl)) => {
+            let t = pre_ctx
+                .render("release.tag", &m.locate("release.tag"), tmpl)?
+                .filter(|t| !t.is_empty());
+            if let Some(t) = &t {
+                check_tag(t).map_err(|e| m.error("release.tag", e, TAG_REMEDY))?;
+            }
+            t
+        }
         (None, None) => None,
     };
     let target = Target {
@@ -229,7 +246,7 @@ pub fn build(
     let prerelease = r
         .prerelease
         .unwrap_or_else(|| is_semver_prerelease(&cl.version));
-    Ok(Desired {
+    let d = Desired {
         unreleased: cl.tag.is_none(),
         tag: cl.tag.clone().unwrap_or_default(),
         version: cl.version.clone(),
@@ -251,7 +268,135 @@ pub fn build(
         prune: m.assets.prune,
         commit_count: cl.commits.len(),
         shallow_warning: cl.shallow_warning.clone(),
-    })
+    };
+    secrets.check_rendered(settings, &renderer, &d)?;
+    Ok(d)
+}
+
+const TAG_REMEDY: &str = "use a tag git accepts as `refs/tags/<tag>`: no spaces, `~`, `^`, `:`, `?`, `*`, `[`, `\\`, control characters, `..`, `@{`, leading `-` or `/`, trailing `.`, `/` or `.lock`";
+
+/// Whether git accepts `tag` as a tag name (`refs/tags/<tag>`).
+///
+/// # Errors
+/// Why it does not.
+pub fn check_tag(tag: &str) -> Result<(), String> {
+    if tag.is_empty() {
+        return Err("the tag is empty".into());
+    }
+    if tag.starts_with('-') {
+        return Err(format!("`{}` starts with `-`", tag.escape_debug()));
+    }
+    if git2::Reference::is_valid_name(&format!("refs/tags/{tag}")) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a valid git tag name",
+            tag.escape_debug()
+        ))
+    }
+}
+
+/// The credential values of this run: the token in use and every credential variable that is
+/// set. Rendered text must never contain one of them.
+struct Secrets {
+    values: Vec<(String, String)>,
+}
+
+impl Secrets {
+    fn of(settings: &Settings) -> Self {
+        use secrecy::ExposeSecret;
+        let mut values: Vec<(String, String)> = Vec::new();
+        if let Some(t) = &settings.token {
+            values.push((t.var.clone(), t.secret.expose_secret().to_owned()));
+        }
+        let named = settings.manifest.forge.token_env.iter().map(String::as_str);
+        for var in crate::manifest::CREDENTIAL_VARS
+            .iter()
+            .copied()
+            .filter(|v| *v != "CI_REPOSITORY_URL")
+            .chain(named)
+        {
+            if let Some(v) = settings.env.get(var) {
+                values.push((var.to_owned(), v.to_owned()));
+            }
+        }
+        values.retain(|(_, v)| !v.trim().is_empty());
+        Self { values }
+    }
+
+    /// The variable whose secret value `text` contains.
+    fn found_in(&self, text: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(_, v)| text.contains(v.as_str()))
+            .map(|(k, _)| k.as_str())
+    }
+
+    /// Refuses a release whose rendered text would publish a credential. The error names
+    /// the field and the variable, never the value.
+    fn check_rendered(
+        &self,
+        settings: &Settings,
+        renderer: &Renderer,
+        d: &Desired,
+    ) -> Result<(), InputError> {
+        let m = &settings.manifest;
+        let mut fields: Vec<(String, String, &str)> = vec![
+            (
+                renderer.notes_name().to_owned(),
+                "the notes".into(),
+                &d.notes,
+            ),
+            (m.locate("release.name"), "`release.name`".into(), &d.name),
+            (m.locate("release.ref"), "`release.ref`".into(), &d.git_ref),
+            (
+                m.locate("assets.package"),
+                "`assets.package`".into(),
+                &d.package.name,
+            ),
+            (
+                m.locate("assets.package"),
+                "`assets.package`".into(),
+                &d.package.version,
+            ),
+        ];
+        if let Some(t) = &d.tag_message {
+            fields.push((
+                m.locate("release.tag_message"),
+                "`release.tag_message`".into(),
+                t,
+            ));
+        }
+        for (i, ms) in d.milestones.iter().enumerate() {
+            let key = format!("release.milestones[{i}]");
+            fields.push((m.locate(&key), format!("`{key}`"), ms));
+        }
+        for (l, spec) in d.links.iter().zip(&m.assets.links) {
+            fields.push((m.locate(&spec.key), format!("`{}`", spec.key), &l.name));
+            fields.push((m.locate(&spec.key), format!("`{}`", spec.key), &l.url));
+            if let Some(p) = &l.direct_asset_path {
+                fields.push((m.locate(&spec.key), format!("`{}`", spec.key), p));
+            }
+        }
+        for f in &d.files {
+            fields.push((m.locate("assets.files"), "`assets.files`".into(), &f.name));
+            if let Some(p) = &f.direct_asset_path {
+                fields.push((m.locate("assets.files"), "`assets.files`".into(), p));
+            }
+        }
+        fields.push((m.locate("release.tag"), "the tag".into(), &d.tag));
+        for (at, what, text) in fields {
+            if let Some(var) = self.found_in(text) {
+                return Err(InputError::new(format!(
+                    "{at}: {what} would contain the value of `{var}`, a credential; nothing was sent"
+                ))
+                .with_remedy(
+                    "remove the variable or value that carries the token from the template and from `template.env`",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What templates can read before the changelog is known.
@@ -262,7 +407,7 @@ struct PreContext {
 }
 
 impl PreContext {
-    fn new(settings: &Settings) -> Self {
+    fn new(settings: &Settings, secrets: &Secrets) -> Result<Self, InputError> {
         let path = settings
             .ci
             .project_path
@@ -283,17 +428,34 @@ impl PreContext {
             let web = web_root(server);
             path.as_deref().map(|p| format!("{web}/{p}"))
         });
-        let env = settings
-            .manifest
-            .template_env
-            .iter()
-            .filter_map(|k| settings.env.get(k).map(|v| (k.clone(), v.to_owned())))
-            .collect();
-        Self {
+        let m = &settings.manifest;
+        let mut env = BTreeMap::new();
+        for (i, k) in m.template_env.iter().enumerate() {
+            let key = format!("template.env[{i}]");
+            if let Some(why) = crate::manifest::credential_var(k, m.forge.token_env.as_deref()) {
+                return Err(m.error(
+                    &key,
+                    format!("`{k}` {why}; templates may not read credentials"),
+                    "remove it from `template.env`",
+                ));
+            }
+            let Some(v) = settings.env.get(k) else {
+                continue;
+            };
+            if let Some(var) = secrets.found_in(v) {
+                return Err(m.error(
+                    &key,
+                    format!("the value of `{k}` contains the value of `{var}`, a credential"),
+                    "remove it from `template.env`; templates may not read credentials",
+                ));
+            }
+            env.insert(k.clone(), v.to_owned());
+        }
+        Ok(Self {
             project: ProjectContext { name, path, url },
             ci: settings.ci.clone(),
             env,
-        }
+        })
     }
 
     fn ci_ctx(&self, cl: &Changelog) -> CiTemplateContext {
@@ -314,18 +476,20 @@ impl PreContext {
         location: &str,
         source: &str,
     ) -> Result<Option<String>, InputError> {
-        let mut env = minijinja::Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let env = crate::render::environment();
         let ci = minijinja::context! {
             tag => self.ci.tag, sha => self.ci.sha, pipeline_url => self.ci.pipeline_url,
             job_url => self.ci.job_url, server_url => self.ci.server_url, provider => self.ci.provider.as_str(),
         };
         let ctx = minijinja::context! { ci => ci, project => self.project, env => self.env };
-        env.render_str(source, ctx)
+        crate::render::render_bounded(&env, key, Some(source), &ctx, crate::render::MAX_STRING)
             .map(|s| Some(s.trim().to_owned()))
-            .map_err(|e| {
-                InputError::new(format!("{location}: `{key}`: template error: {e}"))
-                    .with_remedy("`release.tag` can read `ci`, `project` and `env` only")
+            .map_err(|f| {
+                InputError::new(format!(
+                    "{location}: `{key}`: template error: {}",
+                    f.describe()
+                ))
+                .with_remedy("`release.tag` can read `ci`, `project` and `env` only")
             })
     }
 }
@@ -370,15 +534,13 @@ fn render_links(
         let url = r.string(&at("url"), &m.locate(&at("url")), &spec.url, ctx, None)?;
         assets::check_link_url(&url)
             .map_err(|e| m.error(&at("url"), e, "use an http, https or ftp URL"))?;
-        if name.is_empty() {
-            return Err(m
-                .error(
-                    &at("name"),
-                    "renders to an empty name",
-                    "give the link a name",
-                )
-                .into());
-        }
+        assets::check_link_name(&name).map_err(|e| {
+            m.error(
+                &at("name"),
+                e,
+                "give the link a name on one line, without control characters",
+            )
+        })?;
         let direct_asset_path = match &spec.direct_asset_path {
             Some(t) => {
                 let p = r.string(
@@ -411,9 +573,10 @@ fn collect_files(
     ctx: &Context,
 ) -> anyhow::Result<Vec<DesiredFile>> {
     let m = &settings.manifest;
-    let mut matched: Vec<(usize, PathBuf)> = Vec::new();
+    let mut matched: Vec<(usize, assets::Matched)> = Vec::new();
     for (i, spec) in m.assets.files.iter().enumerate() {
-        let paths = assets::expand(&settings.repo, &spec.path)?;
+        let paths = assets::expand(&settings.repo, &spec.path, m.assets.follow_symlinks)
+            .map_err(|r| m.error(&format!("{}.path", spec.key), r.message, r.remedy))?;
         if paths.is_empty() {
             return Err(m
                 .error(&format!("{}.path", spec.key), format!("`{}` matches no file in {}", spec.path, settings.repo.display()), "build the files before this step, or fix the glob (it is relative to the repository)")
@@ -421,10 +584,11 @@ fn collect_files(
         }
         matched.extend(paths.into_iter().map(|p| (i, p)));
     }
-    let paths: Vec<PathBuf> = matched.iter().map(|(_, p)| p.clone()).collect();
+    let paths: Vec<PathBuf> = matched.iter().map(|(_, p)| p.source.clone()).collect();
     let hashes = assets::hash_files(&paths)?;
     let mut files = Vec::new();
-    for ((i, path), h) in matched.into_iter().zip(hashes) {
+    for ((i, found), h) in matched.into_iter().zip(hashes) {
+        let path = found.path;
         let spec = &m.assets.files[i];
         if let Some((limit, forge)) = size_limit(settings.forge)
             && h.size > limit
@@ -460,15 +624,13 @@ fn collect_files(
             ctx,
             Some(file_value.clone()),
         )?;
-        if name.is_empty() || name.contains('/') {
-            return Err(m
-                .error(
-                    &at("name"),
-                    format!("`{name}` is not a file name"),
-                    "name assets without `/`",
-                )
-                .into());
-        }
+        assets::check_asset_name(&name).map_err(|e| {
+            m.error(
+                &at("name"),
+                format!("{e} (the name of {rel})"),
+                "give the file a plain name: no `/`, `\\`, control characters, `.` or `..`, at most 255 bytes",
+            )
+        })?;
         let direct_asset_path = match &spec.direct_asset_path {
             Some(t) => {
                 let p = r.string(
@@ -491,7 +653,7 @@ fn collect_files(
         };
         files.push(DesiredFile {
             name,
-            source: FileSource::Disk(path),
+            source: FileSource::Disk(found.source),
             path: rel,
             size: h.size,
             sha256: h.sha256,

@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod assets;
+pub mod block;
 pub mod changelog;
 pub mod ci;
 pub mod cli;
@@ -33,13 +34,24 @@ use crate::settings::Settings;
 /// # Errors
 /// Any failure; map it to an exit code with [`ExitStatus::of_error`].
 pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus> {
-    if let Command::Schema = cli.command {
-        stdout.write_all(manifest::schema_json().as_bytes())?;
-        return Ok(ExitStatus::Success);
+    match &cli.command {
+        Command::Schema => {
+            stdout.write_all(manifest::schema_json().as_bytes())?;
+            return Ok(ExitStatus::Success);
+        }
+        Command::Completions(args) => {
+            cli::write_completions(args.shell, stdout)?;
+            return Ok(ExitStatus::Success);
+        }
+        Command::Man => {
+            cli::write_man(stdout)?;
+            return Ok(ExitStatus::Success);
+        }
+        _ => {}
     }
     let settings = Settings::resolve(&cli.global, env)?;
     match &cli.command {
-        Command::Schema => Ok(ExitStatus::Success),
+        Command::Schema | Command::Completions(_) | Command::Man => Ok(ExitStatus::Success),
         Command::Check => {
             let d = build_offline(&settings)?;
             writeln!(

@@ -2,12 +2,27 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use relsync::{ExitStatus, cli::Cli, env_vars::Env};
+
+/// `relsync --version`: the version, the commit it was built from and the target triple
+/// (both recorded by `build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("RELSYNC_BUILD_COMMIT"),
+    ", ",
+    env!("RELSYNC_BUILD_TARGET"),
+    ")"
+);
 
 fn main() -> ExitCode {
     let env = Env::from_process();
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .version(VERSION)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -2,60 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::desired::{Desired, DesiredFile};
 use crate::forge::{Actual, Capabilities, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
-use crate::manifest::raw::{NotesMode, Prune};
+use crate::manifest::raw::Prune;
 
-/// Marks the start of the part of the description relsync owns.
-pub const BEGIN: &str = "<!-- relsync:begin -->";
-/// Marks its end.
-pub const END: &str = "<!-- relsync:end -->";
-const STATE_PREFIX: &str = "<!-- relsync:state ";
-
-/// What relsync manages, recorded inside its block so that `prune: managed` only deletes
-/// what relsync created.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct State {
-    /// Names of the links relsync manages.
-    #[serde(default)]
-    pub links: BTreeSet<String>,
-    /// Files relsync uploaded, by asset name.
-    #[serde(default)]
-    pub files: BTreeMap<String, StateFile>,
-    /// Labels relsync set (Tencent Git does not report them back).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<String>,
-}
-
-/// One uploaded file in the state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StateFile {
-    /// sha256 of what was uploaded.
-    pub sha256: String,
-    /// The name the forge stored it under, when it differs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stored: Option<String>,
-}
-
-impl State {
-    /// Reads the state comment out of a description.
-    #[must_use]
-    pub fn parse(description: &str) -> Self {
-        description
-            .lines()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix(STATE_PREFIX)?
-                    .strip_suffix("-->")
-                    .map(str::trim)
-                    .map(str::to_owned)
-            })
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default()
-    }
-}
+pub use crate::block::{BEGIN, END, Parsed, State, StateFile, compose_description, managed_block};
 
 /// One step of a plan.
 #[derive(Debug, Clone, Serialize)]
@@ -170,6 +123,9 @@ pub struct Plan {
     /// Why the plan cannot be applied, if it cannot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked: Option<String>,
+    /// What the user should know, e.g. that the state could not be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -177,35 +133,6 @@ impl Plan {
     #[must_use]
     pub fn has_changes(&self) -> bool {
         self.actions.iter().any(Action::is_write)
-    }
-}
-
-/// The block relsync writes into the description.
-#[must_use]
-pub fn managed_block(notes: &str, state: &State) -> String {
-    let state_json = serde_json::to_string(state).unwrap_or_default();
-    format!(
-        "{BEGIN}\n{}\n{STATE_PREFIX}{state_json} -->\n{END}",
-        notes.trim_end()
-    )
-}
-
-/// The description to write, given the current one (if any).
-#[must_use]
-pub fn compose_description(mode: NotesMode, current: Option<&str>, block: &str) -> String {
-    let Some(current) = current else {
-        return block.to_owned();
-    };
-    match mode {
-        NotesMode::Replace => block.to_owned(),
-        NotesMode::Keep => current.to_owned(),
-        NotesMode::Managed => match (current.find(BEGIN), current.find(END)) {
-            (Some(b), Some(e)) if e > b => {
-                format!("{}{block}{}", &current[..b], &current[e + END.len()..])
-            }
-            _ if current.trim().is_empty() => block.to_owned(),
-            _ => format!("{}\n\n{block}", current.trim_end()),
-        },
     }
 }
 
@@ -231,11 +158,13 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     let caps = cx.caps;
     let empty = Actual::default();
     let actual = actual.unwrap_or(&empty);
-    let old_state = actual
+    let parsed = actual
         .release
         .as_ref()
         .map(|r| State::parse(&r.description))
         .unwrap_or_default();
+    let warnings = state_warning(&parsed, desired.prune).into_iter().collect();
+    let old_state = parsed.state;
     let stored_name = |name: &str| -> String {
         cx.uploaded
             .get(name)
@@ -413,7 +342,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
                 },
             });
         }
-        return finish(actions, block, None);
+        return finish(actions, block, None, warnings);
     };
 
     let blocked = (release.immutable && !release.draft && (!uploads.is_empty() || !file_deletes.is_empty())).then(|| {
@@ -490,7 +419,20 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             },
         });
     }
-    finish(actions, description, blocked)
+    finish(actions, description, blocked, warnings)
+}
+
+/// Why the state in the description cannot be relied on, and what that means this run.
+fn state_warning(parsed: &Parsed, prune: Prune) -> Option<String> {
+    let problem = parsed.problem.as_deref()?;
+    let prune = if prune == Prune::Managed {
+        "; `prune: managed` deletes nothing this run (links or files relsync added earlier and no longer declared stay: delete them by hand, or run once with `prune: all`)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "cannot read relsync's state in the release description: {problem}; the block is repaired this run{prune}"
+    ))
 }
 
 /// Where the forge has no links API, the declared links go into the notes: those the
@@ -628,7 +570,12 @@ fn same_link(h: &Link, w: &NewLink) -> bool {
                 .map(|p| p.trim_start_matches('/'))
 }
 
-fn finish(actions: Vec<Action>, description: String, blocked: Option<String>) -> Plan {
+fn finish(
+    actions: Vec<Action>,
+    description: String,
+    blocked: Option<String>,
+    warnings: Vec<String>,
+) -> Plan {
     let mut summary = Summary::default();
     for a in &actions {
         match a {
@@ -649,6 +596,7 @@ fn finish(actions: Vec<Action>, description: String, blocked: Option<String>) ->
         summary,
         description,
         blocked,
+        warnings,
     }
 }
 
@@ -762,49 +710,5 @@ mod tests {
             ["delete mine", "delete by hand"]
         );
         assert!(run(&[], &hand, &["mine"], Prune::None).is_empty());
-    }
-
-    #[test]
-    fn managed_block_replaces_only_its_own_text() {
-        let block = managed_block("new notes", &State::default());
-        let current = format!("Intro\n\n{BEGIN}\nold\n{END}\n\nOutro");
-        let composed = compose_description(NotesMode::Managed, Some(&current), &block);
-        assert!(
-            composed.starts_with("Intro\n\n<!-- relsync:begin -->\nnew notes"),
-            "{composed}"
-        );
-        assert!(
-            composed.ends_with("<!-- relsync:end -->\n\nOutro"),
-            "{composed}"
-        );
-        assert_eq!(
-            compose_description(NotesMode::Keep, Some("mine"), &block),
-            "mine"
-        );
-        assert_eq!(
-            compose_description(NotesMode::Replace, Some("mine"), &block),
-            block
-        );
-        assert_eq!(
-            compose_description(NotesMode::Managed, Some("by hand"), &block),
-            format!("by hand\n\n{block}")
-        );
-    }
-
-    #[test]
-    fn state_round_trips_through_the_description() {
-        let mut state = State::default();
-        state.links.insert("Docs".into());
-        state.files.insert(
-            "a.tgz".into(),
-            StateFile {
-                sha256: "ab".into(),
-                stored: Some("a_1.tgz".into()),
-            },
-        );
-        state.labels = vec!["stable".into()];
-        let block = managed_block("notes", &state);
-        assert_eq!(State::parse(&format!("hand text\n{block}\n")), state);
-        assert_eq!(State::parse("no state here"), State::default());
     }
 }

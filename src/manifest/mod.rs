@@ -5,7 +5,8 @@ mod resolve;
 pub mod yaml;
 
 pub use resolve::{
-    AssetsSection, FileSpec, ForgeSection, LinkSpec, Manifest, PackageSpec, ReleaseSection,
+    AssetsSection, CREDENTIAL_VARS, FileSpec, ForgeSection, LinkSpec, Manifest, PackageSpec,
+    ReleaseSection, credential_var,
 };
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,11 @@ pub fn load(explicit: Option<&Path>, repo: &Path) -> anyhow::Result<Manifest> {
             repo,
         )?);
     };
+    if let Ok(meta) = std::fs::metadata(&path)
+        && meta.len() > yaml::MAX_BYTES as u64
+    {
+        return Err(yaml::too_large(&path, meta.len()).into());
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| {
         input_with(
             format!("cannot read manifest {}: {e}", path.display()),
@@ -60,10 +66,16 @@ pub fn from_str(text: &str, path: &Path, repo: &Path) -> anyhow::Result<Manifest
     )?)
 }
 
+/// The published URL of the JSON Schema of `release.yml`, its `$id`.
+pub const SCHEMA_URL: &str =
+    "https://raw.githubusercontent.com/relsync/relsync/main/schema/release.schema.json";
+
 /// The JSON Schema of `release.yml`, pretty-printed.
 #[must_use]
 pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(raw::RawManifest);
+    let mut schema = schemars::schema_for!(raw::RawManifest);
+    // Where editors find it again from a copied release.yml (`yaml-language-server: $schema=`).
+    schema.insert("$id".to_owned(), SCHEMA_URL.into());
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s

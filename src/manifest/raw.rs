@@ -233,6 +233,9 @@ pub struct RawAssets {
     pub checksums: Option<Checksums>,
     /// `managed` (default), `all` or `none`.
     pub prune: Option<Prune>,
+    /// Upload files reached through symbolic links (their targets must be inside the
+    /// repository); default false: a symlink is refused.
+    pub follow_symlinks: Option<bool>,
 }
 
 /// `checksums:` — a file name, or `false`.

@@ -88,6 +88,8 @@ pub struct AssetsSection {
     pub checksums: Option<String>,
     /// Pruning policy.
     pub prune: Prune,
+    /// Follow symlinks whose targets are inside the repository.
+    pub follow_symlinks: bool,
 }
 
 /// One declared link (templates unrendered).
@@ -169,6 +171,7 @@ impl Manifest {
                 },
                 checksums: None,
                 prune: Prune::Managed,
+                follow_symlinks: false,
             },
             template_env: Vec::new(),
             lines,
@@ -199,6 +202,13 @@ impl Manifest {
                         &format!("template.env[{i}]"),
                         format!("`{name}` looks like a secret; templates may not read tokens"),
                         "remove it from `template.env`",
+                    ));
+                }
+                if let Some(why) = credential_var(&name, m.forge.token_env.as_deref()) {
+                    return Err(m.error(
+                        &format!("template.env[{i}]"),
+                        format!("`{name}` {why}; templates may not read credentials"),
+                        "remove it from `template.env`; publish a value without the secret instead",
                     ));
                 }
                 m.template_env.push(name);
@@ -512,17 +522,18 @@ impl Manifest {
             None | Some(Checksums::Bool(false)) => None,
             Some(Checksums::Bool(true)) => Some(DEFAULT_CHECKSUMS.to_owned()),
             Some(Checksums::Name(n)) => {
-                if n.is_empty() || n.contains('/') {
-                    return Err(self.error(
+                crate::assets::check_asset_name(&n).map_err(|e| {
+                    self.error(
                         "assets.checksums",
-                        format!("`{n}` is not a file name"),
+                        e,
                         "write a plain file name such as `SHA256SUMS`, or `false`",
-                    ));
-                }
+                    )
+                })?;
                 Some(n)
             }
         };
         self.assets.prune = a.prune.unwrap_or_default();
+        self.assets.follow_symlinks = a.follow_symlinks.unwrap_or(false);
         Ok(())
     }
 }
@@ -561,6 +572,33 @@ pub(crate) fn check_url(s: &str) -> Result<(), String> {
         return Err(format!("`{s}` has no host"));
     }
     Ok(())
+}
+
+/// Variables that hold a credential (or embed one, like GitLab's `CI_REPOSITORY_URL`, which
+/// carries the job token): the token variables of every forge and `RELSYNC_TOKEN`.
+pub const CREDENTIAL_VARS: &[&str] = &[
+    crate::env_vars::RELSYNC_TOKEN,
+    crate::env_vars::GITLAB_TOKEN,
+    crate::env_vars::CI_JOB_TOKEN,
+    crate::env_vars::TGIT_TOKEN,
+    crate::env_vars::GITHUB_TOKEN,
+    crate::env_vars::GITEA_TOKEN,
+    "CI_REPOSITORY_URL",
+];
+
+/// Why `name` may not be read by templates, when it names a credential: one of
+/// [`CREDENTIAL_VARS`] or the variable `forge.token_env` names.
+#[must_use]
+pub fn credential_var(name: &str, token_env: Option<&str>) -> Option<&'static str> {
+    if token_env == Some(name) {
+        return Some("is the variable `forge.token_env` names: it holds the token");
+    }
+    if name == "CI_REPOSITORY_URL" {
+        return Some("embeds the CI job token");
+    }
+    CREDENTIAL_VARS
+        .contains(&name)
+        .then_some("holds a forge token")
 }
 
 /// Names that hold secrets are never readable from templates.

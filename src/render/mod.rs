@@ -12,6 +12,20 @@ use serde::Serialize;
 use crate::changelog::{Changelog, Commit, Group, Person};
 use crate::error::{InputError, input_with};
 
+pub mod limit;
+
+/// Instructions one rendering may run (minijinja fuel): far above what a changelog of
+/// 100 000 commits needs, far below a runaway loop.
+pub const FUEL: u64 = 50_000_000;
+/// The largest rendered release notes, in bytes.
+pub const MAX_NOTES: usize = 1024 * 1024;
+/// The largest rendered manifest string (name, URL, …), in bytes.
+pub const MAX_STRING: usize = 64 * 1024;
+/// The memory one rendering may hold beyond its context.
+pub const MEMORY_BUDGET: usize = 256 * 1024 * 1024;
+/// The largest template file read.
+pub const MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
+
 /// Name of the built-in template.
 pub const BUILTIN_NAME: &str = "release.md.j2";
 /// Source of the built-in template.
@@ -128,12 +142,86 @@ pub fn check_syntax(source: &str) -> Result<(), minijinja::Error> {
     env.template_from_str(source).map(|_| ())
 }
 
-fn environment() -> Environment<'static> {
+/// The environment every template renders in: undefined variables are errors, and a
+/// rendering runs at most [`FUEL`] instructions.
+#[must_use]
+pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
     env.set_trim_blocks(false);
+    env.set_fuel(Some(FUEL));
     env
+}
+
+/// Why a bounded rendering failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The template's own error (syntax, undefined variable, out of fuel).
+    Template(minijinja::Error),
+    /// The output passed `limit` bytes.
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl Failure {
+    /// A one-line description.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Template(e) if e.kind() == minijinja::ErrorKind::OutOfFuel => {
+                format!("the template ran more than {FUEL} steps (a runaway or nested loop?)")
+            }
+            Self::Template(e) => describe(e),
+            Self::TooLarge { limit } => format!(
+                "the template renders more than {}",
+                crate::output::human_size(*limit as u64)
+            ),
+        }
+    }
+}
+
+/// Renders `source` (named `name` in errors) with `ctx`, within the limits: [`FUEL`]
+/// instructions, `limit` bytes of output and [`MEMORY_BUDGET`] bytes of memory (past which
+/// the process exits 2 naming `name`).
+///
+/// # Errors
+/// The template's error, or its output passed `limit`.
+pub fn render_bounded(
+    env: &Environment<'_>,
+    name: &str,
+    source: Option<&str>,
+    ctx: &Value,
+    limit: usize,
+) -> Result<String, Failure> {
+    let tmpl = match source {
+        Some(src) => env.template_from_named_str(name, src),
+        None => env.get_template(name),
+    }
+    .map_err(Failure::Template)?;
+    let mut out = limit::Capped::new(limit);
+    let result = {
+        let _budget = limit::Budget::start(
+            MEMORY_BUDGET,
+            format!(
+                "error: {name}: the template used more than {} of memory while rendering (a value that grows in a loop?); nothing was sent to the forge\n  help: simplify the template: build the text in the output instead of in variables",
+                crate::output::human_size(MEMORY_BUDGET as u64)
+            ),
+        );
+        tmpl.render_captured_to(ctx, &mut out).map(|_| ())
+    };
+    if out.overflowed {
+        return Err(Failure::TooLarge { limit });
+    }
+    result.map_err(Failure::Template)?;
+    String::from_utf8(out.buf).map_err(|_| {
+        Failure::Template(minijinja::Error::new(
+            minijinja::ErrorKind::WriteFailure,
+            "the output is not UTF-8",
+        ))
+    })
 }
 
 /// The notes renderer: the built-in or a user template.
@@ -156,6 +244,18 @@ impl Renderer {
                 BUILTIN_NAME.to_owned()
             }
             Some(p) => {
+                if let Ok(meta) = std::fs::metadata(p)
+                    && meta.len() > MAX_TEMPLATE_BYTES
+                {
+                    return Err(input_with(
+                        format!(
+                            "{}: the template is {} bytes; at most {MAX_TEMPLATE_BYTES} are read",
+                            p.display(),
+                            meta.len()
+                        ),
+                        "check `release.notes.template`",
+                    ));
+                }
                 let source = std::fs::read_to_string(p).map_err(|e| {
                     input_with(
                         format!("cannot read template {}: {e}", p.display()),
@@ -171,16 +271,31 @@ impl Renderer {
         Ok(Self { env, notes_name })
     }
 
+    /// The name of the notes template (its file, or the built-in's name).
+    #[must_use]
+    pub fn notes_name(&self) -> &str {
+        &self.notes_name
+    }
+
     /// Renders the release notes.
     ///
     /// # Errors
     /// A template error (undefined variable, bad filter), naming the template and line.
     pub fn notes(&self, ctx: &Context) -> anyhow::Result<String> {
-        let tmpl = self
-            .env
-            .get_template(&self.notes_name)
-            .map_err(|e| template_error(&e))?;
-        let out = tmpl.render(ctx).map_err(|e| template_error(&e))?;
+        let value = Value::from_serialize(ctx);
+        let out = render_bounded(&self.env, &self.notes_name, None, &value, MAX_NOTES)
+            .map_err(|f| match f {
+                Failure::Template(e) if e.kind() != minijinja::ErrorKind::OutOfFuel => {
+                    template_error(&e)
+                }
+                other => input_with(
+                    format!("{}: {}", self.notes_name, other.describe()),
+                    format!(
+                        "release notes are limited to {} and {FUEL} template steps: bound the loops in the template",
+                        crate::output::human_size(MAX_NOTES as u64)
+                    ),
+                ),
+            })?;
         Ok(tidy(&out))
     }
 
@@ -202,13 +317,12 @@ impl Renderer {
             Some(file) => minijinja::context! { file => file, ..base },
             None => base,
         };
-        self.env
-            .render_str(source, value)
+        render_bounded(&self.env, key, Some(source), &value, MAX_STRING)
             .map(|s| s.trim().to_owned())
-            .map_err(|e| {
+            .map_err(|f| {
                 InputError::new(format!(
                     "{location}: `{key}`: template error: {}",
-                    describe(&e)
+                    f.describe()
                 ))
                 .with_remedy(
                     "the template context is listed under \"Template context\" in the README",

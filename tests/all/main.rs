@@ -1,5 +1,6 @@
 //! The single integration-test binary.
 
+mod block;
 mod changelog;
 mod cli;
 mod emulator_gitea;
@@ -12,4 +13,5 @@ mod gitlab;
 mod helpers;
 mod hostile;
 mod network;
+mod ship;
 mod tgit;

@@ -1,8 +1,8 @@
 //! A stateful Gitea / Forgejo `/api/v1` emulator (releases, release attachments, tags) for the
 //! integration tests.
 //!
-//! It follows the Gitea and Forgejo router code as `/work/shared/research/forge-apis.md` §4
-//! summarises it:
+//! It follows the Gitea and Forgejo router code (`routers/api/v1/repo/release*.go`), as that code
+//! and <https://gitea.com/api/swagger> define it:
 //! - one release per tag: a second create answers 409 `{"message":"Release is has no Tag"}`
 //!   (Gitea's real text); a draft creates no git tag, publishing creates it at
 //!   `target_commitish`; `GET /releases/tags/{tag}` also finds drafts (tokens here have write

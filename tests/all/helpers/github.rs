@@ -6,8 +6,8 @@
 //! (`{root}/uploads/...`, or `{root}/api/uploads/...` on Enterprise). Asset downloads redirect to
 //! `{root}/_objects/{id}`, like GitHub's signed object URLs.
 //!
-//! It follows GitHub's real semantics, as `/work/shared/research/forge-apis.md` §3 and the REST
-//! OpenAPI description (`/work/shared/reference/github-releases-openapi.json`) describe them:
+//! It follows GitHub's real semantics, as <https://docs.github.com/en/rest/releases> and the REST
+//! OpenAPI description (`docs/reference/github-releases-openapi.json`) describe them:
 //! - get-by-tag never returns drafts; several drafts may share one tag, but only one published
 //!   release may (422 `already_exists`); drafts create no tag, publishing creates it at
 //!   `target_commitish`; a draft's `html_url` points at an `untagged-…` placeholder;

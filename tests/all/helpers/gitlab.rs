@@ -3,7 +3,9 @@
 //! It keeps projects, tags, releases, release links, milestones and generic packages in memory and
 //! answers the Releases, Release Links, Tags, Projects and Packages APIs with GitLab's status codes,
 //! error body shapes, validation rules, pagination headers and job-token restrictions, as
-//! `/work/shared/research/gitlab-server-behaviour.md` and the API docs describe them. Because it is
+//! GitLab's API docs (<https://docs.gitlab.com/api/releases/>, `/api/releases/links/`,
+//! `/user/packages/generic_packages/`) and its source (`lib/api/releases.rb`,
+//! `app/models/releases/link.rb`) define them. Because it is
 //! stateful, a test can run the client twice and prove that the second run changes nothing.
 //!
 //! It runs axum on its own thread with its own tokio runtime, bound to `127.0.0.1:0`, and stops on

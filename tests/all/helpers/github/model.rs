@@ -1,5 +1,5 @@
 //! The GitHub emulator's state and the JSON entities in the shapes the REST API sends (schemas
-//! `release` and `release-asset` of `/work/shared/reference/github-releases-openapi.json`).
+//! `release` and `release-asset` of `docs/reference/github-releases-openapi.json`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};

@@ -1,5 +1,5 @@
 //! The emulator's state and GitLab's model rules: release, link, tag and package validation, and
-//! the JSON entities in the shapes GitLab sends (see /work/shared/reference/gitlab-schemas).
+//! the JSON entities in the shapes GitLab sends (see `docs/reference/gitlab-schemas`).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
