@@ -10,5 +10,6 @@ mod gitea;
 mod github;
 mod gitlab;
 mod helpers;
+mod inputs;
 mod network;
 mod tgit;
