@@ -238,7 +238,9 @@ pub fn check_asset_name(name: &str) -> Result<(), String> {
         return Err(format!("`{name}` is not a file name"));
     }
     if name.contains(['/', '\\']) {
-        return Err(format!("`{shown}` contains `/` or `\\`"));
+        return Err(format!(
+            "`{shown}` is not a file name: it contains `/` or `\\`"
+        ));
     }
     if name.chars().any(char::is_control) {
         return Err(format!(

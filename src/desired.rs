@@ -126,10 +126,12 @@ pub fn build(
     let pre_ctx = PreContext::new(settings, &secrets)?;
     let tag = match (&settings.tag, &m.release.tag) {
         (Some(t), _) => {
-            let from = if settings.ci.tag.as_deref() == Some(t.as_str()) {
+            let from = if settings.env.get(crate::env_vars::RELSYNC_TAG) == Some(t.as_str()) {
+                "`RELSYNC_TAG`"
+            } else if settings.ci.tag.as_deref() == Some(t.as_str()) {
                 "the CI tag variable (`CI_COMMIT_TAG`, `GITHUB_REF_NAME`)"
             } else {
-                "`--tag` / `RELSYNC_TAG`"
+                "`--tag`"
             };
             check_tag(t).map_err(|e| {
                 InputError::new(format!("the tag from {from}: {e}")).with_remedy(TAG_REMEDY)
@@ -283,8 +285,16 @@ pub fn check_tag(tag: &str) -> Result<(), String> {
     if tag.is_empty() {
         return Err("the tag is empty".into());
     }
+    if tag == "@" || tag == "HEAD" {
+        return Err(format!(
+            "`{tag}` is not a valid git tag name: it is reserved (git and the forges refuse it)"
+        ));
+    }
     if tag.starts_with('-') {
-        return Err(format!("`{}` starts with `-`", tag.escape_debug()));
+        return Err(format!(
+            "`{}` is not a valid git tag name: it starts with `-`",
+            tag.escape_debug()
+        ));
     }
     if git2::Reference::is_valid_name(&format!("refs/tags/{tag}")) {
         Ok(())
@@ -342,11 +352,6 @@ impl Secrets {
     ) -> Result<(), InputError> {
         let m = &settings.manifest;
         let mut fields: Vec<(String, String, &str)> = vec![
-            (
-                renderer.notes_name().to_owned(),
-                "the notes".into(),
-                &d.notes,
-            ),
             (m.locate("release.name"), "`release.name`".into(), &d.name),
             (m.locate("release.ref"), "`release.ref`".into(), &d.git_ref),
             (
@@ -385,6 +390,12 @@ impl Secrets {
             }
         }
         fields.push((m.locate("release.tag"), "the tag".into(), &d.tag));
+        // Last: the notes show most of the above, which is better named by its own key.
+        fields.push((
+            renderer.notes_name().to_owned(),
+            "the notes".into(),
+            &d.notes,
+        ));
         for (at, what, text) in fields {
             if let Some(var) = self.found_in(text) {
                 return Err(InputError::new(format!(
@@ -774,6 +785,19 @@ pub fn is_semver_prerelease(version: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_follow_git_ref_rules() {
+        for ok in ["v1.0.0", "release/2026-01", "v1.0.0-rc.1+build.5", "é1"] {
+            assert!(check_tag(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "v1..0", "v1 0", "-v1", "v1.lock", "v1~1", "v1^", "v1:0", "v1?", "v1*", "v1[",
+            "v1\\0", "v1/", "/v1", "v1.", "v1@{0}", "@", "HEAD", "v1\n0", "a//b", ".v1",
+        ] {
+            assert!(check_tag(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn prerelease_detection() {

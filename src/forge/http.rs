@@ -584,6 +584,7 @@ impl Http {
     ) -> Result<Answer, HttpError> {
         let status = resp.status();
         let headers = resp.headers().clone();
+        let url = resp.url().clone();
         if status.is_success() {
             let body = match read_capped(&mut resp, MAX_BODY).await {
                 Ok((body, true)) => body,
@@ -624,13 +625,31 @@ impl Http {
             .unwrap_or_default();
         drop(resp);
         if status.is_redirection() {
-            let location = headers
+            let raw = headers
                 .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map_or_else(
-                    || "(no Location)".to_owned(),
-                    |l| l.split(['?', '#']).next().unwrap_or(l).to_owned(),
-                );
+                .and_then(|v| v.to_str().ok());
+            let target = raw.and_then(|l| url.join(l).ok()).map(|mut t| {
+                t.set_query(None);
+                t.set_fragment(None);
+                t
+            });
+            let location = target
+                .as_ref()
+                .map_or_else(|| raw.unwrap_or("(no Location)").to_owned(), Url::to_string);
+            let inside = target
+                .as_ref()
+                .and_then(Origin::of)
+                .is_some_and(|o| self.allowed.contains(&o));
+            if inside {
+                // Within the forge: more than 10 redirects, or a 3xx that is not a redirect.
+                return Err(HttpError::Body {
+                    method: method.clone(),
+                    path: path.to_owned(),
+                    message: self.redact(&format!(
+                        "HTTP {status} to {location}, not followed (a redirect loop, or more than 10 redirects)"
+                    )),
+                });
+            }
             return Err(HttpError::Redirect {
                 method: method.clone(),
                 path: path.to_owned(),

@@ -247,27 +247,37 @@ fn outputs_and_step_summary_are_written() {
     with_files(actions(&repo, &emu, &["apply"]), &out, &summary)
         .run()
         .success();
+    // Each output is a `name<<DELIMITER` heredoc, as the runner reads multi-line values.
+    let outputs = |text: &str| -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            let (name, delim) = line.split_once("<<").expect("heredoc");
+            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delim).collect();
+            v.push((name.to_owned(), value.join("\n")));
+        }
+        v
+    };
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(
-        text.contains("tag=v1.1.0\n")
-            && text.contains("version=1.1.0\n")
-            && text.contains("changed=true\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("url={}/{REPO}/releases/tag/v1.1.0", emu.url())),
-        "{text}"
-    );
+    let url = format!("{}/{REPO}/releases/tag/v1.1.0", emu.url());
+    let expected = |changed: &str| {
+        [
+            ("tag", "v1.1.0"),
+            ("version", "1.1.0"),
+            ("url", url.as_str()),
+            ("changed", changed),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec()
+    };
+    assert_eq!(outputs(&text), expected("true"), "{text}");
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.contains("### Release [v1.1.0]"), "{md}");
     with_files(actions(&repo, &emu, &["apply"]), &out, &summary)
         .run()
         .success();
-    assert!(
-        std::fs::read_to_string(&out)
-            .unwrap()
-            .ends_with("changed=false\n")
-    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(outputs(&text)[4..], expected("false"), "{text}");
 }
 
 #[test]

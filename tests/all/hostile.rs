@@ -171,6 +171,20 @@ fn a_redirect_within_the_origin_is_followed_with_the_token() {
     assert_eq!(sent.len(), 2, "{sent:?}");
     assert_eq!(sent[1].q("moved"), Some("1"));
     assert_eq!(sent[1].header("private-token"), Some(TOKEN));
+
+    // A redirect loop within the forge ends, and is not retried.
+    let looping = Hostile::start(|r: &Seen| Reply::redirect(302, &r.path));
+    let out = failed(
+        Kind::GitlabPrivate
+            .cli(&repo, &looping.url(), &["plan"])
+            .run(),
+    );
+    assert!(out.contains("redirect loop"), "{out}");
+    assert!(
+        looping.requests().len() <= 11,
+        "{}",
+        looping.requests().len()
+    );
 }
 
 #[test]
@@ -505,24 +519,47 @@ fn apply_without_a_token_names_the_forge_variable_and_sends_nothing() {
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
 
+/// A megabyte of padding: more than the client buffers with the headers, so an answer left
+/// unread would keep its connection out of the pool.
+fn padding() -> String {
+    "x".repeat(1024 * 1024)
+}
+
+/// The HTTP client's own log (`hyper_util` at trace), which says each time a connection goes
+/// back to the pool (to wait idle, or straight to the next request): only once its answer was
+/// read to the end.
+const POOL_LOG: &str = "hyper_util=trace,relsync=info";
+
+/// How many answers gave their connection back to the pool. The last answer of a run may
+/// race the process's exit, so `sent - 1` is the least a run that reads every answer shows;
+/// the runs below have at least two answers that a client skipping them would leave unread.
+fn pooled(stderr: &str) -> usize {
+    stderr.matches("put; add idle connection").count()
+}
+
 #[test]
-fn every_answer_is_read_so_one_connection_serves_a_run() {
+fn every_answer_is_read_so_its_connection_is_reused() {
     let repo = repo(None);
-    // Gitea: the Forgejo probe, the release by tag (404 with a body), the list; then a
-    // retried 502 on GitLab.
+    // Gitea: the Forgejo probe (only its status matters), the release by tag (404 with a
+    // body), the list (padded), then the same on a second page.
     let gitea = Hostile::start(|r: &Seen| {
         if r.path.ends_with("/version") {
-            Reply::json(200, &json!({"version": "9.0.0"}))
+            Reply::json(200, &json!({"version": "9.0.0", "padding": padding()}))
         } else if r.path.contains("/releases/tags/") {
             Reply::json(
                 404,
                 &json!({"message": "not found", "padding": "x".repeat(4000)}),
             )
+        } else if r.q("page") == Some("1") {
+            let mut other = gh_release("https://uploads.github.example");
+            other["tag_name"] = json!("v0.9.0");
+            other["body"] = json!(padding());
+            Reply::json(200, &json!([other]))
         } else {
             Reply::json(200, &json!([]))
         }
     });
-    Cli::new(
+    let run = Cli::new(
         repo.path(),
         &[
             "plan",
@@ -537,11 +574,15 @@ fn every_answer_is_read_so_one_connection_serves_a_run() {
         ],
     )
     .env("GITEA_TOKEN", TOKEN)
+    .env("RELSYNC_LOG", POOL_LOG)
     .run()
     .success();
-    assert!(gitea.requests().len() >= 3, "{:?}", gitea.requests());
-    assert_eq!(gitea.connections(), 1, "{:?}", gitea.requests());
+    let sent = gitea.requests().len();
+    assert!(sent >= 4, "{:?}", gitea.requests());
+    assert!(pooled(&run.stderr) + 1 >= sent, "{}", run.stderr);
+    assert!(gitea.connections() < sent, "connections were reused");
 
+    // GitLab: a 502 retried, then the lists.
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let gitlab = gitlab_with_links(move |_| {
         if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
@@ -550,12 +591,101 @@ fn every_answer_is_read_so_one_connection_serves_a_run() {
             Reply::json(200, &one_link())
         }
     });
-    Kind::GitlabPrivate
+    let run = Kind::GitlabPrivate
         .cli(&repo, &gitlab.url(), &["plan"])
+        .env("RELSYNC_LOG", POOL_LOG)
         .run()
         .success();
-    assert!(gitlab.requests().len() >= 4, "{:?}", gitlab.requests());
-    assert_eq!(gitlab.connections(), 1, "{:?}", gitlab.requests());
+    let sent = gitlab.requests().len();
+    assert!(sent >= 4, "{:?}", gitlab.requests());
+    assert!(pooled(&run.stderr) + 1 >= sent, "{}", run.stderr);
+}
+
+#[test]
+fn the_answers_to_writes_are_read_too() {
+    let manifest = "assets:\n  links:\n    - { name: Docs, url: \"https://docs.example.com\" }\n";
+    let repo = repo(Some(manifest));
+    // A release to create with its link (POST), then one to update and link (PUT, POST).
+    for (initial, writes) in [
+        (None, &["POST"][..]),
+        (
+            Some(json!({"name": "old", "description": "old"})),
+            &["PUT", "POST"][..],
+        ),
+    ] {
+        let forge = gitlab_keeping_the_release(initial);
+        let run = Kind::GitlabPrivate
+            .cli(&repo, &forge.url(), &["apply"])
+            .env("RELSYNC_LOG", POOL_LOG)
+            .run()
+            .success();
+        let sent = forge.requests();
+        let trail: Vec<(&str, &str)> = sent
+            .iter()
+            .map(|r| (r.method.as_str(), r.path.as_str()))
+            .collect();
+        // Which writes, not their order: the plan decides that.
+        let mut written: Vec<&str> = trail
+            .iter()
+            .filter(|(m, _)| *m != "GET")
+            .map(|(m, _)| *m)
+            .collect();
+        written.sort_unstable();
+        let mut writes = writes.to_vec();
+        writes.sort_unstable();
+        assert_eq!(written, writes, "{trail:?}");
+        assert!(
+            pooled(&run.stderr) + 1 >= sent.len(),
+            "{trail:?}\n{}",
+            run.stderr
+        );
+    }
+}
+
+/// A GitLab that keeps the one release `apply` creates and updates, and its links, answering
+/// every request with a padded body.
+fn gitlab_keeping_the_release(initial: Option<serde_json::Value>) -> Hostile {
+    let stored = std::sync::Mutex::new((initial, Vec::<serde_json::Value>::new()));
+    Hostile::start(move |r: &Seen| {
+        let mut guard = stored.lock().unwrap();
+        let (release, links) = &mut *guard;
+        let answer = |b: &serde_json::Value| {
+            json!({"tag_name": "v1.1.0", "name": b["name"], "description": b["description"],
+                   "milestones": [], "padding": padding()})
+        };
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+        let mut add_link = |l: &serde_json::Value| {
+            let mut l = l.clone();
+            l["id"] = json!(links.len() + 1);
+            l["padding"] = json!(padding());
+            links.push(l.clone());
+            l
+        };
+        match (r.method.as_str(), r.path.ends_with("/assets/links")) {
+            ("GET", true) => Reply::json(200, &json!(links.clone())),
+            ("POST", true) => Reply::json(201, &add_link(&body)),
+            ("GET", false) if r.path.ends_with("/releases/v1%2E1%2E0") => match release {
+                Some(b) => Reply::json(200, &answer(b)),
+                None => Reply::json(404, &json!({"message": "404 Not Found"})),
+            },
+            ("POST" | "PUT", false) => {
+                if let Some(new) = body["assets"]["links"].as_array() {
+                    for l in new {
+                        add_link(l);
+                    }
+                }
+                let mut merged = release.take().unwrap_or_else(|| json!({}));
+                for k in ["name", "description"] {
+                    if !body[k].is_null() {
+                        merged[k] = body[k].clone();
+                    }
+                }
+                *release = Some(merged.clone());
+                Reply::json(if r.method == "POST" { 201 } else { 200 }, &answer(&merged))
+            }
+            _ => Reply::json(200, &json!([])),
+        }
+    })
 }
 
 #[test]

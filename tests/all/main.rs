@@ -12,6 +12,7 @@ mod github;
 mod gitlab;
 mod helpers;
 mod hostile;
+mod inputs;
 mod network;
 mod ship;
 mod signals;

@@ -28,6 +28,8 @@ pub struct Seen {
     pub query: String,
     /// Names in lower case.
     pub headers: Vec<(String, String)>,
+    /// The body (lossy UTF-8).
+    pub body: String,
 }
 
 impl Seen {
@@ -217,9 +219,15 @@ impl Hostile {
                                     )
                                 })
                                 .collect(),
+                            body: String::new(),
                         };
-                        // Read the request body so the connection stays usable.
-                        let _ = axum::body::to_bytes(req.into_body(), 512 * 1024 * 1024).await;
+                        let body = axum::body::to_bytes(req.into_body(), 512 * 1024 * 1024)
+                            .await
+                            .unwrap_or_default();
+                        let seen = Seen {
+                            body: String::from_utf8_lossy(&body).into_owned(),
+                            ..seen
+                        };
                         log.lock().unwrap().push(seen.clone());
                         script(&seen).into_response()
                     }
