@@ -366,3 +366,216 @@ fn example_release_job_under_gitlab_ci_local() {
     let dotenv = std::fs::read_to_string(repo.path().join("release.env")).unwrap();
     assert!(dotenv.contains("RELEASE_CHANGED=false"), "{dotenv}");
 }
+
+/// Every relative link in the README, the changelog and the docs/ pages about using relsync
+/// names a file or directory inside the repository (anchors and web URLs aside).
+#[test]
+fn relative_links_resolve_inside_the_repository() {
+    let root = root().canonicalize().unwrap();
+    let mut pages = vec![root.join("README.md"), root.join("CHANGELOG.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") && !path.ends_with("guarantees.md") {
+            pages.push(path);
+        }
+    }
+    let mut checked = 0;
+    for page in &pages {
+        // Prose only: code blocks and inline code can hold `](` that is no link.
+        let mut text = String::new();
+        let mut fenced = false;
+        for line in std::fs::read_to_string(page).unwrap().lines() {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+                continue;
+            }
+            if !fenced {
+                text.extend(line.split('`').step_by(2));
+                text.push('\n');
+            }
+        }
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let Some(end) = rest.find(')') else { break };
+            let target = &rest[..end];
+            let path = target.split('#').next().unwrap();
+            if path.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let resolved = page.parent().unwrap().join(path);
+            let resolved = resolved
+                .canonicalize()
+                .unwrap_or_else(|_| panic!("{}: link `{target}` names nothing", page.display()));
+            assert!(
+                resolved.starts_with(&root),
+                "{}: link `{target}` leaves the repository",
+                page.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} relative links found");
+}
+
+/// The `run:` script of the composite action's step `name`.
+fn action_step(name: &str) -> String {
+    let text = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    let action: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("action.yml has no step `{name}`"));
+    step["run"].as_str().unwrap().to_owned()
+}
+
+/// Runs an action step's script with bash as the runner would, with only `env` and PATH.
+fn run_step(script: &str, env: &[(&str, String)]) -> (bool, String) {
+    #[allow(clippy::disallowed_methods)] // the host's PATH, for bash, curl, tar and sha256sum
+    let path = std::env::var("PATH").unwrap_or_default();
+    let out = std::process::Command::new("bash")
+        .args([
+            "--noprofile",
+            "--norc",
+            "-e",
+            "-o",
+            "pipefail",
+            "-c",
+            script,
+        ])
+        .env_clear()
+        .env("PATH", path)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("bash");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn outputs(file: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// A release archive as scripts/build-dist.sh lays it out, and its `.sha256` file.
+fn release_archive(dir: &Path, target: &str, program: &str) -> String {
+    use sha2::Digest;
+    let stage = tempfile::tempdir().unwrap();
+    std::fs::write(stage.path().join("relsync"), program).unwrap();
+    let archive = format!("relsync-{target}.tar.gz");
+    #[allow(clippy::disallowed_methods)] // tar packs the test archive
+    let ok = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(dir.join(&archive))
+        .arg("-C")
+        .arg(stage.path())
+        .arg("relsync")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tar");
+    let sum = hex::encode(sha2::Sha256::digest(
+        std::fs::read(dir.join(&archive)).unwrap(),
+    ));
+    std::fs::write(
+        dir.join(format!("{archive}.sha256")),
+        format!("{sum}  {archive}\n"),
+    )
+    .unwrap();
+    archive
+}
+
+/// By default the action installs the released binary of its own version (Cargo.toml's) for
+/// the runner's platform, after checking the archive against its `.sha256`; a tampered archive
+/// is refused and nothing is installed.
+#[test]
+fn action_installs_the_released_binary_only_when_its_sha256_matches() {
+    let work = tempfile::tempdir().unwrap();
+    let downloads = work.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let target = "x86_64-unknown-linux-musl";
+    let program = "#!/bin/sh\necho released relsync\n";
+    let archive = release_archive(&downloads, target, program);
+    let resolve = action_step("Resolve relsync");
+    let install = action_step("Install relsync");
+    let cache = work.path().join("tool-cache");
+
+    let resolve_for = |os: &str, arch: &str, version: &str| {
+        let out = work.path().join(format!("resolve-{os}-{arch}-{version}"));
+        let (ok, log) = run_step(
+            &resolve,
+            &[
+                ("INPUT_VERSION", version.to_owned()),
+                ("BUILD_FROM_SOURCE", "false".to_owned()),
+                ("ACTION_PATH", root().display().to_string()),
+                ("RUNNER_OS_NAME", os.to_owned()),
+                ("RUNNER_ARCH_NAME", arch.to_owned()),
+                ("RUNNER_TOOL_CACHE", cache.display().to_string()),
+                ("GITHUB_OUTPUT", out.display().to_string()),
+            ],
+        );
+        (ok, log, outputs(&out))
+    };
+    let (ok, log, resolved) = resolve_for("Linux", "X64", "");
+    assert!(ok, "{log}");
+    assert_eq!(resolved["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(resolved["target"], target);
+    assert_eq!(resolved["key"], "", "a released binary needs no cache");
+    let (_, _, mac) = resolve_for("macOS", "ARM64", "v9.8.7");
+    assert_eq!(mac["version"], "9.8.7");
+    assert_eq!(mac["target"], "aarch64-apple-darwin");
+    let (ok, log, _) = resolve_for("Windows", "X64", "");
+    assert!(!ok && log.contains("build-from-source: true"), "{log}");
+
+    let install_into = |dir: &Path| {
+        run_step(
+            &install,
+            &[
+                ("VERSION", resolved["version"].clone()),
+                ("TARGET", target.to_owned()),
+                ("TOOL_DIR", dir.display().to_string()),
+                ("BUILD_FROM_SOURCE", "false".to_owned()),
+                ("DOWNLOAD_URL", format!("file://{}", downloads.display())),
+                ("ACTION_REPOSITORY", "relsync/relsync".to_owned()),
+                ("ACTION_PATH", root().display().to_string()),
+            ],
+        )
+    };
+    let good = work.path().join("good");
+    let (ok, log) = install_into(&good);
+    assert!(ok, "{log}");
+    assert!(log.contains(&format!("{archive}: OK")), "{log}");
+    assert_eq!(
+        std::fs::read_to_string(good.join("bin/relsync")).unwrap(),
+        program
+    );
+    #[allow(clippy::disallowed_methods)] // the installed program runs
+    let said = std::process::Command::new(good.join("bin/relsync"))
+        .output()
+        .expect("the installed relsync runs");
+    assert_eq!(String::from_utf8_lossy(&said.stdout), "released relsync\n");
+
+    // The archive changes, its published checksum does not.
+    let sums = std::fs::read(downloads.join(format!("{archive}.sha256"))).unwrap();
+    release_archive(&downloads, target, "#!/bin/sh\necho something else\n");
+    std::fs::write(downloads.join(format!("{archive}.sha256")), sums).unwrap();
+    let bad = work.path().join("bad");
+    let (ok, log) = install_into(&bad);
+    assert!(!ok, "a tampered archive was installed:\n{log}");
+    assert!(log.contains("does not match its sha256"), "{log}");
+    assert!(!bad.join("bin/relsync").exists());
+
+    // No release for this version: a clear error naming the way out.
+    std::fs::remove_file(downloads.join(&archive)).unwrap();
+    let (ok, log) = install_into(&work.path().join("missing"));
+    assert!(!ok && log.contains("build-from-source: true"), "{log}");
+}
