@@ -174,6 +174,24 @@ pub enum HttpError {
     },
 }
 
+/// Whether the request failed because its upload stream found the file changed since it was
+/// planned ([`crate::assets::ChangedDuringUpload`], wrapped in an `io::Error` by the stream).
+fn changed_during_upload(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<crate::assets::ChangedDuringUpload>()
+            || err
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .is_some_and(|inner| inner.is::<crate::assets::ChangedDuringUpload>())
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 fn connect_help(tls: bool) -> &'static str {
     if tls {
         "the TLS handshake failed: check the scheme of `--server`/`RELSYNC_SERVER` (`https://` or `http://`), and give a private CA with `CI_SERVER_TLS_CA_FILE`, `ADDITIONAL_CA_CERT_BUNDLE`, `RELSYNC_CA_FILE` or `forge.ca_file`"
@@ -676,6 +694,14 @@ impl Http {
     ) -> HttpError {
         let message = self.redact(&transport_message(e));
         let (method, path) = (method.clone(), path.to_owned());
+        // A file rewritten while it was uploaded: sending it again cannot help.
+        if changed_during_upload(e) {
+            return HttpError::Body {
+                method,
+                path,
+                message,
+            };
+        }
         // rustls: "invalid peer certificate: UnknownIssuer" and the like.
         if message.contains("invalid peer certificate") {
             return HttpError::Certificate {
