@@ -13,6 +13,7 @@ mod gitlab;
 mod helpers;
 mod hostile;
 mod inputs;
+mod kill;
 mod network;
 mod ship;
 mod signals;
