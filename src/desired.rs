@@ -588,6 +588,15 @@ fn collect_files(
     for (i, spec) in m.assets.files.iter().enumerate() {
         let paths = assets::expand(&settings.repo, &spec.path, m.assets.follow_symlinks)
             .map_err(|r| m.error(&format!("{}.path", spec.key), r.message, r.remedy))?;
+        if paths.is_empty() && settings.offline {
+            // An offline plan previews a release before the build: name what is not built yet.
+            tracing::warn!(
+                "`{}` ({}) matches no file yet: left out of this offline plan; `check` and `apply` require it",
+                spec.path,
+                spec.key
+            );
+            continue;
+        }
         if paths.is_empty() {
             return Err(m
                 .error(&format!("{}.path", spec.key), format!("`{}` matches no file in {}", spec.path, settings.repo.display()), "build the files before this step, or fix the glob (it is relative to the repository)")

@@ -559,3 +559,24 @@ fn github_actions_failures_become_error_annotations() {
         run.stdout
     );
 }
+
+#[test]
+fn plan_offline_previews_a_release_before_its_files_are_built() {
+    // The project's own manifest, in a repository where nothing is built yet (as in a fresh
+    // clone, where the README's first command runs).
+    let r = repo();
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/release.yml"))
+        .expect("the repository's release.yml");
+    std::fs::write(r.path().join("release.yml"), manifest).unwrap();
+    let run = Cli::new(r.path(), &["plan", "--offline"]).run().success();
+    assert!(
+        run.stderr
+            .contains("`dist/SHA256SUMS` (assets.files[2]) matches no file yet"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("SHA256SUMS"), "{}", run.stdout);
+    // `check` still requires the files.
+    let check = Cli::new(r.path(), &["check"]).run().code(2);
+    assert!(check.stderr.contains("matches no file"), "{}", check.stderr);
+}
