@@ -306,6 +306,9 @@ pub fn check_tag(tag: &str) -> Result<(), String> {
     }
 }
 
+/// The shortest value looked for in rendered text.
+const MIN_SECRET_LEN: usize = 8;
+
 /// The credential values of this run: the token in use and every credential variable that is
 /// set. Rendered text must never contain one of them.
 struct Secrets {
@@ -330,7 +333,9 @@ impl Secrets {
                 values.push((var.to_owned(), v.to_owned()));
             }
         }
-        values.retain(|(_, v)| !v.trim().is_empty());
+        // No forge issues tokens this short; shorter values cannot be told from ordinary text
+        // (a token `t` would be "found" in every word with a t).
+        values.retain(|(_, v)| v.trim().len() >= MIN_SECRET_LEN);
         Self { values }
     }
 

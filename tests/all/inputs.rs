@@ -569,3 +569,14 @@ fn clean_outputs_use_heredocs() {
         "{gh}"
     );
 }
+
+#[test]
+fn a_token_too_short_to_tell_from_text_does_not_refuse_ordinary_notes() {
+    // A one-letter value occurs in almost any text: it is not looked for. A real token is.
+    let repo = repo_with("release:\n  name: \"Release {{ version }}\"\n", &[]);
+    let emu = emulator();
+    gitlab_ci(&repo, &emu, &["notes"])
+        .env("GITLAB_TOKEN", "t")
+        .run()
+        .success();
+}
