@@ -327,7 +327,16 @@ async fn execute<F: Forge>(
     let caps = forge.capabilities();
     let release = actual.release.as_ref();
     let mut uploads_done = false;
+    let mut wrote = false;
     for action in &plan.actions {
+        // A matrix job writes the description (and the state in it) from a fresh read, so
+        // that what other jobs recorded meanwhile is merged, not overwritten.
+        if wrote
+            && desired.scope.is_some()
+            && matches!(action, Action::UpdateRelease { patch, .. } if patch.description.is_some())
+        {
+            return Ok(());
+        }
         if uploads_done && caps.renames_files && !matches!(action, Action::UploadFile { .. }) {
             return Ok(());
         }
@@ -379,6 +388,7 @@ async fn execute<F: Forge>(
             Action::DeleteRelease { release: dup } => forge.delete_release(dup).await?,
         }
         record(action, done);
+        wrote = true;
     }
     Ok(())
 }
@@ -447,7 +457,7 @@ fn report(
 }
 
 #[cfg(test)]
-mod faults;
+pub(crate) mod faults;
 
 #[cfg(test)]
 mod diff_table;

@@ -95,6 +95,10 @@ pub struct State {
     /// Labels relsync set (Tencent Git does not report them back).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Matrix builds: the names of the links and files each scope's jobs declared; an asset
+    /// in no scope is the job's without a scope (see `plan::scope`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scopes: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// One uploaded file in the state.

@@ -49,14 +49,26 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
         }
         _ => {}
     }
-    let settings = Settings::resolve(&cli.global, env)?;
+    let mut settings = Settings::resolve(&cli.global, env)?;
+    // `check` and `notes` preview a release before its files are built, as `plan --offline`
+    // does: a glob that matches nothing yet is named, not an error.
+    if matches!(&cli.command, Command::Check(a) if !a.strict)
+        || matches!(cli.command, Command::Notes)
+    {
+        settings.offline = true;
+    }
     match &cli.command {
         Command::Schema | Command::Completions(_) | Command::Man => Ok(ExitStatus::Success),
-        Command::Check => {
+        Command::Check(args) => {
             let d = build_offline(&settings)?;
+            let missing = if args.strict {
+                Vec::new()
+            } else {
+                not_built(&settings)
+            };
             writeln!(
                 stdout,
-                "ok: {} is valid ({} link(s), {} file(s), {} commit(s) for {})",
+                "ok: {} is valid ({} link(s), {} file(s), {} commit(s) for {}){}",
                 settings.manifest.source.as_ref().map_or_else(
                     || "built-in defaults".to_owned(),
                     |p| p.display().to_string()
@@ -68,6 +80,14 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                     "the unreleased changes"
                 } else {
                     &d.tag
+                },
+                if missing.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; not built yet: {} (`check --strict` and `apply` require them)",
+                        missing.join(", ")
+                    )
                 }
             )?;
             Ok(ExitStatus::Success)
@@ -111,6 +131,20 @@ fn offline_capabilities(kind: Option<manifest::raw::ForgeKind>) -> forge::Capabi
         Some(k) => forge::Capabilities::of(k),
         None => forge::Capabilities::GITLAB,
     }
+}
+
+/// The declared file globs that match nothing yet, each as `` `glob` (key) ``.
+fn not_built(settings: &Settings) -> Vec<String> {
+    let m = &settings.manifest;
+    m.assets
+        .files
+        .iter()
+        .filter(|spec| {
+            assets::expand(&settings.repo, &spec.path, m.assets.follow_symlinks)
+                .is_ok_and(|found| found.is_empty())
+        })
+        .map(|spec| format!("`{}` ({})", spec.path, spec.key))
+        .collect()
 }
 
 /// Builds the desired release with no forge (asset URLs unknown).

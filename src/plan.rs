@@ -8,6 +8,8 @@ use crate::desired::{Desired, DesiredFile};
 use crate::forge::{Actual, Capabilities, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
 use crate::manifest::raw::Prune;
 
+pub mod scope;
+
 pub use crate::block::{BEGIN, END, Parsed, State, StateFile, compose_description, managed_block};
 
 /// One step of a plan.
@@ -172,7 +174,14 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         .as_ref()
         .map(|r| State::parse(&r.description))
         .unwrap_or_default();
-    let warnings = state_warning(&parsed, desired.prune).into_iter().collect();
+    let prune = scope::prune(desired);
+    let job_scope = desired.scope.as_deref();
+    let warnings = state_warning(&parsed, prune).into_iter().collect();
+    let kept_notes = scope::kept_notes(
+        job_scope,
+        actual.release.as_ref().map(|r| r.description.as_str()),
+        parsed.trusted,
+    );
     let old_state = parsed.state;
     let stored_name = |name: &str| -> String {
         cx.uploaded
@@ -290,10 +299,16 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     let mut leftover: Vec<&StoredFile> = by_name.into_values().flatten().collect();
     leftover.sort_by_key(|f| f.id);
     for s in leftover {
-        let prune = match desired.prune {
+        let prune = match prune {
             Prune::All => true,
-            // Files in relsync's own package version are relsync's, recorded or not.
-            Prune::Managed => caps.files_linked || managed_stored.contains_key(&s.name),
+            // Files in relsync's own package version are relsync's, recorded or not; a
+            // scoped job's are only those its scope recorded.
+            Prune::Managed => match job_scope {
+                None => caps.files_linked || managed_stored.contains_key(&s.name),
+                Some(_) => managed_stored
+                    .get(&s.name)
+                    .is_some_and(|(n, _)| scope::may_prune(job_scope, &old_state, n)),
+            },
             Prune::None => false,
         };
         if prune {
@@ -330,9 +345,17 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     let kept_links = actual
         .links
         .iter()
-        .filter(|l| desired.prune == Prune::None && old_state.links.contains(&l.name))
+        .filter(|l| {
+            old_state.links.contains(&l.name)
+                && (prune == Prune::None || !scope::may_prune(job_scope, &old_state, &l.name))
+        })
         .map(|l| l.name.clone());
-    let new_state = State {
+    let declared: BTreeSet<String> = want
+        .iter()
+        .map(|l| l.name.clone())
+        .chain(desired.files.iter().map(|f| f.name.clone()))
+        .collect();
+    let mut new_state = State {
         links: want
             .iter()
             .map(|l| l.name.clone())
@@ -344,8 +367,11 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         } else {
             Vec::new()
         },
+        scopes: BTreeMap::new(),
     };
-    let block = managed_block(&notes_with_links(desired, caps), &new_state);
+    new_state.scopes = scope::record(job_scope, &old_state, &declared, &new_state);
+    let notes = kept_notes.unwrap_or_else(|| notes_with_links(desired, caps));
+    let block = managed_block(&notes, &new_state);
 
     let Some(release) = &actual.release else {
         let mut actions = Vec::new();
@@ -396,6 +422,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         return finish(actions, block, None, warnings);
     };
 
+    let conflict = scope::conflict(desired, &old_state);
     let blocked = (release.immutable && !release.draft && (!uploads.is_empty() || !file_deletes.is_empty())).then(|| {
         format!(
             "release {} is immutable (published with GitHub's immutable releases): its assets cannot change; publish a new tag instead",
@@ -434,11 +461,12 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             .then_some(desired.prerelease),
         draft: None,
     };
-    let blocked = blocked.or(diff_links(
+    let blocked = conflict.or(blocked).or(diff_links(
         &want,
         &actual.links,
         &old_state,
-        desired.prune,
+        prune,
+        job_scope,
         &mut actions,
     ));
     actions.append(&mut file_deletes);
@@ -522,6 +550,7 @@ fn diff_links(
     have: &[Link],
     state: &State,
     prune: Prune,
+    job_scope: Option<&str>,
     actions: &mut Vec<Action>,
 ) -> Option<String> {
     let mut have_by_name: HashMap<&str, &Link> =
@@ -544,7 +573,9 @@ fn diff_links(
     for l in rest {
         let can = match prune {
             Prune::All => true,
-            Prune::Managed => state.links.contains(&l.name),
+            Prune::Managed => {
+                state.links.contains(&l.name) && scope::may_prune(job_scope, state, &l.name)
+            }
             Prune::None => false,
         };
         if can { removable.push(l) } else { kept.push(l) }
@@ -719,7 +750,7 @@ mod tests {
             ..State::default()
         };
         let mut actions = Vec::new();
-        diff_links(want, have, &state, prune, &mut actions);
+        diff_links(want, have, &state, prune, None, &mut actions);
         actions
             .iter()
             .map(|a| match a {
