@@ -14,6 +14,7 @@ mod helpers;
 mod hostile;
 mod inputs;
 mod kill;
+mod matrix;
 mod network;
 mod ship;
 mod signals;
