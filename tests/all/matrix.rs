@@ -277,6 +277,33 @@ fn a_bad_scope_is_refused_before_any_request() {
     assert!(emu.requests().is_empty(), "{:?}", emu.requests());
 }
 
+#[test]
+fn two_scopes_uploading_one_name_with_other_content_is_refused() {
+    let emu = gitlab();
+    let linux = checkout(&[("app.tar.gz", "linux build")]);
+    let macos = checkout(&[("app.tar.gz", "macos build")]);
+    gl_run_twice(&linux, &emu, Some("linux"));
+    emu.reset_requests();
+    let run = gitlab_job(&macos, &emu, Some("macos"), &["apply"])
+        .run()
+        .code(1);
+    assert!(
+        run.stderr.contains("`app.tar.gz`")
+            && run.stderr.contains("scope `linux`")
+            && run.stderr.contains("distinct names"),
+        "{}",
+        run.stderr
+    );
+    let writes: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.is_write())
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(gl_files(&emu), set(&["app.tar.gz", "SHA256SUMS-linux"]));
+}
+
 // ---------------------------------------------------------------------------------------------
 // GitHub: `strategy.matrix` jobs pass their scope in `RELSYNC_SCOPE`.
 
