@@ -84,7 +84,8 @@ impl Settings {
     /// An invalid manifest (exit 2).
     pub fn resolve(args: &GlobalArgs, env: Env) -> anyhow::Result<Self> {
         let repo = args.repo.clone();
-        let manifest = manifest::load(args.file.as_deref(), &repo)?;
+        let mut manifest = manifest::load(args.file.as_deref(), &repo)?;
+        manifest.add_asset_globs(&args.assets)?;
         let ci = CiContext::detect(&env);
         let forge = args.forge.or(manifest.forge.kind).or(match ci.provider {
             Provider::GitlabCi => Some(ForgeKind::Gitlab),
