@@ -61,6 +61,8 @@ pub struct Settings {
     pub dotenv: Option<PathBuf>,
     /// `--offline`.
     pub offline: bool,
+    /// `-q`: only errors and the final line.
+    pub quiet: bool,
     /// How long one request to the forge may take, retries included
     /// (`RELSYNC_RETRY_BUDGET`).
     pub retry_budget: Duration,
@@ -145,6 +147,7 @@ impl Settings {
             output: args.output,
             dotenv: args.dotenv.clone(),
             offline: args.offline,
+            quiet: args.quiet,
             ci,
             retry_budget,
             env,

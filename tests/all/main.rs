@@ -18,3 +18,4 @@ mod network;
 mod ship;
 mod signals;
 mod tgit;
+mod voice;
