@@ -573,6 +573,7 @@ mod tests {
             scope: None,
             commit_count: 0,
             shallow_warning: None,
+            context: crate::render::Context::default(),
         }
     }
 }
