@@ -440,6 +440,17 @@ fn check_and_notes_before_the_build_name_what_is_not_built_yet() {
         "{}",
         check.stdout
     );
+    let json = Cli::new(repo.path(), &["check", "--output", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        json["not_built"],
+        serde_json::json!([
+            "`dist/*.tar.gz` (assets.files[0])",
+            "`dist/app.sbom.json` (assets.files[1])"
+        ])
+    );
     let notes = Cli::new(repo.path(), &["notes"]).run().success();
     assert!(
         notes.stdout.contains("add the list endpoint"),
