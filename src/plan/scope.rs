@@ -461,4 +461,34 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_scoped_job_reads_the_release_again_just_before_writing_its_description() {
+        use crate::apply::faults::{FORGES, desired, run};
+        use crate::forge::fake::Fake;
+        let job = |scope: &str, file: &str| {
+            let mut d = desired("App 1.0.0", &[], &[(file, b"build")]);
+            d.scope = Some(scope.to_owned());
+            d
+        };
+        for (forge, caps) in FORGES {
+            let fake = Fake::new(caps);
+            run(&fake, &job("a", "a.tgz")).expect("a");
+            let from = fake.world().log.len();
+            run(&fake, &job("b", "b.tgz")).expect("b");
+            let log = fake.world().log[from..].to_vec();
+            let put = log
+                .iter()
+                .position(|r| r.method == "PUT" && r.what.starts_with("release"))
+                .unwrap_or_else(|| panic!("{forge}: no description written: {log:?}"));
+            let before = log[..put]
+                .iter()
+                .rposition(crate::forge::fake::Request::is_write)
+                .unwrap_or_else(|| panic!("{forge}: nothing uploaded first: {log:?}"));
+            assert!(
+                log[before + 1..put].iter().any(|r| r.method == "GET"),
+                "{forge}: the description is written from the read made before the uploads: {log:?}"
+            );
+        }
+    }
 }
