@@ -158,6 +158,11 @@ pub fn build(
         commit: settings.commit.clone(),
     };
     let scope = resolve_scope(settings, &pre_ctx)?;
+    if let Some(s) = &scope {
+        tracing::info!(
+            "matrix job: syncing the assets of scope `{s}`; other scopes' assets are kept"
+        );
+    }
     let cl = changelog::collect(&settings.repo, &m.changelog, &target)?;
     let renderer = Renderer::new(m.release.notes_template.as_deref())?;
     let mut ctx = Context::new(

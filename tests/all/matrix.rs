@@ -126,7 +126,12 @@ fn gitlab_matrix_jobs_keep_each_others_files_and_a_final_job_prunes() {
     let macos = checkout(&[MACOS]);
     assert_eq!(linux.head(), macos.head(), "one commit for both jobs");
 
-    gl_run_twice(&linux, &emu, Some("linux"));
+    let first = gl_run_twice(&linux, &emu, Some("linux"));
+    assert!(
+        first.stderr.contains("scope `linux`"),
+        "the scope from the job's name is said: {}",
+        first.stderr
+    );
     emu.add_link_by_hand(
         PROJECT,
         "v1.1.0",
