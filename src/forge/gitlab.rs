@@ -743,7 +743,22 @@ struct PackageFileDto {
 
 #[cfg(test)]
 mod tests {
-    use super::direct_asset_path_of;
+    use super::{direct_asset_path_of, stored_name, stored_name_clash};
+
+    #[test]
+    fn stored_names_keep_what_gitlab_takes_and_replace_the_rest() {
+        assert_eq!(stored_name("app-1.2+b_3.tar.gz"), "app-1.2+b_3.tar.gz");
+        assert_eq!(
+            stored_name("my app (linux).tar.gz"),
+            "my_app__linux_.tar.gz"
+        );
+        assert_eq!(stored_name("日本~x@y"), "___x_y");
+        assert_eq!(
+            stored_name_clash(["a b.txt", "c.txt", "a_b.txt"]),
+            Some(("a b.txt".into(), "a_b.txt".into(), "a_b.txt".into()))
+        );
+        assert_eq!(stored_name_clash(["a.txt", "b.txt"]), None);
+    }
 
     #[test]
     fn direct_asset_path_from_url() {
