@@ -7,6 +7,7 @@
 use crate::helpers::cli::{Cli, Run};
 use crate::helpers::converge::writes_nothing;
 use crate::helpers::gitlab::{GitlabEmulator, Role};
+use crate::helpers::http_client::{Resp, send_url};
 use crate::helpers::repo::TestRepo;
 
 const PROJECT: u64 = 7;
@@ -272,4 +273,165 @@ fn a_missing_milestone_stops_apply_before_any_write_and_plan_warns() {
     let release = emu.release(PROJECT, "v1.0.0").expect("release");
     assert_eq!(release["milestones"][0]["title"], "1.0");
     writes_nothing(&emu, || apply(&repo, &emu));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The emulator's rules on the wire, with GitLab's answers
+
+fn wire(emu: &GitlabEmulator, method: &str, path: &str, auth: (&str, &str), body: &[u8]) -> Resp {
+    send_url(
+        &format!("{}{path}", emu.api_url()),
+        method,
+        &[auth, ("Content-Type", "application/octet-stream")],
+        body,
+    )
+    .expect("request")
+}
+
+/// A package `app/1` holding `a.txt`; returns (package id, file id).
+fn one_file(emu: &GitlabEmulator) -> (u64, u64) {
+    let r = wire(
+        emu,
+        "PUT",
+        &format!("/projects/{PROJECT}/packages/generic/app/1/a.txt?select=package_file"),
+        ("PRIVATE-TOKEN", TOKEN),
+        b"one",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let f = r.json();
+    (f["package_id"].as_u64().unwrap(), f["id"].as_u64().unwrap())
+}
+
+#[test]
+fn emulator_a_developer_may_not_delete_package_files_a_maintainer_may() {
+    let (_repo, emu) = fixture(MANIFEST, &[("dist/a", "a")]);
+    let (pid, fid) = one_file(&emu);
+    let path = format!("/projects/{PROJECT}/packages/{pid}/package_files/{fid}");
+    emu.set_role(Role::Developer);
+    for auth in [("PRIVATE-TOKEN", TOKEN), ("JOB-TOKEN", JOB)] {
+        let r = wire(&emu, "DELETE", &path, auth, b"");
+        assert_eq!(
+            (r.status, r.json()["message"].clone()),
+            (403, "403 Forbidden".into())
+        );
+    }
+    emu.set_role(Role::Maintainer);
+    assert_eq!(
+        wire(&emu, "DELETE", &path, ("JOB-TOKEN", JOB), b"").status,
+        204
+    );
+}
+
+#[test]
+fn emulator_forbidden_duplicates_refuse_a_second_file_of_the_same_name() {
+    let (_repo, emu) = fixture(MANIFEST, &[("dist/a", "a")]);
+    one_file(&emu);
+    let again = format!("/projects/{PROJECT}/packages/generic/app/1/a.txt");
+    // Allowed by default: the new file is added next to the old one.
+    assert_eq!(
+        wire(&emu, "PUT", &again, ("PRIVATE-TOKEN", TOKEN), b"two").status,
+        201
+    );
+    emu.set_generic_duplicates_allowed(false);
+    let r = wire(&emu, "PUT", &again, ("PRIVATE-TOKEN", TOKEN), b"three");
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "400 Bad request - Duplicate package is not allowed"
+    );
+    let other = format!("/projects/{PROJECT}/packages/generic/app/1/b.txt");
+    assert_eq!(
+        wire(&emu, "PUT", &other, ("PRIVATE-TOKEN", TOKEN), b"b").status,
+        201
+    );
+    assert_eq!(emu.package_files(PROJECT).len(), 3);
+}
+
+#[test]
+fn emulator_before_16_0_a_job_token_cannot_list_package_files() {
+    let (_repo, emu) = fixture(MANIFEST, &[("dist/a", "a")]);
+    let (pid, _) = one_file(&emu);
+    let files = format!("/projects/{PROJECT}/packages/{pid}/package_files");
+    let packages = format!("/projects/{PROJECT}/packages");
+    assert_eq!(
+        wire(&emu, "GET", &files, ("JOB-TOKEN", JOB), b"").status,
+        200
+    );
+    emu.set_version(15, 11);
+    let r = wire(&emu, "GET", &files, ("JOB-TOKEN", JOB), b"");
+    assert_eq!(
+        (r.status, r.json()["message"].clone()),
+        (404, "404 Project Not Found".into())
+    );
+    // Listing packages and uploading still take the job token; a personal token lists files.
+    assert_eq!(
+        wire(&emu, "GET", &packages, ("JOB-TOKEN", JOB), b"").status,
+        200
+    );
+    assert_eq!(
+        wire(&emu, "GET", &files, ("PRIVATE-TOKEN", TOKEN), b"").status,
+        200
+    );
+    let v = wire(&emu, "GET", "/version", ("PRIVATE-TOKEN", TOKEN), b"").json();
+    assert_eq!(v["version"], "15.11.0-ee");
+}
+
+#[test]
+fn emulator_milestones_are_listed_by_exact_title_and_not_to_a_job_token() {
+    let (_repo, emu) = fixture(MANIFEST, &[("dist/a", "a")]);
+    emu.add_milestone(PROJECT, "1.0");
+    emu.add_milestone(PROJECT, "1.0.1");
+    let path = format!("/projects/{PROJECT}/milestones?title=1.0&include_ancestors=true");
+    let r = wire(&emu, "GET", &path, ("PRIVATE-TOKEN", TOKEN), b"").json();
+    let titles: Vec<&str> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["1.0"]);
+    assert_eq!(
+        wire(&emu, "GET", &path, ("JOB-TOKEN", JOB), b"").status,
+        404
+    );
+}
+
+#[test]
+fn emulator_a_link_update_without_direct_asset_path_keeps_it_and_null_clears_it() {
+    let (repo, emu) = fixture(
+        &MANIFEST.replace(
+            "    - path: \"dist/*\"\n",
+            "    - path: \"dist/*\"\n      direct_asset_path: \"/bin/{{ file.name }}\"\n",
+        ),
+        &[("dist/app.tar.gz", "build 1")],
+    );
+    apply(&repo, &emu).success();
+    let l = link(&emu, "app.tar.gz");
+    let path = format!(
+        "/projects/{PROJECT}/releases/v1%2E0%2E0/assets/links/{}",
+        l["id"]
+    );
+    let put = |body: &str| {
+        send_url(
+            &format!("{}{path}", emu.api_url()),
+            "PUT",
+            &[
+                ("PRIVATE-TOKEN", TOKEN),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_bytes(),
+        )
+        .expect("request")
+        .json()
+    };
+    let kept = put(r#"{"name":"app.tar.gz","url":"https://e.com/x","link_type":"package"}"#);
+    assert!(
+        kept["direct_asset_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/downloads/bin/app.tar.gz"),
+        "{kept}"
+    );
+    let cleared = put(r#"{"name":"app.tar.gz","url":"https://e.com/x","direct_asset_path":null}"#);
+    assert_eq!(cleared["direct_asset_url"], "https://e.com/x", "{cleared}");
 }
