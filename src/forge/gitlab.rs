@@ -629,7 +629,7 @@ impl Forge for Gitlab {
                 Err(crate::plan::kept::DeleteRefused {
                     id: file.id,
                     message: format!(
-                        "GitLab refused to delete the old package file `{}` (id {}): {e}; deleting package files needs the Maintainer role, which the token in `{}` lacks. The release links the new file; the old one stays in the package and relsync will not try again: delete it under Deploy > Package registry, or run relsync with a Maintainer's token",
+                        "GitLab refused to delete the package file `{}` (id {}): {e}; deleting package files needs the Maintainer role, which the token in `{}` lacks. The release no longer links it (a replaced file's link serves the newest copy); it stays in the package and relsync will not try again: delete it under Deploy > Package registry, or run relsync with a Maintainer's token",
                         file.name,
                         file.id,
                         self.token_var()
