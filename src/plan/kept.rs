@@ -88,6 +88,7 @@ mod tests {
             prune: Prune::Managed,
             commit_count: 1,
             shallow_warning: None,
+            context: crate::render::Context::default(),
         }
     }
 
