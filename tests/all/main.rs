@@ -11,6 +11,7 @@ mod emulator_tgit;
 mod gitea;
 mod github;
 mod gitlab;
+mod gitlab_rules;
 mod helpers;
 mod hostile;
 mod inputs;
