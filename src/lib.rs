@@ -70,6 +70,11 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                     &d.tag
                 }
             )?;
+            if settings.forge == Some(manifest::raw::ForgeKind::Tgit)
+                && let Some(note) = forge::tgit::name_note(&d.tag, &d.name)
+            {
+                writeln!(stdout, "note: {note}")?;
+            }
             Ok(ExitStatus::Success)
         }
         Command::Notes => {

@@ -8,6 +8,8 @@ use crate::desired::{Desired, DesiredFile};
 use crate::forge::{Actual, Capabilities, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
 use crate::manifest::raw::Prune;
 
+mod stored_links;
+
 pub use crate::block::{BEGIN, END, Parsed, State, StateFile, compose_description, managed_block};
 
 /// One step of a plan.
@@ -345,7 +347,14 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             Vec::new()
         },
     };
-    let block = managed_block(&notes_with_links(desired, caps), &new_state);
+    let notes = stored_links::relink(
+        &notes_with_links(desired, caps),
+        desired,
+        caps,
+        &cx.file_url,
+        &new_state.files,
+    );
+    let block = managed_block(&notes, &new_state);
 
     let Some(release) = &actual.release else {
         let mut actions = Vec::new();

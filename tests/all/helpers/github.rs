@@ -181,6 +181,38 @@ impl GithubEmulator {
         );
     }
 
+    /// Adds `count` published releases of an older history (tags `v0.0.<n>`, a day old), as a
+    /// mature repository has: they fill the first pages of `GET /releases`.
+    pub fn add_old_releases(&self, owner_repo: &str, count: usize) {
+        let mut g = self.lock();
+        let start = chrono::Utc::now() - chrono::Duration::days(1);
+        for n in 0..count {
+            let id = g.state.release_ids.next();
+            let at = start + chrono::Duration::seconds(n as i64);
+            let tag = format!("v0.0.{n}");
+            let r = g.state.repo_mut(owner_repo);
+            r.tags.push(model::Tag {
+                name: tag.clone(),
+                sha: model::MAIN_SHA.to_string(),
+            });
+            r.releases.push(model::Release {
+                id,
+                tag: tag.clone(),
+                target: "main".into(),
+                name: Some(tag),
+                body: Some(String::new()),
+                draft: false,
+                prerelease: false,
+                immutable: false,
+                created_at: at,
+                published_at: Some(at),
+                updated_at: at,
+                untagged: format!("untagged-{id:020x}"),
+                assets: Vec::new(),
+            });
+        }
+    }
+
     // -----------------------------------------------------------------------------------------
     // State inspection
 
