@@ -8,6 +8,7 @@ use crate::helpers::converge::writes_nothing;
 use crate::helpers::emu_common::Request;
 use crate::helpers::gitea::GiteaEmulator;
 use crate::helpers::github::GithubEmulator;
+use crate::helpers::http_client::json_request;
 use crate::helpers::repo::TestRepo;
 use crate::helpers::tgit::TgitEmulator;
 
@@ -407,6 +408,63 @@ fn github_renamed_asset_is_linked_by_its_stored_name() {
     assert!(body.contains(&link), "{body}");
     assert!(!body.contains("my%20app"), "{body}");
     writes_nothing(&emu, || github_apply(&repo, &emu));
+}
+
+#[test]
+fn github_notes_over_the_body_limit_are_cut_to_fit() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit_files(
+        "feat: second",
+        &[
+            ("dist/app.tar.gz", "app"),
+            (
+                "notes.md.j2",
+                "{% for i in range(4000) %}- change number {{ i }}, with a line long enough to fill the notes quickly\n{% endfor %}",
+            ),
+            (
+                "release.yml",
+                "release:\n  notes:\n    template: notes.md.j2\nassets:\n  files:\n    - path: \"dist/*\"\n",
+            ),
+        ],
+    );
+    repo.tag("v1.1.0");
+    let emu = GithubEmulator::start();
+    emu.add_repo(GH_REPO);
+    emu.add_token(GH_TOKEN);
+    github_apply(&repo, &emu).success();
+    let release = emu.release_by_tag(GH_REPO, "v1.1.0").expect("release");
+    assert_eq!(release["draft"], false);
+    let body = release["body"].as_str().unwrap();
+    assert!(body.chars().count() <= 125_000, "{}", body.len());
+    assert!(body.contains("- change number 0,"), "the start is kept");
+    assert!(!body.contains("- change number 3999,"), "the end is cut");
+    assert!(
+        body.contains("The notes stop here: the forge keeps at most 125000 characters"),
+        "the cut is said"
+    );
+    assert_eq!(emu.assets(GH_REPO, "v1.1.0").len(), 1);
+    writes_nothing(&emu, || github_apply(&repo, &emu));
+    // The server refuses one character more, as GitHub does.
+    let id = release["id"].as_u64().unwrap();
+    let auth = format!("Bearer {GH_TOKEN}");
+    let patch = |n: usize| {
+        json_request(
+            &format!("{}/repos/{GH_REPO}/releases/{id}", emu.api_url()),
+            "PATCH",
+            &[("Authorization", auth.as_str())],
+            Some(serde_json::json!({ "body": "x".repeat(n) })),
+        )
+    };
+    let refused = patch(125_001);
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused
+            .text()
+            .contains("body is too long (maximum is 125000 characters)")
+    );
+    assert_eq!(patch(125_000).status, 200);
 }
 
 // ---------------------------------------------------------------------------------------------

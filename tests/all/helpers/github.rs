@@ -169,6 +169,12 @@ impl GithubEmulator {
         self.lock().state.immutable_setting = on;
     }
 
+    /// The longest release `body` GitHub accepts, in characters (default 125,000; `None`: no
+    /// limit). A longer one is refused with 422 "body is too long (maximum is N characters)".
+    pub fn set_body_limit(&self, limit: Option<usize>) {
+        self.lock().state.body_limit = limit;
+    }
+
     /// The next `count` requests get a secondary rate limit: 403 with `retry-after` and GitHub's
     /// body (`Fault::SecondaryRateLimit` gives the 429 variant).
     pub fn set_secondary_rate_limit(&self, count: usize, retry_after_secs: u64) {
