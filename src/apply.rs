@@ -198,7 +198,7 @@ pub async fn converge<F: Forge>(
             &plan_context(forge, desired, &uploaded),
         );
         if let Some(why) = &plan.blocked {
-            return Err(anyhow::anyhow!("{why}").context(partial(&done)));
+            return Err(partial(anyhow::anyhow!("{why}"), &done));
         }
         if first_plan.is_none() {
             for w in &plan.warnings {
@@ -232,7 +232,7 @@ pub async fn converge<F: Forge>(
             Err(e) if is_retryable(&e) => {
                 let wait = crate::forge::http::backoff(round as u32, retry_after(&e));
                 if start.elapsed() + wait > pace.budget {
-                    return Err(e.context(partial(&done)));
+                    return Err(partial(e, &done));
                 }
                 if pace.sleep {
                     tracing::warn!(
@@ -251,40 +251,45 @@ pub async fn converge<F: Forge>(
             Err(e) => {
                 return Err(match e.downcast::<Interrupted>() {
                     Ok(i) => interrupted(i, &done),
-                    Err(e) => e.context(partial(&done)),
+                    Err(e) => partial(e, &done),
                 });
             }
         }
     }
-    Err(last_err
-        .unwrap_or_else(|| {
+    Err(partial(
+        last_err.unwrap_or_else(|| {
             anyhow::anyhow!("the release did not converge after {MAX_ROUNDS} rounds")
-        })
-        .context(partial(&done)))
+        }),
+        &done,
+    ))
 }
 
 /// The interruption, with what was done before it.
 fn interrupted(i: Interrupted, done: &[String]) -> anyhow::Error {
-    if done.is_empty() {
-        anyhow::Error::new(i).context("nothing was changed on the forge")
+    let text = if done.is_empty() {
+        "nothing was changed on the forge".to_owned()
     } else {
-        anyhow::Error::new(i).context(format!(
-            "{} change(s) were made before it:\n  {}\n",
+        format!(
+            "{} change(s) were made before it:\n    {}",
             done.len(),
-            done.join("\n  ")
-        ))
-    }
+            done.join("\n    ")
+        )
+    };
+    crate::error::note(anyhow::Error::new(i), text)
 }
 
-fn partial(done: &[String]) -> String {
-    if done.is_empty() {
+/// `err`, noting what the failed run changed.
+fn partial(err: anyhow::Error, done: &[String]) -> anyhow::Error {
+    let text = if done.is_empty() {
         "nothing was changed on the forge; running again is safe".to_owned()
     } else {
         format!(
-            "{} change(s) were made before the failure (listed above); running again converges from here",
-            done.len()
+            "{} change(s) were made before the failure:\n    {}\n  running again converges from here",
+            done.len(),
+            done.join("\n    ")
         )
-    }
+    };
+    crate::error::note(err, text)
 }
 
 /// A write failed in a way that re-reading and trying again may fix: transient errors, and
@@ -384,8 +389,9 @@ async fn execute<F: Forge>(
 }
 
 fn record(action: &Action, done: &mut Vec<String>) {
+    // Printed once, in the report; `-v` also shows when it happened among the requests.
     let line = output::describe_action(action);
-    tracing::info!("{line}");
+    tracing::debug!("{line}");
     done.push(line);
 }
 
@@ -424,8 +430,10 @@ fn report(
             writeln!(out)?;
         }
         OutputFormat::Text => {
-            for line in done {
-                writeln!(out, "{line}")?;
+            if !settings.quiet {
+                for line in done {
+                    writeln!(out, "{line}")?;
+                }
             }
             if changed {
                 writeln!(

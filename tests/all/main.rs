@@ -19,3 +19,4 @@ mod network;
 mod ship;
 mod signals;
 mod tgit;
+mod voice;
