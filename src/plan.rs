@@ -8,6 +8,9 @@ use crate::desired::{Desired, DesiredFile};
 use crate::forge::{Actual, Capabilities, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
 use crate::manifest::raw::Prune;
 
+mod notes_limit;
+mod stored_links;
+
 pub use crate::block::{BEGIN, END, Parsed, State, StateFile, compose_description, managed_block};
 
 pub mod kept;
@@ -354,7 +357,15 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         },
         kept: kept::still_stored(&refused, &actual.files),
     };
-    let block = managed_block(&notes_with_links(desired, caps), &new_state);
+    let notes = stored_links::relink(
+        &notes_with_links(desired, caps),
+        desired,
+        caps,
+        &cx.file_url,
+        &new_state.files,
+    );
+    let notes = notes_limit::fit(&notes, &new_state, caps.max_description);
+    let block = managed_block(&notes, &new_state);
 
     let Some(release) = &actual.release else {
         let mut actions = Vec::new();

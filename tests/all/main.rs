@@ -8,6 +8,7 @@ mod emulator_gitea;
 mod emulator_github;
 mod emulator_gitlab;
 mod emulator_tgit;
+mod forges_real;
 mod gitea;
 mod github;
 mod gitlab;
