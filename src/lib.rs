@@ -71,6 +71,9 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                 || "built-in defaults".to_owned(),
                 |p| p.display().to_string(),
             );
+            let note = (settings.forge == Some(manifest::raw::ForgeKind::Tgit))
+                .then(|| forge::tgit::name_note(&d.tag, &d.name))
+                .flatten();
             match settings.output {
                 OutputFormat::Json => {
                     let doc = serde_json::json!({
@@ -80,31 +83,37 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                         "links": d.links.len(),
                         "files": d.files.len(),
                         "commits": d.commit_count,
+                        "notes": note.iter().collect::<Vec<_>>(),
                         "not_built": missing,
                     });
                     serde_json::to_writer_pretty(&mut *stdout, &doc)?;
                     writeln!(stdout)?;
                 }
-                OutputFormat::Text => writeln!(
-                    stdout,
-                    "ok: {manifest} is valid ({} link(s), {} file(s), {} commit(s) for {}){}",
-                    d.links.len(),
-                    d.files.len(),
-                    d.commit_count,
-                    if d.unreleased {
-                        "the unreleased changes"
-                    } else {
-                        &d.tag
-                    },
-                    if missing.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; not built yet: {} (`check --strict` and `apply` require them)",
-                            missing.join(", ")
-                        )
+                OutputFormat::Text => {
+                    writeln!(
+                        stdout,
+                        "ok: {manifest} is valid ({} link(s), {} file(s), {} commit(s) for {}){}",
+                        d.links.len(),
+                        d.files.len(),
+                        d.commit_count,
+                        if d.unreleased {
+                            "the unreleased changes"
+                        } else {
+                            &d.tag
+                        },
+                        if missing.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "; not built yet: {} (`check --strict` and `apply` require them)",
+                                missing.join(", ")
+                            )
+                        }
+                    )?;
+                    if let Some(note) = &note {
+                        writeln!(stdout, "  note: {note}")?;
                     }
-                )?,
+                }
             }
             Ok(ExitStatus::Success)
         }
@@ -128,6 +137,7 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                     caps: offline_capabilities(settings.forge),
                     file_url: Box::new(|_| String::new()),
                     uploaded: &uploaded,
+                    refused: &std::collections::BTreeSet::new(),
                 };
                 let plan = plan::diff(&d, None, &cx);
                 print_plan(&settings, &d, &plan, true, stdout)?;

@@ -8,9 +8,14 @@ use crate::desired::{Desired, DesiredFile};
 use crate::forge::{Actual, Capabilities, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
 use crate::manifest::raw::Prune;
 
+mod notes_limit;
 pub mod scope;
+mod stored_links;
 
 pub use crate::block::{BEGIN, END, Parsed, State, StateFile, compose_description, managed_block};
+
+pub mod kept;
+pub mod milestones;
 
 /// One step of a plan.
 #[derive(Debug, Clone, Serialize)]
@@ -160,6 +165,8 @@ pub struct Context<'a> {
     /// Files uploaded during this run, by asset name: what was sent and the name the forge
     /// stored it under. Newer than the state in the description, which is written later.
     pub uploaded: &'a BTreeMap<String, StateFile>,
+    /// Ids of stored files whose deletion the forge refused during this run.
+    pub refused: &'a BTreeSet<u64>,
 }
 
 /// Computes the plan. `actual` is `None` offline (nothing is known of the forge, so
@@ -291,6 +298,9 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             },
         );
     }
+    // Files the forge refused to delete (earlier, as the state says, or in this run) stay.
+    let refused: BTreeSet<u64> = old_state.kept.union(cx.refused).copied().collect();
+    kept::skip_refused(&mut file_deletes, &refused);
     let managed_stored: HashMap<String, (&String, &StateFile)> = old_state
         .files
         .iter()
@@ -311,7 +321,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             },
             Prune::None => false,
         };
-        if prune {
+        if prune && !refused.contains(&s.id) {
             file_deletes.push(Action::DeleteFile {
                 file: s.clone(),
                 reason: "no longer declared".into(),
@@ -367,10 +377,21 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         } else {
             Vec::new()
         },
+        kept: kept::still_stored(&refused, &actual.files),
         scopes: BTreeMap::new(),
     };
     new_state.scopes = scope::record(job_scope, &old_state, &declared, &new_state);
-    let notes = kept_notes.unwrap_or_else(|| notes_with_links(desired, caps));
+    // A matrix job keeps the notes already in the block (see `scope`).
+    let notes = kept_notes.unwrap_or_else(|| {
+        stored_links::relink(
+            &notes_with_links(desired, caps),
+            desired,
+            caps,
+            &cx.file_url,
+            &new_state.files,
+        )
+    });
+    let notes = notes_limit::fit(&notes, &new_state, caps.max_description);
     let block = managed_block(&notes, &new_state);
 
     let Some(release) = &actual.release else {
