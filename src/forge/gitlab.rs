@@ -129,6 +129,13 @@ impl Gitlab {
                     ""
                 }
             )),
+            Some(StatusCode::BAD_REQUEST) if matches!(&e, HttpError::Status { message, .. } if message.contains("Milestone(s) not found")) => {
+                Some(format!(
+                    "a milestone in `{}` does not exist in the project (relsync could not check before writing: the token in `{var}` may not read milestones): create it under Plan > Milestones, or remove it from `{}`",
+                    crate::plan::milestones::KEY,
+                    crate::plan::milestones::KEY
+                ))
+            }
             _ => None,
         };
         let hint =
