@@ -158,6 +158,7 @@ fn check_flags(cli: &Cli) -> anyhow::Result<()> {
             ("--dotenv", g.dotenv.is_some()),
             ("--offline", g.offline),
             ("--asset", !g.assets.is_empty()),
+            ("--concurrency", g.concurrency.is_some()),
         ];
         if let Some((flag, _)) = given.iter().find(|(_, on)| *on) {
             return refuse(
@@ -177,6 +178,13 @@ fn check_flags(cli: &Cli) -> anyhow::Result<()> {
             ),
             _ => refuse("--offline", "it never reads the forge", "drop `--offline`"),
         };
+    }
+    if g.concurrency.is_some() && !matches!(cli.command, Command::Apply) {
+        return refuse(
+            "--concurrency",
+            "only `apply` writes",
+            "pass `--concurrency N` to `relsync apply`",
+        );
     }
     if g.dotenv.is_some() && !matches!(cli.command, Command::Apply) {
         return refuse(
