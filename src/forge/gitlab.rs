@@ -263,12 +263,12 @@ impl Gitlab {
         let state = release
             .map(|r| crate::block::State::parse(&r.description).state)
             .unwrap_or_default();
-        let session = self.uploaded.lock().map(|u| u.clone()).unwrap_or_default();
+        let this_run = self.uploaded.lock().map(|u| u.clone()).unwrap_or_default();
         desired
             .files
             .iter()
             .filter_map(|f| {
-                if let Some(s) = session.iter().rev().find(|s| s.name == f.name) {
+                if let Some(s) = this_run.iter().rev().find(|s| s.name == f.name) {
                     return Some(s.clone());
                 }
                 state
