@@ -434,8 +434,7 @@ enum Outcome {
     Done,
     /// An upload, and the name the forge stored it under.
     Stored(String),
-    /// A delete the forge refused for good (GitLab: deleting package files needs Maintainer),
-    /// by the stored file's id.
+    /// The forge refused to delete this stored file for lack of a role (reported once).
     Refused(u64),
 }
 
