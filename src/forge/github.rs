@@ -334,12 +334,13 @@ impl Forge for Github {
     }
 
     fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
+        // A web URL: raw names, so a download saves `app.tar.gz` (see `layout`).
         format!(
             "{}/{}/releases/download/{}/{}",
             self.web,
             self.repo,
-            segment(tag),
-            segment(name)
+            super::layout::web_segment(tag),
+            super::layout::web_segment(name)
         )
     }
 
