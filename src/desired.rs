@@ -154,7 +154,9 @@ pub fn build(
         tag,
         commit: settings.commit.clone(),
     };
-    let cl = changelog::collect(&settings.repo, &m.changelog, &target)?;
+    let mut cl = changelog::collect(&settings.repo, &m.changelog, &target)?;
+    let layout = layout(settings, &pre_ctx.project);
+    changelog::link(&mut cl, layout.as_ref());
     let renderer = Renderer::new(m.release.notes_template.as_deref())?;
     let mut ctx = Context::new(
         &cl,
@@ -162,7 +164,6 @@ pub fn build(
         pre_ctx.ci_ctx(&cl),
         pre_ctx.env.clone(),
     );
-    let layout = layout(settings, &ctx.project);
     if let Some(layout) = &layout {
         ctx.compare_url = cl
             .previous_tag
