@@ -216,6 +216,12 @@ pub fn build(
             AssetContext {
                 name: f.name.clone(),
                 url: asset_url(cl.tag.as_deref().unwrap_or_default(), &package, &f.name)
+                    .or_else(|| {
+                        // Offline (`notes`, `plan --offline`): where GitHub and Gitea will
+                        // serve the file.
+                        let tag = cl.tag.as_deref()?;
+                        layout.as_ref()?.file_download(tag, &f.name)
+                    })
                     .unwrap_or_default(),
                 size: Some(f.size),
                 sha256: Some(f.sha256.clone()),

@@ -166,7 +166,8 @@ pub fn parse_merge(subject: &str, body: &str, merge_commit: &str) -> Option<Merg
 ///
 /// A `#N` on GitHub and Gitea is a pull request or an issue: both forges redirect
 /// `/issues/N` to the pull request when it is one, so it is linked as an issue, except the
-/// `(#N)` that ends a squash-merge subject, which is the pull request (`/pull/N`).
+/// `(#N)` that ends a squash-merge subject, which is the pull request (`/pull/N`). A `!N`
+/// names nothing there and is dropped.
 pub fn link(cl: &mut Changelog, layout: Option<&Layout>) {
     let each = |c: &mut Commit| link_commit(c, layout);
     cl.commits.iter_mut().for_each(each);
@@ -182,6 +183,10 @@ fn link_commit(c: &mut Commit, layout: Option<&Layout>) {
     };
     let pulls = matches!(layout.kind(), ForgeKind::Github | ForgeKind::Gitea);
     c.url = Some(layout.commit(&c.id));
+    if pulls {
+        // `!N` names nothing on GitHub and Gitea.
+        c.refs.retain(|r| r.kind != RefKind::Mr);
+    }
     for r in &mut c.refs {
         if pulls && r.squash {
             r.kind = RefKind::Pr;
