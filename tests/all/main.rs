@@ -15,6 +15,7 @@ mod hostile;
 mod inputs;
 mod kill;
 mod network;
+mod notes_content;
 mod notes_links;
 mod ship;
 mod signals;
