@@ -17,6 +17,7 @@ mod kill;
 mod network;
 mod notes_content;
 mod notes_links;
+mod notes_people;
 mod ship;
 mod signals;
 mod tgit;
