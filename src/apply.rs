@@ -384,8 +384,9 @@ async fn execute<F: Forge>(
 }
 
 fn record(action: &Action, done: &mut Vec<String>) {
+    // Printed once, in the report; `-v` also shows when it happened among the requests.
     let line = output::describe_action(action);
-    tracing::info!("{line}");
+    tracing::debug!("{line}");
     done.push(line);
 }
 
@@ -424,8 +425,10 @@ fn report(
             writeln!(out)?;
         }
         OutputFormat::Text => {
-            for line in done {
-                writeln!(out, "{line}")?;
+            if !settings.quiet {
+                for line in done {
+                    writeln!(out, "{line}")?;
+                }
             }
             if changed {
                 writeln!(

@@ -133,6 +133,10 @@ pub struct GlobalArgs {
     /// Plan without reading the forge.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// Also upload the files matching this glob, as if listed under `assets.files`
+    /// (repeatable).
+    #[arg(long = "asset", global = true, value_name = "GLOB")]
+    pub assets: Vec<String>,
     /// More logs (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -60,6 +60,8 @@ pub struct Desired {
     pub commit_count: usize,
     /// Set when a shallow clone cut the range and `on_shallow: warn`.
     pub shallow_warning: Option<String>,
+    /// Everything the notes template could read (`notes --output json`).
+    pub context: crate::render::Context,
 }
 
 /// A declared URL link.
@@ -285,6 +287,7 @@ pub fn build(
         prune: m.assets.prune,
         commit_count: cl.commits.len(),
         shallow_warning: cl.shallow_warning.clone(),
+        context: ctx,
     };
     secrets.check_rendered(settings, &renderer, &d)?;
     Ok(d)

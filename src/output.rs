@@ -572,6 +572,7 @@ mod tests {
             prune: crate::manifest::raw::Prune::Managed,
             commit_count: 0,
             shallow_warning: None,
+            context: crate::render::Context::default(),
         }
     }
 }

@@ -61,6 +61,8 @@ pub struct Settings {
     pub dotenv: Option<PathBuf>,
     /// `--offline`.
     pub offline: bool,
+    /// `-q`: only errors and the final line.
+    pub quiet: bool,
     /// How long one request to the forge may take, retries included
     /// (`RELSYNC_RETRY_BUDGET`).
     pub retry_budget: Duration,
@@ -84,7 +86,8 @@ impl Settings {
     /// An invalid manifest (exit 2).
     pub fn resolve(args: &GlobalArgs, env: Env) -> anyhow::Result<Self> {
         let repo = args.repo.clone();
-        let manifest = manifest::load(args.file.as_deref(), &repo)?;
+        let mut manifest = manifest::load(args.file.as_deref(), &repo)?;
+        manifest.add_asset_globs(&args.assets)?;
         let ci = CiContext::detect(&env);
         let forge = args.forge.or(manifest.forge.kind).or(match ci.provider {
             Provider::GitlabCi => Some(ForgeKind::Gitlab),
@@ -144,6 +147,7 @@ impl Settings {
             output: args.output,
             dotenv: args.dotenv.clone(),
             offline: args.offline,
+            quiet: args.quiet,
             ci,
             retry_budget,
             env,

@@ -217,6 +217,27 @@ impl Manifest {
         Ok(m)
     }
 
+    /// Adds file globs given on the command line (`--asset`, the action's `files` input) to
+    /// `assets.files`, after the manifest's own, validated as the manifest's are.
+    ///
+    /// # Errors
+    /// An invalid glob or one that leaves the repository (exit 2).
+    pub fn add_asset_globs(&mut self, globs: &[String]) -> anyhow::Result<()> {
+        for glob in globs {
+            check_file_glob(glob).map_err(|(what, fix)| {
+                crate::error::input_with(format!("`--asset {glob}`: {what}"), fix)
+            })?;
+            self.assets.files.push(FileSpec {
+                key: format!("--asset {glob}"),
+                path: glob.clone(),
+                name: "{{ file.name }}".into(),
+                link_type: LinkType::Package,
+                direct_asset_path: None,
+            });
+        }
+        Ok(())
+    }
+
     /// An input error located at `key` in the manifest: `release.yml:12: `assets.files[1].path`: …`.
     pub fn error(
         &self,
@@ -517,20 +538,8 @@ impl Manifest {
         }
         for (i, f) in a.files.unwrap_or_default().into_iter().enumerate() {
             let key = format!("assets.files[{i}]");
-            glob::Pattern::new(&f.path).map_err(|e| {
-                self.error(
-                    &format!("{key}.path"),
-                    format!("invalid glob: {e}"),
-                    "write a glob relative to the repository, e.g. `dist/*.tar.gz`",
-                )
-            })?;
-            if Path::new(&f.path).is_absolute() || f.path.split('/').any(|s| s == "..") {
-                return Err(self.error(
-                    &format!("{key}.path"),
-                    "must stay inside the repository",
-                    "write a path relative to the repository, without `..`",
-                ));
-            }
+            check_file_glob(&f.path)
+                .map_err(|(what, fix)| self.error(&format!("{key}.path"), what, fix))?;
             let name = f.name.unwrap_or_else(|| "{{ file.name }}".into());
             self.check_template(&format!("{key}.name"), &name)?;
             if let Some(d) = &f.direct_asset_path {
@@ -633,4 +642,22 @@ fn is_secret_name(name: &str) -> bool {
     ["TOKEN", "PASSWORD", "SECRET", "PRIVATE_KEY"]
         .iter()
         .any(|w| upper.contains(w))
+}
+
+/// Checks a file glob of `assets.files`: valid syntax, relative, never above the repository.
+/// The problem and its remedy otherwise.
+fn check_file_glob(path: &str) -> Result<(), (String, &'static str)> {
+    if let Err(e) = glob::Pattern::new(path) {
+        return Err((
+            format!("invalid glob: {e}"),
+            "write a glob relative to the repository, e.g. `dist/*.tar.gz`",
+        ));
+    }
+    if Path::new(path).is_absolute() || path.split('/').any(|s| s == "..") {
+        return Err((
+            "must stay inside the repository".into(),
+            "write a path relative to the repository, without `..`",
+        ));
+    }
+    Ok(())
 }

@@ -21,3 +21,4 @@ mod notes_people;
 mod ship;
 mod signals;
 mod tgit;
+mod voice;
