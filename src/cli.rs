@@ -133,6 +133,11 @@ pub struct GlobalArgs {
     /// Plan without reading the forge.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// `check`, `notes`: fail (exit 2) instead of warning when the configuration selects
+    /// nothing (a `tag_pattern` matching no tag or written as a regex, `paths` leaving out
+    /// every commit).
+    #[arg(long, global = true)]
+    pub strict: bool,
     /// Also upload the files matching this glob, as if listed under `assets.files`
     /// (repeatable).
     #[arg(long = "asset", global = true, value_name = "GLOB")]

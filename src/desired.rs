@@ -157,6 +157,15 @@ pub fn build(
         commit: settings.commit.clone(),
     };
     let mut cl = changelog::collect(&settings.repo, &m.changelog, &target)?;
+    for w in &cl.warnings {
+        if settings.strict {
+            return Err(crate::error::input_with(
+                w.message.clone(),
+                w.remedy.clone(),
+            ));
+        }
+        tracing::warn!("{} ({})", w.message, w.remedy);
+    }
     let layout = layout(settings, &pre_ctx.project);
     changelog::link(&mut cl, layout.as_ref());
     let renderer = Renderer::new(m.release.notes_template.as_deref())?;

@@ -63,6 +63,8 @@ pub struct Settings {
     pub offline: bool,
     /// `-q`: only errors and the final line.
     pub quiet: bool,
+    /// `--strict`: a configuration that selects nothing is an error (exit 2).
+    pub strict: bool,
     /// How long one request to the forge may take, retries included
     /// (`RELSYNC_RETRY_BUDGET`).
     pub retry_budget: Duration,
@@ -148,6 +150,7 @@ impl Settings {
             dotenv: args.dotenv.clone(),
             offline: args.offline,
             quiet: args.quiet,
+            strict: args.strict,
             ci,
             retry_budget,
             env,

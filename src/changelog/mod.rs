@@ -8,10 +8,11 @@ mod parse;
 mod people;
 mod read;
 mod refs;
+mod selection;
 mod walk;
 
 pub use model::{
-    Changelog, Commit, Contributor, Footer, Group, MergeRequest, Person, Ref, RefKind,
+    Changelog, Commit, Contributor, Footer, Group, MergeRequest, Notice, Person, Ref, RefKind,
 };
 pub use parse::{Parsed, parse_message, parse_message_with};
 pub use people::is_bot;
@@ -375,6 +376,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         .flat_map(|g| g.types.iter().cloned())
         .collect();
     let mut entries: Vec<Entry> = Vec::with_capacity(walked.size_hint().0);
+    let (mut path_checked, mut path_kept) = (0_usize, 0_usize);
     let mut walked = walked.peekable();
     while let Some(commit) = walked.next() {
         let commit = commit?;
@@ -405,9 +407,12 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
             && !parse::is_autosquash(&message)
             && match &path_filter {
                 Some(filter) => {
+                    path_checked += 1;
                     let next = walked.peek().and_then(|next| next.as_ref().ok());
                     let parent_tree = first_parent_tree(&git, &commit, next)?;
-                    filter.touches(&git, commit.tree_id(), parent_tree)?
+                    let touches = filter.touches(&git, commit.tree_id(), parent_tree)?;
+                    path_kept += usize::from(touches);
+                    touches
                 }
                 None => true,
             };
@@ -441,6 +446,14 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
             shallow_detail(release, oid, previous_tag.as_deref())
         )
     });
+
+    let mut warnings = selection::tag_pattern(&git, pattern, &settings.tag_pattern)?;
+    if path_checked > 0 && path_kept == 0 {
+        warnings.push(selection::paths_select_nothing(
+            &settings.paths,
+            path_checked,
+        ));
+    }
 
     drop_revert_pairs(&mut entries);
     attach_merge_requests(&git, &mut entries)?;
@@ -520,6 +533,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         breaking_changes,
         contributors,
         shallow_warning,
+        warnings,
     })
 }
 

@@ -33,6 +33,20 @@ pub struct Changelog {
     pub contributors: Vec<Contributor>,
     /// Set when the history is shallow, cuts the range and `on_shallow: warn`.
     pub shallow_warning: Option<String>,
+    /// The configuration selects nothing: a `tag_pattern` that matches no tag or looks
+    /// like a regex, `paths` that filter out every commit. Warnings, or errors with
+    /// `--strict`.
+    #[serde(skip)]
+    pub warnings: Vec<Notice>,
+}
+
+/// A problem with the configuration that does not stop the run by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// What is wrong, naming the key.
+    pub message: String,
+    /// How to fix it.
+    pub remedy: String,
 }
 
 /// One commit of the range.

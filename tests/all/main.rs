@@ -18,6 +18,7 @@ mod network;
 mod notes_content;
 mod notes_links;
 mod notes_people;
+mod notes_selection;
 mod ship;
 mod signals;
 mod tgit;
