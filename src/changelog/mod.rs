@@ -369,7 +369,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
                 .with_context(|| format!("reading commit {oid}"))
         })),
     };
-    let mailmap = git.mailmap().ok();
+    let mailmap = people::mailmap(&git);
     let extra_types: Vec<String> = settings
         .groups
         .iter()
@@ -512,7 +512,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         .collect();
     let breaking_changes = commits.iter().filter(|c| c.breaking).cloned().collect();
     let contributors = people::contributors(
-        &git,
+        &reader,
         &commits,
         hide,
         &settings.contributors,

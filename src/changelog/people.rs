@@ -10,7 +10,26 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::ContributorSettings;
 use super::model::{Commit, Contributor, Person};
+use super::read::Reader;
 use crate::error::input;
+
+/// The repository's mailmap, when it has one: a `.mailmap` in the working tree, or
+/// `mailmap.file` / `mailmap.blob` configured. Without one, names are not looked up.
+pub(crate) fn mailmap(git: &Repository) -> Option<Mailmap> {
+    let in_tree = git
+        .workdir()
+        .is_some_and(|dir| dir.join(".mailmap").exists());
+    let configured = git.config().ok().is_some_and(|config| {
+        ["mailmap.file", "mailmap.blob"]
+            .iter()
+            .any(|key| config.get_string(key).is_ok())
+    });
+    if in_tree || configured {
+        git.mailmap().ok()
+    } else {
+        None
+    }
+}
 
 /// `person` as `.mailmap` maps it (git's `Repository::mailmap`: the `.mailmap` of the
 /// working tree, `mailmap.file` and `mailmap.blob`).
@@ -118,7 +137,7 @@ impl People {
 /// `first_time` set for those who authored no commit reachable from `before` (the previous
 /// release; with none, the whole history is the release and everyone is new).
 pub(crate) fn contributors(
-    git: &Repository,
+    reader: &Reader<'_>,
     commits: &[Commit],
     before: Option<Oid>,
     settings: &ContributorSettings,
@@ -144,22 +163,15 @@ pub(crate) fn contributors(
         && !people.people.is_empty()
     {
         let mut left = unseen.len();
-        let mut walk = git.revwalk().context("starting a revwalk")?;
+        let mut walk = reader.repo().revwalk().context("starting a revwalk")?;
         walk.push(before)
             .context("walking the history before the release")?;
         for oid in walk {
             let oid = oid.context("walking the history before the release")?;
-            let commit = git
-                .find_commit(oid)
+            let commit = reader
+                .read(oid)
                 .with_context(|| format!("reading commit {oid}"))?;
-            let author = commit.author();
-            let person = resolve(
-                mailmap,
-                Person {
-                    name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-                    email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-                },
-            );
+            let person = resolve(mailmap, commit.author().0);
             if let Some(i) = people.find(&person)
                 && unseen[i]
             {

@@ -46,6 +46,9 @@ static GITEA_MERGE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn push_refs(text: &str, closes: bool, out: &mut Vec<Ref>) {
+    if !text.contains(['#', '!']) {
+        return;
+    }
     for c in REF.captures_iter(text) {
         let Ok(number) = c["num"].parse::<u64>() else {
             continue;
@@ -96,6 +99,16 @@ pub fn parse_refs(subject: &str, body: &str) -> Vec<Ref> {
         }
     }
     for line in body.lines() {
+        // Every keyword starts with one of these letters, after an optional bullet.
+        let first = line
+            .trim_start()
+            .trim_start_matches(['-', '*', ' '])
+            .bytes()
+            .next()
+            .map(|b| b.to_ascii_lowercase());
+        if !matches!(first, Some(b'c' | b'f' | b'r' | b's')) || !line.contains(['#', '!']) {
+            continue;
+        }
         if let Some(c) = REF_LINE.captures(line) {
             let kw = c["kw"].to_ascii_lowercase();
             let closes = kw.starts_with("clos") || kw.starts_with("fix") || kw.starts_with("resol");
@@ -186,6 +199,23 @@ fn link_commit(c: &mut Commit, layout: Option<&Layout>) {
     if pulls {
         // `!N` names nothing on GitHub and Gitea.
         c.refs.retain(|r| r.kind != RefKind::Mr);
+    }
+    // `group/app!12` in group/app is `!12`.
+    let own = layout.path();
+    let mut seen: Vec<String> = Vec::new();
+    c.refs.retain_mut(|r| {
+        if r.project.as_deref() == Some(own) {
+            r.project = None;
+            r.text = r.text[own.len()..].to_string();
+        }
+        let unique = !seen.contains(&r.text);
+        seen.push(r.text.clone());
+        unique
+    });
+    if let Some(mr) = &mut c.mr
+        && mr.project.as_deref() == Some(own)
+    {
+        mr.project = None;
     }
     for r in &mut c.refs {
         if pulls && r.squash {

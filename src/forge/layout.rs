@@ -124,6 +124,15 @@ impl Layout {
         &self.project
     }
 
+    /// The project's path on the forge (`group/app`): its URL below the web root.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        self.project
+            .strip_prefix(&self.web)
+            .unwrap_or("")
+            .trim_start_matches('/')
+    }
+
     /// GitLab's routes under a project start with `/-/`.
     fn dash(&self) -> &'static str {
         if self.kind == ForgeKind::Gitlab {
@@ -392,6 +401,8 @@ mod tests {
             Some("group/app"),
         );
         assert_eq!(l.project_url(), "https://gitlab.example.com/sub/group/app");
+        assert_eq!(l.path(), "group/app");
+        assert_eq!(gitlab().path(), "group/app");
         assert_eq!(
             l.issue(Some("group/lib"), 1),
             "https://gitlab.example.com/sub/group/lib/-/issues/1"

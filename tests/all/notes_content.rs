@@ -326,3 +326,66 @@ fn parser_cases_through_collect() {
     assert_eq!(log.commits[0].r#type, None);
     assert_eq!(log.commits[2].body, "The body.");
 }
+
+#[test]
+fn manifest_keys_shape_the_notes() {
+    let r = merges_repo();
+    r.commit("wip: half done");
+    r.commit_as(("CI", "ci@builds.example.com"), "fix(ui): colour");
+    r.commit("chore(release): 1.2.0");
+    r.tag("v1.2.0");
+    std::fs::write(
+        r.path().join("release.yml"),
+        "changelog:\n  entries: merge_requests\n  skip_release_commits: false\n  groups:\n    - { title: Interface, scopes: [ui], scope: \"\", collapsed: true }\n    - { title: Hidden, subject: \"^wip\", hidden: true }\n    - { title: Changes, default: true }\n  contributors:\n    exclude: [\"*@BUILDS.example.com\"]\n    exclude_bots: false\n",
+    )
+    .unwrap();
+    let gitlab = |cli: Cli| {
+        cli.env("GITLAB_CI", "true")
+            .env("CI_PROJECT_URL", "https://gitlab.example.com/group/app")
+            .env("CI_PROJECT_PATH", "group/app")
+    };
+    let out = gitlab(Cli::new(r.path(), &["notes", "--tag", "v1.1.0"]))
+        .run()
+        .success()
+        .stdout;
+    // One entry per merge request, linked.
+    assert!(
+        out.contains("- Add the list endpoint ([!12](https://gitlab.example.com/group/app/-/merge_requests/12), [#3](https://gitlab.example.com/group/app/-/issues/3))"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("**api:** list endpoint"),
+        "no member commit: {out}"
+    );
+    let out = gitlab(Cli::new(r.path(), &["notes", "--tag", "v1.2.0"]))
+        .run()
+        .success()
+        .stdout;
+    assert!(
+        out.contains("<details><summary>Interface (1)</summary>"),
+        "{out}"
+    );
+    assert!(out.contains("- colour ("), "the scope is removed: {out}");
+    assert!(!out.contains("half done"), "hidden: {out}");
+    assert!(
+        out.contains("- **release:** 1.2.0 ("),
+        "release commits kept: {out}"
+    );
+    assert!(out.contains("### Contributors\n\nAda Lovelace\n"), "{out}");
+}
+
+#[test]
+fn a_bad_group_subject_regex_is_bad_input() {
+    let r = merges_repo();
+    std::fs::write(
+        r.path().join("release.yml"),
+        "changelog:\n  groups:\n    - { title: A, default: true }\n    - { title: B, subject: \"(\" }\n",
+    )
+    .unwrap();
+    let run = Cli::new(r.path(), &["check"]).run().code(2);
+    assert!(
+        run.stderr.contains("changelog.groups[1].subject") && run.stderr.contains("invalid regex"),
+        "{}",
+        run.stderr
+    );
+}
