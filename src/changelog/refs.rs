@@ -321,4 +321,18 @@ mod tests {
             None
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_message_parses_without_a_panic(
+            subject in "(Merge (branch|pull request) |Revert \"|[a-zé#!(/ 0-9')\"]){0,12}",
+            body in "(See merge request |Closes |Fixes: |\n|[a-zé#!(/ 0-9'-]){0,24}",
+        ) {
+            let refs = parse_refs(&subject, &body);
+            for r in &refs {
+                proptest::prop_assert!(r.text.ends_with(&r.number.to_string()));
+            }
+            let _ = parse_merge(&subject, &body, "abc");
+        }
+    }
 }

@@ -312,6 +312,11 @@ impl Forge for Gitea {
     }
 
     fn release_url(&self, tag: &str) -> String {
-        format!("{}/{}/releases/tag/{}", self.web, self.repo, super::layout::web_segment(tag))
+        format!(
+            "{}/{}/releases/tag/{}",
+            self.web,
+            self.repo,
+            super::layout::web_segment(tag)
+        )
     }
 }

@@ -345,7 +345,12 @@ impl Forge for Github {
     }
 
     fn release_url(&self, tag: &str) -> String {
-        format!("{}/{}/releases/tag/{}", self.web, self.repo, super::layout::web_segment(tag))
+        format!(
+            "{}/{}/releases/tag/{}",
+            self.web,
+            self.repo,
+            super::layout::web_segment(tag)
+        )
     }
 }
 

@@ -405,7 +405,12 @@ impl Forge for Gitlab {
     }
 
     fn release_url(&self, tag: &str) -> String {
-        format!("{}/{}/-/releases/{}", self.web, self.project, super::layout::web_segment(tag))
+        format!(
+            "{}/{}/-/releases/{}",
+            self.web,
+            self.project,
+            super::layout::web_segment(tag)
+        )
     }
 }
 
