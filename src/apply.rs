@@ -19,6 +19,10 @@ use crate::settings::Settings;
 /// How many observe → plan → execute rounds one run may take.
 const MAX_ROUNDS: usize = 8;
 
+/// Writes of one phase in flight at once, unless `--concurrency` or `forge.concurrency` says
+/// otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
 /// `plan` (online) and `apply`. Returns whether changes were (or are) pending.
 ///
 /// # Errors
@@ -55,6 +59,7 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
         if apply {
             let pace = Pace {
                 interrupt: Some(on_signal()?),
+                concurrency: settings.concurrency,
                 ..Pace::default()
             };
             let done = converge(&forge, &desired, &pace).await?;
@@ -90,6 +95,8 @@ pub struct Pace {
     pub sleep: bool,
     /// Set to the signal's number when the process is asked to stop: no new write starts.
     pub interrupt: Option<Arc<AtomicI32>>,
+    /// How many writes of one phase may be in flight at once.
+    pub concurrency: usize,
 }
 
 impl Default for Pace {
@@ -98,6 +105,7 @@ impl Default for Pace {
             budget: Duration::from_secs(300),
             sleep: true,
             interrupt: None,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 }
@@ -198,7 +206,7 @@ pub async fn converge<F: Forge>(
             &plan_context(forge, desired, &uploaded),
         );
         if let Some(why) = &plan.blocked {
-            return Err(anyhow::anyhow!("{why}").context(partial(&done)));
+            return Err(partial(anyhow::anyhow!("{why}"), &done));
         }
         if first_plan.is_none() {
             for w in &plan.warnings {
@@ -232,7 +240,7 @@ pub async fn converge<F: Forge>(
             Err(e) if is_retryable(&e) => {
                 let wait = crate::forge::http::backoff(round as u32, retry_after(&e));
                 if start.elapsed() + wait > pace.budget {
-                    return Err(e.context(partial(&done)));
+                    return Err(partial(e, &done));
                 }
                 if pace.sleep {
                     tracing::warn!(
@@ -251,40 +259,45 @@ pub async fn converge<F: Forge>(
             Err(e) => {
                 return Err(match e.downcast::<Interrupted>() {
                     Ok(i) => interrupted(i, &done),
-                    Err(e) => e.context(partial(&done)),
+                    Err(e) => partial(e, &done),
                 });
             }
         }
     }
-    Err(last_err
-        .unwrap_or_else(|| {
+    Err(partial(
+        last_err.unwrap_or_else(|| {
             anyhow::anyhow!("the release did not converge after {MAX_ROUNDS} rounds")
-        })
-        .context(partial(&done)))
+        }),
+        &done,
+    ))
 }
 
 /// The interruption, with what was done before it.
 fn interrupted(i: Interrupted, done: &[String]) -> anyhow::Error {
-    if done.is_empty() {
-        anyhow::Error::new(i).context("nothing was changed on the forge")
+    let text = if done.is_empty() {
+        "nothing was changed on the forge".to_owned()
     } else {
-        anyhow::Error::new(i).context(format!(
-            "{} change(s) were made before it:\n  {}\n",
+        format!(
+            "{} change(s) were made before it:\n    {}",
             done.len(),
-            done.join("\n  ")
-        ))
-    }
+            done.join("\n    ")
+        )
+    };
+    crate::error::note(anyhow::Error::new(i), text)
 }
 
-fn partial(done: &[String]) -> String {
-    if done.is_empty() {
+/// `err`, noting what the failed run changed.
+fn partial(err: anyhow::Error, done: &[String]) -> anyhow::Error {
+    let text = if done.is_empty() {
         "nothing was changed on the forge; running again is safe".to_owned()
     } else {
         format!(
-            "{} change(s) were made before the failure (listed above); running again converges from here",
-            done.len()
+            "{} change(s) were made before the failure:\n    {}\n  running again converges from here",
+            done.len(),
+            done.join("\n    ")
         )
-    }
+    };
+    crate::error::note(err, text)
 }
 
 /// A write failed in a way that re-reading and trying again may fix: transient errors, and
@@ -313,8 +326,10 @@ fn retry_after(e: &anyhow::Error) -> Option<Duration> {
 #[error("the release was created by another job meanwhile")]
 struct Raced;
 
-/// Runs the plan's actions in order. It stops early, to read the forge again, after
-/// creating a release that files attach to and after uploads the forge may rename.
+/// Runs the plan's actions phase by phase ([`phases`]): the actions of a phase at once, up to
+/// the concurrency bound; phases in order. It stops early, to read the forge again, after
+/// creating a release that files attach to and after uploads the forge may rename. After a
+/// failure no new action starts; those in flight finish and are recorded.
 async fn execute<F: Forge>(
     forge: &F,
     desired: &Desired,
@@ -326,17 +341,10 @@ async fn execute<F: Forge>(
 ) -> anyhow::Result<()> {
     let caps = forge.capabilities();
     let release = actual.release.as_ref();
-    let mut uploads_done = false;
-    for action in &plan.actions {
-        if uploads_done && caps.renames_files && !matches!(action, Action::UploadFile { .. }) {
-            return Ok(());
-        }
-        if action.is_write() {
-            pace.check()?;
-        }
-        match action {
-            Action::Unchanged { .. } => continue,
-            Action::UploadFile { index, .. } => {
+    for phase in phases::phases(&plan.actions, &actual.links, caps) {
+        let actions: Vec<&Action> = phase.actions.iter().map(|&i| &plan.actions[i]).collect();
+        for action in &actions {
+            if let Action::UploadFile { index, .. } = action {
                 let file = &desired.files[*index];
                 // Recorded before sending: should the answer be lost, the next round still
                 // recognises what was sent, whatever name the forge gave it.
@@ -347,40 +355,122 @@ async fn execute<F: Forge>(
                         stored: None,
                     },
                 );
-                let stored = forge.upload_file(desired, release, file).await?;
-                uploaded.insert(
-                    file.name.clone(),
-                    plan::StateFile {
-                        sha256: file.sha256.clone(),
-                        stored: Some(stored.name),
-                    },
-                );
-                uploads_done = true;
             }
-            Action::CreateRelease { release: new } => {
-                if let Created::AlreadyExists = forge.create_release(new).await? {
-                    return Err(Raced.into());
-                }
-                if !caps.files_linked {
-                    record(action, done);
-                    return Ok(());
-                }
-            }
-            Action::UpdateRelease { patch, .. } => {
-                let current = release.ok_or_else(|| {
-                    anyhow::anyhow!("the release disappeared while it was being updated")
-                })?;
-                forge.update_release(current, patch).await?;
-            }
-            Action::DeleteLink { link } => forge.delete_link(&desired.tag, link.id).await?,
-            Action::UpdateLink { from, to } => forge.update_link(&desired.tag, from.id, to).await?,
-            Action::CreateLink { link } => forge.create_link(&desired.tag, link).await?,
-            Action::DeleteFile { file, .. } => forge.delete_file(release, file).await?,
-            Action::DeleteRelease { release: dup } => forge.delete_release(dup).await?,
         }
-        record(action, done);
+        let bound = if phase.concurrent {
+            pace.concurrency.max(1)
+        } else {
+            1
+        };
+        let (outcomes, failure) = run_phase(forge, desired, release, &actions, bound, pace).await;
+        let mut stop = false;
+        for (action, outcome) in actions.iter().zip(outcomes) {
+            let Some(outcome) = outcome else { continue };
+            match (action, outcome) {
+                (Action::UploadFile { index, .. }, Outcome::Stored(name)) => {
+                    let file = &desired.files[*index];
+                    uploaded.insert(
+                        file.name.clone(),
+                        plan::StateFile {
+                            sha256: file.sha256.clone(),
+                            stored: Some(name),
+                        },
+                    );
+                    stop |= caps.renames_files;
+                }
+                (Action::CreateRelease { .. }, _) => stop |= !caps.files_linked,
+                _ => {}
+            }
+            record(action, done);
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if stop {
+            return Ok(());
+        }
     }
     Ok(())
+}
+
+/// What one action left behind.
+enum Outcome {
+    Done,
+    /// An upload, and the name the forge stored it under.
+    Stored(String),
+}
+
+/// Runs a phase's actions, at most `bound` at a time; no new one starts after a failure or a
+/// stop signal. The outcomes are in the phase's order; `None` for those that did not run or
+/// failed. The first failure is returned with them.
+async fn run_phase<F: Forge>(
+    forge: &F,
+    desired: &Desired,
+    release: Option<&crate::forge::Release>,
+    actions: &[&Action],
+    bound: usize,
+    pace: &Pace,
+) -> (Vec<Option<Outcome>>, Option<anyhow::Error>) {
+    use futures_util::StreamExt as _;
+    use futures_util::stream::FuturesUnordered;
+    let mut outcomes: Vec<Option<Outcome>> = actions.iter().map(|_| None).collect();
+    let mut failure: Option<anyhow::Error> = None;
+    let mut next = actions.iter().enumerate();
+    let mut inflight = FuturesUnordered::new();
+    loop {
+        while failure.is_none() && inflight.len() < bound {
+            let Some((k, action)) = next.next() else {
+                break;
+            };
+            if let Err(i) = pace.check() {
+                failure = Some(i.into());
+                break;
+            }
+            inflight.push(async move { (k, run_one(forge, desired, release, action).await) });
+        }
+        match inflight.next().await {
+            Some((k, Ok(outcome))) => outcomes[k] = Some(outcome),
+            Some((_, Err(e))) => {
+                failure.get_or_insert(e);
+            }
+            None => break,
+        }
+    }
+    (outcomes, failure)
+}
+
+async fn run_one<F: Forge>(
+    forge: &F,
+    desired: &Desired,
+    release: Option<&crate::forge::Release>,
+    action: &Action,
+) -> anyhow::Result<Outcome> {
+    match action {
+        Action::Unchanged { .. } => {}
+        Action::UploadFile { index, .. } => {
+            let stored = forge
+                .upload_file(desired, release, &desired.files[*index])
+                .await?;
+            return Ok(Outcome::Stored(stored.name));
+        }
+        Action::CreateRelease { release: new } => {
+            if let Created::AlreadyExists = forge.create_release(new).await? {
+                return Err(Raced.into());
+            }
+        }
+        Action::UpdateRelease { patch, .. } => {
+            let current = release.ok_or_else(|| {
+                anyhow::anyhow!("the release disappeared while it was being updated")
+            })?;
+            forge.update_release(current, patch).await?;
+        }
+        Action::DeleteLink { link } => forge.delete_link(&desired.tag, link.id).await?,
+        Action::UpdateLink { from, to } => forge.update_link(&desired.tag, from.id, to).await?,
+        Action::CreateLink { link } => forge.create_link(&desired.tag, link).await?,
+        Action::DeleteFile { file, .. } => forge.delete_file(release, file).await?,
+        Action::DeleteRelease { release: dup } => forge.delete_release(dup).await?,
+    }
+    Ok(Outcome::Done)
 }
 
 fn record(action: &Action, done: &mut Vec<String>) {
@@ -448,6 +538,8 @@ fn report(
     }
     output::github_outputs(&settings.env, d, url, changed, done)
 }
+
+mod phases;
 
 #[cfg(test)]
 mod faults;

@@ -158,6 +158,7 @@ fn check_flags(cli: &Cli) -> anyhow::Result<()> {
             ("--offline", g.offline),
             ("--strict", g.strict),
             ("--asset", !g.assets.is_empty()),
+            ("--concurrency", g.concurrency.is_some()),
         ];
         if let Some((flag, _)) = given.iter().find(|(_, on)| *on) {
             return refuse(
@@ -183,6 +184,13 @@ fn check_flags(cli: &Cli) -> anyhow::Result<()> {
             "--strict",
             "only `check` and `notes` report a configuration that selects nothing",
             "run `relsync check --strict` before this step",
+        );
+    }
+    if g.concurrency.is_some() && !matches!(cli.command, Command::Apply) {
+        return refuse(
+            "--concurrency",
+            "only `apply` writes",
+            "pass `--concurrency N` to `relsync apply`",
         );
     }
     if g.dotenv.is_some() && !matches!(cli.command, Command::Apply) {

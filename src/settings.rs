@@ -65,6 +65,8 @@ pub struct Settings {
     pub quiet: bool,
     /// `--strict`: a configuration that selects nothing is an error (exit 2).
     pub strict: bool,
+    /// Writes of one phase in flight at once (`--concurrency`, `forge.concurrency`).
+    pub concurrency: usize,
     /// How long one request to the forge may take, retries included
     /// (`RELSYNC_RETRY_BUDGET`).
     pub retry_budget: Duration,
@@ -90,6 +92,10 @@ impl Settings {
         let repo = args.repo.clone();
         let mut manifest = manifest::load(args.file.as_deref(), &repo)?;
         manifest.add_asset_globs(&args.assets)?;
+        let concurrency = args
+            .concurrency
+            .or(manifest.forge.concurrency)
+            .map_or(crate::apply::DEFAULT_CONCURRENCY, usize::from);
         let ci = CiContext::detect(&env);
         let forge = args.forge.or(manifest.forge.kind).or(match ci.provider {
             Provider::GitlabCi => Some(ForgeKind::Gitlab),
@@ -151,6 +157,7 @@ impl Settings {
             offline: args.offline,
             quiet: args.quiet,
             strict: args.strict,
+            concurrency,
             ci,
             retry_budget,
             env,

@@ -80,6 +80,7 @@ pub(crate) fn pace() -> Pace {
         budget: std::time::Duration::from_secs(3600),
         sleep: false,
         interrupt: None,
+        concurrency: super::DEFAULT_CONCURRENCY,
     }
 }
 

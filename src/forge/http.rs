@@ -767,11 +767,17 @@ impl Http {
             let tls = ["tls", "ssl", "handshake", "corrupt message", "certificate"]
                 .iter()
                 .any(|w| lower.contains(w));
+            // The innermost cause says it all ("Connection refused (os error 111)", "failed to
+            // lookup address information: ..."); reqwest's wrappers repeat the URL.
+            let mut cause: &dyn std::error::Error = e;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
             return HttpError::Connect {
                 method,
                 path,
                 origin: origin.map_or_else(String::new, ToString::to_string),
-                message,
+                message: self.redact(&cause.to_string()),
                 tls,
             };
         }
@@ -916,7 +922,7 @@ pub fn api_roots(server: &str, api_path: &str) -> (String, String) {
 pub fn with_hint(e: HttpError, what: &str, hint: Option<String>) -> anyhow::Error {
     let err = anyhow::Error::new(e).context(format!("cannot {what}"));
     match hint {
-        Some(h) => err.context(h),
+        Some(h) => crate::error::hint(err, h),
         None => err,
     }
 }

@@ -46,6 +46,8 @@ pub struct ForgeSection {
     pub token_env: Option<String>,
     /// A CA bundle, resolved against the repository.
     pub ca_file: Option<PathBuf>,
+    /// How many writes `apply` sends at once.
+    pub concurrency: Option<u16>,
 }
 
 /// `release:` with defaults applied.
@@ -301,7 +303,17 @@ impl Manifest {
                 ));
             }
         }
+        if let Some(n) = f.concurrency
+            && !(1..=64).contains(&n)
+        {
+            return Err(self.error(
+                "forge.concurrency",
+                format!("{n} is out of range"),
+                "write a number from 1 (one write at a time) to 64",
+            ));
+        }
         self.forge = ForgeSection {
+            concurrency: f.concurrency,
             kind: f.kind,
             server: f.server,
             project: f.project.map(raw::StringOrInt::into_string),

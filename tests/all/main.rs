@@ -1,5 +1,6 @@
 //! The single integration-test binary.
 
+mod bench_writes;
 mod block;
 mod changelog;
 mod cli;

@@ -194,3 +194,124 @@ fn notes_json_is_the_template_context() {
     assert_eq!(check["commits"], 2);
     assert_eq!(check["tag"], "v1.1.0");
 }
+
+/// How each forge is reached in the error-voice snapshots: `--forge`, `--project`, and the
+/// variable that carries the token.
+const FORGES: [(&str, &str, &str); 4] = [
+    ("gitlab", "7", "GITLAB_TOKEN"),
+    ("github", "octo/app", "GITHUB_TOKEN"),
+    ("gitea", "octo/app", "GITEA_TOKEN"),
+    ("tgit", "7", "TGIT_TOKEN"),
+];
+
+/// The body each forge answers a refused request with (from their docs and source: GitLab's
+/// `{"message": "403 Forbidden"}`, GitHub's message with `documentation_url`, Gitea's message
+/// with `url`).
+fn refusal(forge: &str, status: u16) -> serde_json::Value {
+    let reason = if status == 401 {
+        "Unauthorized"
+    } else {
+        "Forbidden"
+    };
+    match forge {
+        "github" => serde_json::json!({
+            "message": if status == 401 { "Bad credentials" } else { "Resource not accessible by integration" },
+            "documentation_url": "https://docs.github.com/rest/releases/releases#create-a-release",
+            "status": status.to_string(),
+        }),
+        "gitea" => {
+            serde_json::json!({"message": "token does not have at least one of required scope(s)", "url": "https://gitea.example/api/swagger"})
+        }
+        _ => serde_json::json!({"message": format!("{status} {reason}")}),
+    }
+}
+
+/// A forge where the release does not exist yet and every write is refused with `status`.
+fn refusing(forge: &'static str, status: u16) -> crate::helpers::hostile::Hostile {
+    use crate::helpers::hostile::Reply;
+    crate::helpers::hostile::Hostile::start(move |r| {
+        if r.method == "GET" {
+            let tail = r.path.rsplit('/').next().unwrap_or_default();
+            if tail.starts_with("v1") {
+                Reply::json(404, &serde_json::json!({"message": "404 Not Found"}))
+            } else {
+                Reply::json(200, &serde_json::json!([]))
+            }
+        } else {
+            Reply::json(status, &refusal(forge, status))
+        }
+    })
+}
+
+fn voice_of(run: &crate::helpers::cli::Run) -> String {
+    let re = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let text: String = run
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("error: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    re.replace_all(&text, "[server]").into_owned()
+}
+
+/// Every failure reads `error:` (what failed), `help:` (the fix, naming this forge's token
+/// variables and roles), `note:` (what was and was not changed), for each forge: a refused
+/// token, a token without the rights to write, no token at all, a server that is not there.
+#[test]
+fn errors_speak_in_one_voice_for_each_forge() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit("fix: second");
+    repo.tag("v1.1.0");
+    for (forge, project, var) in FORGES {
+        let cli = |server: &str, args: &[&str], token: bool| {
+            let mut all = args.to_vec();
+            all.extend([
+                "--forge",
+                forge,
+                "--server",
+                server,
+                "--project",
+                project,
+                "--tag",
+                "v1.1.0",
+            ]);
+            let c = Cli::new(repo.path(), &all);
+            if token { c.env(var, TOKEN) } else { c }
+        };
+        let mut text = String::new();
+        for status in [401, 403] {
+            let server = refusing(forge, status);
+            let run = cli(&server.url(), &["apply"], true).run().code(1);
+            assert!(!run.stderr.contains(TOKEN));
+            text += &format!("## apply, writes answered {status}\n{}\n\n", voice_of(&run));
+        }
+        let server = refusing(forge, 403);
+        let run = cli(&server.url(), &["apply"], false).run().code(2);
+        assert!(
+            server.requests().is_empty(),
+            "{forge}: sent without a token"
+        );
+        text += &format!("## apply without a token\n{}\n\n", voice_of(&run));
+        let closed = format!(
+            "http://127.0.0.1:{}",
+            crate::helpers::hostile::closed_port()
+        );
+        let run = cli(&closed, &["plan"], true).run().code(1);
+        text += &format!("## plan, nothing listening\n{}\n", voice_of(&run));
+        for block in text.split("## ").skip(1) {
+            let lines: Vec<&str> = block.lines().skip(1).filter(|l| !l.is_empty()).collect();
+            assert!(lines[0].starts_with("error: "), "{forge}: {block}");
+            assert!(
+                lines.iter().any(|l| l.starts_with("  help: ")),
+                "{forge}: {block}"
+            );
+            assert!(
+                lines.iter().any(|l| l.starts_with("  note: ")),
+                "{forge}: {block}"
+            );
+        }
+        insta::assert_snapshot!(format!("errors_{forge}"), text);
+    }
+}
