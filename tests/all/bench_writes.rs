@@ -174,7 +174,11 @@ fn uploads_scenario(concurrency: usize) -> (f64, usize) {
         "release.yml",
         b"assets:\n  files:\n    - path: dist/*.bin\n",
     );
-    write(&repo, "dist/first.bin", b"the release exists with one asset");
+    write(
+        &repo,
+        "dist/first.bin",
+        b"the release exists with one asset",
+    );
     github(&repo, &emu, 8).run().success();
     for i in 0..20 {
         write(
