@@ -152,3 +152,62 @@ fn regex_replace_in_a_custom_template() {
     let run = Cli::new(r.path(), &["notes"]).run().success();
     assert!(run.stdout.contains("closes JIRA-45"), "{}", run.stdout);
 }
+
+/// A pull request merged with a merge commit: GitHub's and Gitea's messages.
+fn pull_request_repo(message: &str) -> TestRepo {
+    let r = TestRepo::new();
+    r.commit("feat: first");
+    r.tag("v1.0.0");
+    r.branch("csv");
+    r.checkout("csv");
+    r.commit_files("feat: export as CSV", &[("csv.rs", "csv")]);
+    r.commit_files("test: CSV export", &[("csv_test.rs", "csv")]);
+    r.checkout("main");
+    r.merge("csv", message);
+    r.tag("v1.1.0");
+    r
+}
+
+#[test]
+fn github_pull_request_merges_link_every_commit_to_the_pull_request() {
+    let r = pull_request_repo("Merge pull request #7 from octo/csv\n\nExport as CSV");
+    let out = github(Cli::new(r.path(), &["notes"]), "v1.1.0")
+        .run()
+        .success()
+        .stdout;
+    assert!(
+        out.contains("- export as CSV ([#7](https://github.com/octo/app/pull/7)) ("),
+        "{out}"
+    );
+    assert!(
+        out.contains("- CSV export ([#7](https://github.com/octo/app/pull/7)) ("),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Merge pull request"),
+        "merges are not listed: {out}"
+    );
+}
+
+#[test]
+fn gitea_pull_request_merges_link_to_pulls() {
+    let r = pull_request_repo("Merge pull request 'Export as CSV' (#9) from csv into main");
+    let out = Cli::new(r.path(), &["notes"])
+        .env("GITEA_ACTIONS", "true")
+        .env("GITHUB_REPOSITORY", "org/app")
+        .env("GITHUB_SERVER_URL", "https://gitea.example.com")
+        .env("GITHUB_REF_TYPE", "tag")
+        .env("GITHUB_REF_NAME", "v1.1.0")
+        .run()
+        .success()
+        .stdout;
+    assert!(
+        out.contains("- export as CSV ([#9](https://gitea.example.com/org/app/pulls/9)) ([")
+            && out.contains("](https://gitea.example.com/org/app/commit/"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(https://gitea.example.com/org/app/compare/v1.0.0...v1.1.0)"),
+        "{out}"
+    );
+}
