@@ -434,7 +434,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
             Entry {
                 id: oid,
                 reverts: parse::revert_of(&message, settings.conventional),
-                subject: String::new(),
+                subject: parse::subject_of(&message),
                 commit: None,
                 mr,
             }

@@ -308,6 +308,13 @@ pub(crate) fn revert_of(msg: &str, conventional: bool) -> Reverts {
     }
 }
 
+/// The subject as [`parse_message`] reads it, alone: for the commits the filters drop,
+/// which a revert may still name by subject.
+pub(crate) fn subject_of(msg: &str) -> String {
+    let normalized = normalize(msg);
+    split_message(&normalized).0.into_owned()
+}
+
 /// The subject of a revert by its words: git's `Revert "…"`, or a revert verb first
 /// (`Revert`, `Reverts`, `Reverted`, `Reverting`, `Back out`).
 fn is_revert_subject(subject: &str) -> bool {
@@ -357,6 +364,18 @@ fn reverts_of(subject: &str, body: &str, kind: Option<&str>, footers: &[Footer])
 /// quotes, which are kept).
 fn quoted_subject(subject: &str) -> Option<String> {
     let rest = subject.strip_prefix("Revert \"")?;
+    // GitHub's squash merge of a revert pull request: `Revert "feat: x" (#124)`.
+    let rest = match rest.rfind(" (#") {
+        Some(i)
+            if rest.ends_with(')')
+                && rest[i + 3..rest.len() - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            &rest[..i]
+        }
+        _ => rest,
+    };
     let inner = rest.strip_suffix('"')?;
     (!inner.is_empty()).then(|| inner.to_string())
 }
@@ -1052,6 +1071,8 @@ mod tests {
         let p = parse_message("Revert \"feat(api): add x\"\n\nIt broke the build.", true);
         assert!(p.reverts.is_empty());
         assert_eq!(p.reverted_subject.as_deref(), Some("feat(api): add x"));
+        let p = parse_message("Revert \"feat: x\" (#124)\n\nReverts octo/app#123", true);
+        assert_eq!(p.reverted_subject.as_deref(), Some("feat: x"));
         let p = parse_message("Revert \"Revert \"fix: y\"\"", true);
         assert_eq!(p.reverted_subject.as_deref(), Some("Revert \"fix: y\""));
     }

@@ -389,3 +389,24 @@ fn a_bad_group_subject_regex_is_bad_input() {
         run.stderr
     );
 }
+
+#[test]
+fn a_revert_pull_request_pairs_with_a_commit_the_paths_leave_out() {
+    let r = TestRepo::new();
+    r.commit_files("chore: base", &[("api/a.rs", "a")]);
+    r.tag("v1.0.0");
+    r.commit_files("feat: web thing", &[("web/w.js", "w")]);
+    r.commit_files("fix(api): kept", &[("api/a.rs", "b")]);
+    // GitHub's squash merge of a revert pull request, which also touches api/.
+    r.commit_files(
+        "Revert \"feat: web thing\" (#124)\n\nReverts octo/app#123",
+        &[("web/w.js", ""), ("api/a.rs", "c")],
+    );
+    r.tag("v1.1.0");
+    let settings = ChangelogSettings {
+        paths: vec!["api/**".into()],
+        ..ChangelogSettings::default()
+    };
+    let log = run(&r, &settings);
+    assert_eq!(subjects(&log), vec!["fix(api): kept"]);
+}
