@@ -215,7 +215,8 @@ fn is_release_commit(c: &Commit) -> bool {
     });
     match c.r#type.as_deref() {
         Some("chore") if c.scope.as_deref() == Some("release") => true,
-        Some("release") => true,
+        // Every version has a digit: most subjects are decided without the regex.
+        _ if !c.subject.bytes().any(|b| b.is_ascii_digit()) => false,
         _ => VERSION.is_match(c.subject.trim()) || VERSION.is_match(c.description.trim()),
     }
 }
@@ -746,7 +747,17 @@ fn group_of(commit: &Commit, groups: &[GroupSpec], subjects: &[Option<Regex>]) -
             .as_deref()
             .is_some_and(|s| g.scopes.iter().any(|t| t.eq_ignore_ascii_case(s)))
     };
+    // The built-in dependency subjects all start with one of these letters.
+    let maybe_dependency = [&commit.subject, &commit.description].iter().any(|t| {
+        matches!(
+            t.bytes().next().map(|b| b.to_ascii_lowercase()),
+            Some(b'b' | b'u' | b'p' | b'l')
+        )
+    });
     let by_subject = |i: usize| {
+        if !maybe_dependency && groups[i].subject.as_deref() == Some(DEPENDENCY_SUBJECT) {
+            return false;
+        }
         subjects[i]
             .as_ref()
             .is_some_and(|re| re.is_match(&commit.subject) || re.is_match(&commit.description))

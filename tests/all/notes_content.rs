@@ -206,14 +206,19 @@ fn release_commits_are_left_out_by_default() {
     ] {
         r.commit(s);
     }
+    r.commit("release: publish to the new registry");
     r.tag("v1.1.0");
     let log = run(&r, &ChangelogSettings::default());
-    assert_eq!(subjects(&log), vec!["feat: real"]);
+    assert_eq!(
+        subjects(&log),
+        vec!["release: publish to the new registry", "feat: real"],
+        "a `release` commit that is not a version stays"
+    );
     let settings = ChangelogSettings {
         skip_release_commits: false,
         ..ChangelogSettings::default()
     };
-    assert_eq!(run(&r, &settings).commits.len(), 6);
+    assert_eq!(run(&r, &settings).commits.len(), 7);
 }
 
 #[test]
