@@ -150,6 +150,9 @@ pub struct MergeRequest {
     pub url: Option<String>,
     /// The sha of the merge commit.
     pub merge_commit: String,
+    /// What the merge commit's message references besides the merge request itself
+    /// (GitLab's `Closes #3`).
+    pub refs: Vec<Ref>,
 }
 
 /// A footer (`Token: value` or `Token #value`).

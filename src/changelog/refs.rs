@@ -136,6 +136,7 @@ pub fn parse_merge(subject: &str, body: &str, merge_commit: &str) -> Option<Merg
             project: None,
             url: None,
             merge_commit: merge_commit.to_string(),
+            refs: Vec::new(),
         });
     }
     if let Some(c) = GITEA_MERGE.captures(subject) {
@@ -148,6 +149,7 @@ pub fn parse_merge(subject: &str, body: &str, merge_commit: &str) -> Option<Merg
             project: None,
             url: None,
             merge_commit: merge_commit.to_string(),
+            refs: Vec::new(),
         });
     }
     if GITLAB_MERGE.is_match(subject) {
@@ -160,14 +162,19 @@ pub fn parse_merge(subject: &str, body: &str, merge_commit: &str) -> Option<Merg
             .filter(|p| !REF_LINE.is_match(p.lines().next().unwrap_or("")))
             .map(|p| p.lines().map(str::trim).collect::<Vec<_>>().join(" "))
             .unwrap_or_default();
+        let project = c.name("proj").map(|m| m.as_str().to_string());
+        let own = format!("{}!{number}", project.as_deref().unwrap_or(""));
+        let mut refs = parse_refs("", body);
+        refs.retain(|r| r.text != own);
         return Some(MergeRequest {
             kind: RefKind::Mr,
             number,
             title,
             text: format!("!{number}"),
-            project: c.name("proj").map(|m| m.as_str().to_string()),
+            project,
             url: None,
             merge_commit: merge_commit.to_string(),
+            refs,
         });
     }
     None
@@ -212,10 +219,16 @@ fn link_commit(c: &mut Commit, layout: Option<&Layout>) {
         seen.push(r.text.clone());
         unique
     });
-    if let Some(mr) = &mut c.mr
-        && mr.project.as_deref() == Some(own)
-    {
-        mr.project = None;
+    if let Some(mr) = &mut c.mr {
+        if mr.project.as_deref() == Some(own) {
+            mr.project = None;
+        }
+        for r in &mut mr.refs {
+            r.url = Some(match r.kind {
+                RefKind::Issue => layout.issue(r.project.as_deref(), r.number),
+                RefKind::Mr | RefKind::Pr => layout.merge_request(r.project.as_deref(), r.number),
+            });
+        }
     }
     for r in &mut c.refs {
         if pulls && r.squash {
@@ -285,6 +298,8 @@ mod tests {
         assert_eq!(mr.title, "Add the list endpoint");
         assert_eq!(mr.project.as_deref(), Some("group/app"));
         assert_eq!(mr.text, "!12");
+        let refs: Vec<&str> = mr.refs.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(refs, vec!["#3"], "the merge request itself is not listed");
         // A local merge without the trailer is no merge request.
         assert_eq!(parse_merge("Merge branch 'x' into 'main'", "", "abc"), None);
         // No title paragraph: an empty title.

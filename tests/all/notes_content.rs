@@ -76,6 +76,8 @@ fn merge_requests_attach_to_their_commits_when_merges_are_not_listed() {
         assert_eq!(m.number, 12);
         assert_eq!(m.title, "Add the list endpoint");
         assert_eq!(m.project.as_deref(), Some("group/app"));
+        let closes: Vec<&str> = m.refs.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(closes, vec!["#3"], "the merge commit's `Closes` line");
     }
 }
 
