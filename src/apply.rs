@@ -2,7 +2,7 @@
 //! re-plans after every failed write or lost race, so a run converges from whatever state a
 //! failed earlier run (or a concurrent job) left, and never repeats a write blindly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -41,7 +41,12 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
             ));
         }
         let uploaded = BTreeMap::new();
-        let plan = plan::diff(&desired, None, &plan_context(&forge, &desired, &uploaded));
+        let refused = BTreeSet::new();
+        let plan = plan::diff(
+            &desired,
+            None,
+            &plan_context(&forge, &desired, &uploaded, &refused),
+        );
         crate::print_plan(settings, &desired, &plan, true, out)?;
         return Ok(plan.has_changes());
     }
@@ -56,6 +61,20 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
         .enable_all()
         .build()?;
     rt.block_on(async {
+        // Milestones GitLab lacks: `apply` stops before any write, `plan` warns.
+        let milestones = if forge.capabilities().milestones && !desired.milestones.is_empty() {
+            forge.missing_milestones(&desired.milestones).await?
+        } else {
+            Some(Vec::new())
+        };
+        if apply && let Some(missing) = milestones.as_ref().filter(|m| !m.is_empty()) {
+            return Err(plan::milestones::missing_error(&settings.manifest, missing).into());
+        }
+        let milestone_warning = match &milestones {
+            None => Some(plan::milestones::unchecked_warning()),
+            Some(m) if !m.is_empty() => Some(plan::milestones::missing_warning(m)),
+            Some(_) => None,
+        };
         if apply {
             let pace = Pace {
                 interrupt: Some(on_signal()?),
@@ -75,11 +94,13 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
         } else {
             let actual = forge.observe(&desired).await?;
             let uploaded = BTreeMap::new();
-            let plan = plan::diff(
+            let refused = BTreeSet::new();
+            let mut plan = plan::diff(
                 &desired,
                 Some(&actual),
-                &plan_context(&forge, &desired, &uploaded),
+                &plan_context(&forge, &desired, &uploaded, &refused),
             );
+            plan.warnings.extend(milestone_warning);
             crate::print_plan(settings, &desired, &plan, false, out)?;
             Ok(plan.has_changes())
         }
@@ -194,7 +215,7 @@ pub async fn converge<F: Forge>(
     let mut done: Vec<String> = Vec::new();
     let mut first_plan: Option<Plan> = None;
     let mut last_err: Option<anyhow::Error> = None;
-    let mut uploaded = BTreeMap::new();
+    let mut learnt = Learnt::default();
     for round in 0..MAX_ROUNDS {
         if let Err(i) = pace.check() {
             return Err(interrupted(i, &done));
@@ -203,7 +224,7 @@ pub async fn converge<F: Forge>(
         let plan = plan::diff(
             desired,
             Some(&actual),
-            &plan_context(forge, desired, &uploaded),
+            &plan_context(forge, desired, &learnt.uploaded, &learnt.refused),
         );
         if let Some(why) = &plan.blocked {
             return Err(partial(anyhow::anyhow!("{why}"), &done));
@@ -225,17 +246,7 @@ pub async fn converge<F: Forge>(
                 url,
             });
         }
-        match execute(
-            forge,
-            desired,
-            &actual,
-            &plan,
-            pace,
-            &mut uploaded,
-            &mut done,
-        )
-        .await
-        {
+        match execute(forge, desired, &actual, &plan, pace, &mut learnt, &mut done).await {
             Ok(()) => last_err = None,
             Err(e) if is_retryable(&e) => {
                 let wait = crate::forge::http::backoff(round as u32, retry_after(&e));
@@ -326,6 +337,15 @@ fn retry_after(e: &anyhow::Error) -> Option<Duration> {
 #[error("the release was created by another job meanwhile")]
 struct Raced;
 
+/// What a run learnt from its own writes, newer than the state in the description.
+#[derive(Debug, Default)]
+struct Learnt {
+    /// Files uploaded, by asset name: what was sent and the name the forge stored it under.
+    uploaded: BTreeMap<String, plan::StateFile>,
+    /// Stored files whose deletion the forge refused.
+    refused: BTreeSet<u64>,
+}
+
 /// Runs the plan's actions phase by phase ([`phases`]): the actions of a phase at once, up to
 /// the concurrency bound; phases in order. It stops early, to read the forge again, after
 /// creating a release that files attach to and after uploads the forge may rename. After a
@@ -336,7 +356,7 @@ async fn execute<F: Forge>(
     actual: &Actual,
     plan: &Plan,
     pace: &Pace,
-    uploaded: &mut BTreeMap<String, plan::StateFile>,
+    learnt: &mut Learnt,
     done: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     let caps = forge.capabilities();
@@ -348,7 +368,7 @@ async fn execute<F: Forge>(
                 let file = &desired.files[*index];
                 // Recorded before sending: should the answer be lost, the next round still
                 // recognises what was sent, whatever name the forge gave it.
-                uploaded.insert(
+                learnt.uploaded.insert(
                     file.name.clone(),
                     plan::StateFile {
                         sha256: file.sha256.clone(),
@@ -367,9 +387,14 @@ async fn execute<F: Forge>(
         for (action, outcome) in actions.iter().zip(outcomes) {
             let Some(outcome) = outcome else { continue };
             match (action, outcome) {
+                // Reported once; the state records the file so no later run tries again.
+                (_, Outcome::Refused(id)) => {
+                    learnt.refused.insert(id);
+                    continue;
+                }
                 (Action::UploadFile { index, .. }, Outcome::Stored(name)) => {
                     let file = &desired.files[*index];
-                    uploaded.insert(
+                    learnt.uploaded.insert(
                         file.name.clone(),
                         plan::StateFile {
                             sha256: file.sha256.clone(),
@@ -398,6 +423,8 @@ enum Outcome {
     Done,
     /// An upload, and the name the forge stored it under.
     Stored(String),
+    /// The forge refused to delete this stored file for lack of a role (reported once).
+    Refused(u64),
 }
 
 /// Runs a phase's actions, at most `bound` at a time; no new one starts after a failure or a
@@ -467,7 +494,17 @@ async fn run_one<F: Forge>(
         Action::DeleteLink { link } => forge.delete_link(&desired.tag, link.id).await?,
         Action::UpdateLink { from, to } => forge.update_link(&desired.tag, from.id, to).await?,
         Action::CreateLink { link } => forge.create_link(&desired.tag, link).await?,
-        Action::DeleteFile { file, .. } => forge.delete_file(release, file).await?,
+        Action::DeleteFile { file, .. } => {
+            if let Err(e) = forge.delete_file(release, file).await {
+                return match e.downcast_ref::<plan::kept::DeleteRefused>() {
+                    Some(r) => {
+                        tracing::warn!("{}", r.message);
+                        Ok(Outcome::Refused(r.id))
+                    }
+                    None => Err(e),
+                };
+            }
+        }
         Action::DeleteRelease { release: dup } => forge.delete_release(dup).await?,
     }
     Ok(Outcome::Done)
@@ -484,11 +521,13 @@ fn plan_context<'a, F: Forge>(
     forge: &'a F,
     desired: &'a Desired,
     uploaded: &'a BTreeMap<String, plan::StateFile>,
+    refused: &'a BTreeSet<u64>,
 ) -> plan::Context<'a> {
     plan::Context {
         caps: forge.capabilities(),
         file_url: Box::new(move |n: &str| forge.file_url(&desired.tag, &desired.package, n)),
         uploaded,
+        refused,
     }
 }
 

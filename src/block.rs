@@ -95,6 +95,10 @@ pub struct State {
     /// Labels relsync set (Tencent Git does not report them back).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Ids of superseded stored files whose deletion the forge refused (a GitLab token below
+    /// Maintainer): never tried again, so the refusal is reported once.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub kept: BTreeSet<u64>,
 }
 
 /// One uploaded file in the state.

@@ -770,6 +770,16 @@ fn check_unique(
             ));
         }
     }
+    if settings.forge == Some(crate::manifest::raw::ForgeKind::Gitlab)
+        && let Some((a, b, stored)) =
+            crate::forge::gitlab::stored_name_clash(files.iter().map(|f| f.name.as_str()))
+    {
+        return Err(m.error(
+            "assets.files",
+            format!("`{a}` and `{b}` would both be stored as `{stored}`: GitLab's generic package registry takes only letters, digits, `.`, `_`, `-` and `+` in file names, and relsync stores every other character as `_`"),
+            "rename one of the files (use `name:` with a template)",
+        ));
+    }
     Ok(())
 }
 

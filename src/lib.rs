@@ -59,6 +59,9 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                 || "built-in defaults".to_owned(),
                 |p| p.display().to_string(),
             );
+            let note = (settings.forge == Some(manifest::raw::ForgeKind::Tgit))
+                .then(|| forge::tgit::name_note(&d.tag, &d.name))
+                .flatten();
             match settings.output {
                 OutputFormat::Json => {
                     let doc = serde_json::json!({
@@ -68,22 +71,28 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                         "links": d.links.len(),
                         "files": d.files.len(),
                         "commits": d.commit_count,
+                        "notes": note.iter().collect::<Vec<_>>(),
                     });
                     serde_json::to_writer_pretty(&mut *stdout, &doc)?;
                     writeln!(stdout)?;
                 }
-                OutputFormat::Text => writeln!(
-                    stdout,
-                    "ok: {manifest} is valid ({} link(s), {} file(s), {} commit(s) for {})",
-                    d.links.len(),
-                    d.files.len(),
-                    d.commit_count,
-                    if d.unreleased {
-                        "the unreleased changes"
-                    } else {
-                        &d.tag
+                OutputFormat::Text => {
+                    writeln!(
+                        stdout,
+                        "ok: {manifest} is valid ({} link(s), {} file(s), {} commit(s) for {})",
+                        d.links.len(),
+                        d.files.len(),
+                        d.commit_count,
+                        if d.unreleased {
+                            "the unreleased changes"
+                        } else {
+                            &d.tag
+                        }
+                    )?;
+                    if let Some(note) = &note {
+                        writeln!(stdout, "  note: {note}")?;
                     }
-                )?,
+                }
             }
             Ok(ExitStatus::Success)
         }
@@ -107,6 +116,7 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                     caps: offline_capabilities(settings.forge),
                     file_url: Box::new(|_| String::new()),
                     uploaded: &uploaded,
+                    refused: &std::collections::BTreeSet::new(),
                 };
                 let plan = plan::diff(&d, None, &cx);
                 print_plan(&settings, &d, &plan, true, stdout)?;

@@ -8,7 +8,13 @@ use crate::desired::{Desired, DesiredFile};
 use crate::forge::{Actual, Capabilities, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
 use crate::manifest::raw::Prune;
 
+mod notes_limit;
+mod stored_links;
+
 pub use crate::block::{BEGIN, END, Parsed, State, StateFile, compose_description, managed_block};
+
+pub mod kept;
+pub mod milestones;
 
 /// One step of a plan.
 #[derive(Debug, Clone, Serialize)]
@@ -158,6 +164,8 @@ pub struct Context<'a> {
     /// Files uploaded during this run, by asset name: what was sent and the name the forge
     /// stored it under. Newer than the state in the description, which is written later.
     pub uploaded: &'a BTreeMap<String, StateFile>,
+    /// Ids of stored files whose deletion the forge refused during this run.
+    pub refused: &'a BTreeSet<u64>,
 }
 
 /// Computes the plan. `actual` is `None` offline (nothing is known of the forge, so
@@ -282,6 +290,9 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             },
         );
     }
+    // Files the forge refused to delete (earlier, as the state says, or in this run) stay.
+    let refused: BTreeSet<u64> = old_state.kept.union(cx.refused).copied().collect();
+    kept::skip_refused(&mut file_deletes, &refused);
     let managed_stored: HashMap<String, (&String, &StateFile)> = old_state
         .files
         .iter()
@@ -296,7 +307,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             Prune::Managed => caps.files_linked || managed_stored.contains_key(&s.name),
             Prune::None => false,
         };
-        if prune {
+        if prune && !refused.contains(&s.id) {
             file_deletes.push(Action::DeleteFile {
                 file: s.clone(),
                 reason: "no longer declared".into(),
@@ -344,8 +355,17 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         } else {
             Vec::new()
         },
+        kept: kept::still_stored(&refused, &actual.files),
     };
-    let block = managed_block(&notes_with_links(desired, caps), &new_state);
+    let notes = stored_links::relink(
+        &notes_with_links(desired, caps),
+        desired,
+        caps,
+        &cx.file_url,
+        &new_state.files,
+    );
+    let notes = notes_limit::fit(&notes, &new_state, caps.max_description);
+    let block = managed_block(&notes, &new_state);
 
     let Some(release) = &actual.release else {
         let mut actions = Vec::new();

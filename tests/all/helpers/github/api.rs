@@ -656,6 +656,9 @@ fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
     if !valid_tag_name(&tag) {
         return tag_error("tag_name is not a valid tag", doc);
     }
+    if let Some(r) = body_too_long(state, s(&body, "body").as_deref(), doc) {
+        return r;
+    }
     let draft = b(&body, "draft").unwrap_or(false);
     let prerelease = b(&body, "prerelease").unwrap_or(false);
     let repo = &state.repos[ri];
@@ -716,6 +719,22 @@ fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
     Resp::json(201, &state.release_json(repo, rel)).header("Location", location)
 }
 
+/// 422 when `body` is longer than the limit (see `model::BODY_LIMIT`).
+fn body_too_long(state: &State, body: Option<&str>, doc: &str) -> Option<Resp> {
+    let limit = state.body_limit?;
+    (body?.chars().count() > limit).then(|| {
+        validation_failed(
+            vec![json!({
+                "resource": "Release",
+                "code": "custom",
+                "field": "body",
+                "message": format!("body is too long (maximum is {limit} characters)"),
+            })],
+            doc,
+        )
+    })
+}
+
 fn update_release(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> Resp {
     let doc = DOC_UPDATE;
     let body = match parse_body(req, doc) {
@@ -723,6 +742,9 @@ fn update_release(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> Resp
         Err(r) => return r,
     };
     if let Err(r) = check_schema(&body, RELEASE_PROPS, &[], doc) {
+        return r;
+    }
+    if let Some(r) = body_too_long(state, s(&body, "body").as_deref(), doc) {
         return r;
     }
     let old = state.repos[ri].releases[i].clone();
