@@ -131,9 +131,14 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
             let status = if settings.offline {
                 let d = build_offline(&settings)?;
                 let uploaded = std::collections::BTreeMap::new();
+                let forge = offline_forge(&settings);
                 let cx = plan::Context {
                     caps: offline_capabilities(settings.forge),
-                    file_url: Box::new(|_| String::new()),
+                    file_url: Box::new(|n| {
+                        forge.as_ref().map_or_else(String::new, |f| {
+                            forge::Forge::file_url(f, &d.tag, &d.package, n)
+                        })
+                    }),
                     uploaded: &uploaded,
                     refused: &std::collections::BTreeSet::new(),
                 };
@@ -254,9 +259,23 @@ fn not_built(settings: &Settings) -> Vec<String> {
         .collect()
 }
 
-/// Builds the desired release with no forge (asset URLs unknown).
+/// The forge's client when its kind, server and project are known, to build URLs with; it
+/// sends nothing.
+fn offline_forge(settings: &Settings) -> Option<forge::AnyForge> {
+    let known = settings.forge.is_some() && settings.server.is_some() && settings.project.is_some();
+    known.then(|| forge::connect(settings).ok()).flatten()
+}
+
+/// Builds the desired release without reading the forge. When the forge, its server and the
+/// project are known, uploaded files get the URLs `apply` will write, from the same client
+/// code (which makes no request to build them); otherwise they have none.
 fn build_offline(settings: &Settings) -> anyhow::Result<Desired> {
-    let d = desired::build(settings, &|_, _, _| None)?;
+    let forge = offline_forge(settings);
+    let d = desired::build(settings, &|tag, package, name| {
+        forge
+            .as_ref()
+            .map(|f| forge::Forge::file_url(f, tag, package, name))
+    })?;
     if let Some(w) = &d.shallow_warning {
         tracing::warn!("{w}");
     }

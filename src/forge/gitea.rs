@@ -13,7 +13,7 @@ use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
 use crate::desired::{Desired, DesiredFile, Package};
-use crate::forge_path::{segment, segment_dots};
+use crate::forge_path::segment;
 use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
 
@@ -422,8 +422,8 @@ impl Forge for Gitea {
             "{}/{}/releases/download/{}/{}",
             self.web,
             self.repo,
-            segment_dots(tag),
-            segment_dots(name)
+            super::layout::web_segment(tag),
+            super::layout::web_segment(name)
         )
     }
 
@@ -432,7 +432,7 @@ impl Forge for Gitea {
             "{}/{}/releases/tag/{}",
             self.web,
             self.repo,
-            segment_dots(tag)
+            super::layout::web_segment(tag)
         )
     }
 }

@@ -23,6 +23,7 @@ mod notes_content;
 mod notes_links;
 mod notes_people;
 mod notes_selection;
+mod preview;
 mod ship;
 mod signals;
 mod tgit;
