@@ -152,7 +152,7 @@ fn admit(
     }
     if !ft.is_file() {
         return Err(Refusal::new(
-            format!("{shown} is not a regular file ({})", kind_of(&ft)),
+            format!("{shown} is not a regular file ({})", kind_of(ft)),
             "upload regular files only: narrow the glob, e.g. `dist/*.tar.gz`",
         ));
     }
@@ -162,7 +162,7 @@ fn admit(
     }))
 }
 
-fn kind_of(ft: &std::fs::FileType) -> &'static str {
+fn kind_of(ft: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

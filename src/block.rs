@@ -278,6 +278,10 @@ fn untrusted(problem: String) -> Parsed {
 
 /// Applies the rules of the module documentation. `notes`: the notes being written, which a
 /// block that lost its begin marker may still hold.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scan of the description that classifies every marker; its cases read together"
+)]
 fn layout(text: &str, notes: Option<&str>) -> Layout {
     let mut marks: Vec<Marker> = text
         .match_indices(BEGIN)

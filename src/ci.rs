@@ -8,7 +8,7 @@ use crate::env_vars::{self as ev, Env};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
-    /// GitLab CI (also JiHu GitLab).
+    /// GitLab CI (also `JiHu` GitLab).
     GitlabCi,
     /// GitHub Actions.
     GithubActions,
@@ -60,6 +60,10 @@ pub struct CiContext {
 impl CiContext {
     /// Reads the CI context from `env`. `RELSYNC_*` variables override what the CI says.
     #[must_use]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one table of CI systems and the variables each sets"
+    )]
     pub fn detect(env: &Env) -> Self {
         let owned = |name: &str| env.get(name).map(str::to_owned);
         let mut ctx = if Self::is_gitlab_ci(env) {

@@ -128,7 +128,7 @@ pub struct GlobalArgs {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t)]
     pub output: OutputFormat,
-    /// Write RELEASE_TAG, RELEASE_VERSION, RELEASE_URL and RELEASE_CHANGED to this file.
+    /// Write `RELEASE_TAG`, `RELEASE_VERSION`, `RELEASE_URL` and `RELEASE_CHANGED` to this file.
     #[arg(long, global = true, value_name = "FILE")]
     pub dotenv: Option<PathBuf>,
     /// Plan without reading the forge.

@@ -122,6 +122,10 @@ pub struct Package {
 ///
 /// # Errors
 /// Bad input (exit 2) or an unreadable repository (exit 1).
+#[allow(
+    clippy::too_many_lines,
+    reason = "the desired release, field by field, in the order templates may read each other"
+)]
 pub fn build(
     settings: &Settings,
     asset_url: &dyn Fn(&str, &Package, &str) -> Option<String>,
@@ -624,6 +628,10 @@ fn render_links(
     Ok(out)
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "each glob's files with the checks a file must pass, in the order they are reported"
+)]
 fn collect_files(
     settings: &Settings,
     r: &Renderer,

@@ -38,7 +38,10 @@ impl ExitStatus {
             .find_map(|e| e.downcast_ref::<crate::apply::Interrupted>())
         {
             Self::Interrupted(i.exit_code())
-        } else if err.chain().any(|e| e.is::<InputError>()) {
+        } else if err
+            .chain()
+            .any(<dyn std::error::Error + 'static>::is::<InputError>)
+        {
             Self::BadInput
         } else {
             Self::Failure
@@ -182,7 +185,10 @@ pub fn render(err: &anyhow::Error, default_note: &str) -> String {
             what.push(head.to_owned());
         }
     }
-    if err.chain().any(|c| c.is::<InputError>()) {
+    if err
+        .chain()
+        .any(<dyn std::error::Error + 'static>::is::<InputError>)
+    {
         note = Some("nothing was sent to the forge".to_owned());
     }
     let mut out = format!("error: {}", what.join(": "));

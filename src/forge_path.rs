@@ -9,7 +9,7 @@ pub const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remov
 
 /// Everything but RFC 3986 unreserved characters is encoded; `.` stays literal. This is what
 /// Python's `urllib.parse.quote(s, safe="")` leaves alone, and so what the only known Tencent
-/// Git client sends (PyTgit, generated from the 工蜂 help pages): its gateway is known to route
+/// Git client sends (`PyTgit`, generated from the 工蜂 help pages): its gateway is known to route
 /// `tencent%2Fcode` and `v1.0`, not `v1%2E0`.
 pub const SEGMENT_DOTS: &AsciiSet = &SEGMENT.remove(b'.');
 

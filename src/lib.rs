@@ -33,6 +33,10 @@ use crate::settings::Settings;
 ///
 /// # Errors
 /// Any failure; map it to an exit code with [`ExitStatus::of_error`].
+#[allow(
+    clippy::too_many_lines,
+    reason = "the command table: one arm per command"
+)]
 pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     check_flags(cli)?;
     match &cli.command {
@@ -300,7 +304,7 @@ pub fn print_plan(
             writeln!(out)?;
         }
         OutputFormat::Text => {
-            out.write_all(output::plan_text(d, plan, forge, offline).as_bytes())?
+            out.write_all(output::plan_text(d, plan, forge, offline).as_bytes())?;
         }
     }
     Ok(())

@@ -172,6 +172,10 @@ pub struct Context<'a> {
 /// Computes the plan. `actual` is `None` offline (nothing is known of the forge, so
 /// everything is shown as to be created).
 #[must_use]
+#[allow(
+    clippy::too_many_lines,
+    reason = "release, links, files and state in the order the plan runs them; to be split into `plan/` modules"
+)]
 pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Plan {
     let caps = cx.caps;
     let empty = Actual::default();
@@ -566,6 +570,10 @@ fn notes_with_links(desired: &Desired, caps: Capabilities) -> String {
 /// becomes a delete and a create.
 /// Returns why the links cannot be reached, when a link relsync may not touch holds a URL or
 /// path a wanted link needs (writing anyway would fail on every run).
+#[allow(
+    clippy::too_many_lines,
+    reason = "GitLab's uniqueness simulation needs its whole state in one place"
+)]
 fn diff_links(
     want: &[NewLink],
     have: &[Link],

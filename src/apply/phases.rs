@@ -168,7 +168,7 @@ mod tests {
             id,
             name: name.into(),
             url: url.into(),
-            link_type: Default::default(),
+            link_type: None,
             direct_asset_path: None,
         }
     }
@@ -177,7 +177,7 @@ mod tests {
         NewLink {
             name: name.into(),
             url: url.into(),
-            link_type: Default::default(),
+            link_type: crate::manifest::raw::LinkType::default(),
             direct_asset_path: None,
         }
     }
@@ -233,7 +233,7 @@ mod tests {
             },
             Action::UpdateRelease {
                 tag: "v1".into(),
-                patch: Default::default(),
+                patch: crate::forge::ReleasePatch::default(),
             },
             Action::CreateLink {
                 link: new_link("a", "https://x/a"),

@@ -245,6 +245,10 @@ const SHALLOW_REMEDY: &str = "fetch the whole history: set `GIT_DEPTH: 0` in .gi
 /// An [`crate::error::InputError`] (exit 2) for a missing repository, bad globs, an
 /// unknown `since` or commit, or a shallow history that cuts the range with
 /// `on_shallow: error`; other errors for git failures.
+#[allow(
+    clippy::too_many_lines,
+    reason = "range, walk and grouping in order, each step commented; split once the notes features settle"
+)]
 pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Result<Changelog> {
     static INIT: Once = Once::new();
     // Objects are read, never written: skip re-hashing every object we inflate.
@@ -293,30 +297,28 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         Some(spec) => Some(resolve_commit(&git, spec, !shallow.is_empty())?),
         None => None,
     };
-    let (tag, tag_exists, release, tag_object) = match &target.tag {
-        Some(name) => match walk::lookup_tag(&git, name)? {
-            Some((commit, object)) => (Some(name.clone()), true, commit, object),
-            None => {
-                let commit = match explicit {
-                    Some(c) => c,
-                    None => head(&git)?,
-                };
-                (Some(name.clone()), false, commit, None)
-            }
-        },
-        None => {
+    let (tag, tag_exists, release, tag_object) = if let Some(name) = &target.tag {
+        if let Some((commit, object)) = walk::lookup_tag(&git, name)? {
+            (Some(name.clone()), true, commit, object)
+        } else {
             let commit = match explicit {
                 Some(c) => c,
                 None => head(&git)?,
             };
-            let index = tags.insert(tag_index(&git)?);
-            match index.best_on(commit, prefix, |_| true) {
-                Some(name) => {
-                    let object = walk::lookup_tag(&git, name)?.and_then(|(_, object)| object);
-                    (Some(name.to_string()), true, commit, object)
-                }
-                None => (None, false, commit, None),
+            (Some(name.clone()), false, commit, None)
+        }
+    } else {
+        let commit = match explicit {
+            Some(c) => c,
+            None => head(&git)?,
+        };
+        let index = tags.insert(tag_index(&git)?);
+        match index.best_on(commit, prefix, |_| true) {
+            Some(name) => {
+                let object = walk::lookup_tag(&git, name)?.and_then(|(_, object)| object);
+                (Some(name.to_string()), true, commit, object)
             }
+            None => (None, false, commit, None),
         }
     };
     let release_commit = git
@@ -332,23 +334,20 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
     let reader = read::Reader::new(&git);
 
     // The previous release.
-    let (previous_tag, hide) = match &settings.since {
-        Some(since) => {
-            let commit = resolve_since(&git, since, !shallow.is_empty())?;
-            (Some(since.clone()), Some(commit))
-        }
-        None => {
-            let index = match tags.take() {
-                Some(index) => index,
-                None => tag_index(&git)?,
-            };
-            let found = walk::nearest_tag(&reader, &release_commit, &index, prefix, |name| {
-                Some(name) != tag.as_deref() && !ignore.is_match(name)
-            })?;
-            match found {
-                Some((name, commit)) => (Some(name), Some(commit)),
-                None => (None, None),
-            }
+    let (previous_tag, hide) = if let Some(since) = &settings.since {
+        let commit = resolve_since(&git, since, !shallow.is_empty())?;
+        (Some(since.clone()), Some(commit))
+    } else {
+        let index = match tags.take() {
+            Some(index) => index,
+            None => tag_index(&git)?,
+        };
+        let found = walk::nearest_tag(&reader, &release_commit, &index, prefix, |name| {
+            Some(name) != tag.as_deref() && !ignore.is_match(name)
+        })?;
+        match found {
+            Some((name, commit)) => (Some(name), Some(commit)),
+            None => (None, None),
         }
     };
 

@@ -116,16 +116,15 @@ impl People {
     }
 
     fn add(&mut self, p: &Person) {
-        let i = match self.find(p) {
-            Some(i) => i,
-            None => {
-                self.people.push(Contributor {
-                    name: p.name.clone(),
-                    email: p.email.clone(),
-                    first_time: false,
-                });
-                self.people.len() - 1
-            }
+        let i = if let Some(i) = self.find(p) {
+            i
+        } else {
+            self.people.push(Contributor {
+                name: p.name.clone(),
+                email: p.email.clone(),
+                first_time: false,
+            });
+            self.people.len() - 1
         };
         for k in keys(p) {
             self.by_key.entry(k).or_insert(i);

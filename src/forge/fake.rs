@@ -356,6 +356,10 @@ impl Fake {
     }
 
     /// Runs one request through the fault script: `apply` changes the world and answers.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "callers build the method and description for this one request"
+    )]
     fn request<T>(
         &self,
         method: Method,

@@ -1,4 +1,4 @@
-//! GitLab REST v4 (gitlab.com, self-managed, JiHu GitLab): releases, release links, and the
+//! GitLab REST v4 (gitlab.com, self-managed, `JiHu` GitLab): releases, release links, and the
 //! generic package registry for uploaded files.
 //!
 //! API pages: Releases <https://docs.gitlab.com/api/releases/>, Release links

@@ -183,7 +183,11 @@ fn changed_during_upload(e: &reqwest::Error) -> bool {
             || err
                 .downcast_ref::<std::io::Error>()
                 .and_then(std::io::Error::get_ref)
-                .is_some_and(|inner| inner.is::<crate::assets::ChangedDuringUpload>())
+                .is_some_and(
+                    <dyn std::error::Error + std::marker::Send + std::marker::Sync + 'static>::is::<
+                        crate::assets::ChangedDuringUpload,
+                    >,
+                )
         {
             return true;
         }
@@ -359,6 +363,10 @@ impl Http {
     /// # Errors
     /// An unreadable CA bundle or an origin that is not an http(s) URL (exit 2), or a TLS
     /// set-up failure.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the client's settings (TLS, proxies, timeouts, origins) are set in one place"
+    )]
     pub fn new(
         settings: &Settings,
         token: Option<&Token>,
@@ -636,15 +644,22 @@ impl Http {
         let ms = started.elapsed().as_millis();
         match &result {
             Ok(a) => tracing::debug!("{method} {path} -> {} ({ms} ms)", a.status.as_u16()),
-            Err(e) => match e.status() {
-                Some(status) => tracing::debug!("{method} {path} -> {} ({ms} ms)", status.as_u16()),
-                None => tracing::debug!("{method} {path} -> no answer: {} ({ms} ms)", e.kind()),
-            },
+            Err(e) => {
+                if let Some(status) = e.status() {
+                    tracing::debug!("{method} {path} -> {} ({ms} ms)", status.as_u16());
+                } else {
+                    tracing::debug!("{method} {path} -> no answer: {} ({ms} ms)", e.kind());
+                }
+            }
         }
         result
     }
 
     /// Reads the answer within the caps; a success is returned, anything else is an error.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "every status and body cap is decided where the answer is read"
+    )]
     async fn answer(
         &self,
         mut resp: Response,
@@ -980,7 +995,7 @@ pub fn server_message(body: &str) -> String {
                                 e.get("code").and_then(|c| c.as_str()),
                                 e.get("message").and_then(|c| c.as_str()),
                             ) {
-                                (Some("custom"), Some(msg)) | (None, Some(msg)) => msg.to_owned(),
+                                (Some("custom") | None, Some(msg)) => msg.to_owned(),
                                 (Some(code), _) => match e.get("field").and_then(|f| f.as_str()) {
                                     Some(field) => format!("{code} ({field})"),
                                     None => code.to_owned(),

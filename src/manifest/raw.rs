@@ -29,7 +29,7 @@ pub struct RawManifest {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ForgeKind {
-    /// GitLab REST v4 (gitlab.com, self-managed, JiHu GitLab).
+    /// GitLab REST v4 (gitlab.com, self-managed, `JiHu` GitLab).
     Gitlab,
     /// Tencent Git (工蜂) REST v3.
     Tgit,

@@ -409,6 +409,10 @@ impl Manifest {
         Ok(())
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one check per `changelog` key, in the schema's order"
+    )]
     fn resolve_changelog(&mut self, c: raw::RawChangelog) -> Result<(), InputError> {
         let cl = &mut self.changelog.clone();
         if let Some(p) = c.tag_pattern {

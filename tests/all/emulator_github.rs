@@ -1,5 +1,5 @@
 //! Tests of the GitHub emulator itself (tests/all/helpers/github.rs): it must answer like GitHub
-//! (shapes of the REST OpenAPI description, drafts, `make_latest`, asset rules, immutable releases,
+//! (shapes of the REST `OpenAPI` description, drafts, `make_latest`, asset rules, immutable releases,
 //! rate limits, pagination, auth) and its fault injection must be deterministic.
 //!
 //! The tiny blocking HTTP/1.1 client of `helpers/http_client.rs` talks to it, so that what is

@@ -1442,7 +1442,7 @@ fn works_with_a_pooled_async_client() {
         for t in tasks {
             statuses.push(t.await.unwrap());
         }
-        statuses.sort();
+        statuses.sort_unstable();
         assert_eq!(statuses, [201, 409, 409, 409]);
     });
     assert_eq!(emu.releases(PID).len(), 1);

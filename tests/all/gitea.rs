@@ -70,7 +70,7 @@ fn a_same_name_attachment_is_removed_before_the_new_upload() {
     let writes: Vec<_> = emu
         .requests()
         .into_iter()
-        .filter(|r| r.is_write())
+        .filter(super::helpers::emu_common::Request::is_write)
         .collect();
     let delete = writes
         .iter()

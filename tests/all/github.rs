@@ -94,7 +94,7 @@ fn draft_then_upload_then_publish_and_a_second_run_writes_nothing() {
     let writes: Vec<_> = emu
         .requests()
         .into_iter()
-        .filter(|r| r.is_write())
+        .filter(super::helpers::emu_common::Request::is_write)
         .collect();
     let create = writes
         .iter()

@@ -426,7 +426,7 @@ fn slash_tags_and_project_paths_are_single_segments() {
     repo.tag("release/1.2");
     std::fs::write(
         repo.path().join("release.yml"),
-        format!("changelog:\n  tag_pattern: \"release/*\"\n{}", MANIFEST),
+        format!("changelog:\n  tag_pattern: \"release/*\"\n{MANIFEST}"),
     )
     .unwrap();
     let run = Cli::new(

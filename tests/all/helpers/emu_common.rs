@@ -254,7 +254,7 @@ impl<F: RandomFault> FaultRules<F> {
             self.rules.push(Rule {
                 fault,
                 remaining: count,
-                method: method.map(|m| m.to_ascii_uppercase()),
+                method: method.map(str::to_ascii_uppercase),
                 path_contains: path_contains.map(str::to_string),
             });
         }
@@ -422,7 +422,7 @@ pub fn dec(s: &str) -> Option<String> {
     percent_decode_str(s)
         .decode_utf8()
         .ok()
-        .map(|c| c.into_owned())
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// Decodes `application/x-www-form-urlencoded` into `(key, value)` pairs.
@@ -797,7 +797,9 @@ pub struct Shared<S, F> {
 
 impl<S, F> Shared<S, F> {
     pub fn lock(&self) -> MutexGuard<'_, Inner<S, F>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// 1, 2, 3, ... in the order requests arrive.
@@ -1139,7 +1141,7 @@ impl TlsFront {
         self.log
             .failed
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 }
@@ -1226,14 +1228,14 @@ fn serve_tls_front(
                                 Ok(Err(e)) => {
                                     log.failed
                                         .lock()
-                                        .unwrap_or_else(|e| e.into_inner())
+                                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                                         .push(e.to_string());
                                     return;
                                 }
                                 Err(_) => {
                                     log.failed
                                         .lock()
-                                        .unwrap_or_else(|e| e.into_inner())
+                                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                                         .push("handshake timed out".into());
                                     return;
                                 }

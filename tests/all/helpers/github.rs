@@ -7,7 +7,7 @@
 //! `{root}/_objects/{id}`, like GitHub's signed object URLs.
 //!
 //! It follows GitHub's real semantics, as <https://docs.github.com/en/rest/releases> and the REST
-//! OpenAPI description (`docs/reference/github-releases-openapi.json`) describe them:
+//! `OpenAPI` description (`docs/reference/github-releases-openapi.json`) describe them:
 //! - get-by-tag never returns drafts; several drafts may share one tag, but only one published
 //!   release may (422 `already_exists`); drafts create no tag, publishing creates it at
 //!   `target_commitish`; a draft's `html_url` points at an `untagged-…` placeholder;
@@ -163,7 +163,7 @@ impl GithubEmulator {
     /// The repository setting "immutable releases": releases published while it is on become
     /// `immutable: true`; they then refuse asset uploads, asset edits and deletes, and changes of
     /// `tag_name`, `target_commitish` or back to draft (422), and a deleted immutable release
-    /// burns its tag for good ("tag_name was used by an immutable release"). Turning it off does
+    /// burns its tag for good ("`tag_name` was used by an immutable release"). Turning it off does
     /// not unfreeze releases published before.
     pub fn set_immutable_releases(&self, on: bool) {
         self.lock().state.immutable_setting = on;

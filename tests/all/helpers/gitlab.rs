@@ -35,7 +35,7 @@ pub enum Fault {
     /// Answer with this status before applying anything (500: GitLab's JSON body; 502, 503: a
     /// proxy's HTML page; others: `{"message": "<status>"}`).
     Status(u16),
-    /// 429 with `Retry-After` and `RateLimit-*` headers (Rack::Attack's plain-text body).
+    /// 429 with `Retry-After` and `RateLimit-*` headers (`Rack::Attack`'s plain-text body).
     RateLimit { retry_after_secs: u64 },
     /// Close the connection without any response; nothing is applied.
     Drop,

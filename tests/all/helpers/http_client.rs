@@ -64,11 +64,7 @@ pub fn send_url_chunked(
 /// without answering.
 pub fn get_statuses(url: &str, headers: &[(&str, &str)], count: usize) -> Vec<u16> {
     (0..count)
-        .map(|_| {
-            send_url(url, "GET", headers, b"")
-                .map(|r| r.status)
-                .unwrap_or(0)
-        })
+        .map(|_| send_url(url, "GET", headers, b"").map_or(0, |r| r.status))
         .collect()
 }
 

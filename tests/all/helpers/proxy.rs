@@ -111,7 +111,10 @@ impl Proxy {
 
     /// Everything the proxy was asked to relay, in order.
     pub fn log(&self) -> Vec<Relayed> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The absolute URLs of the plain HTTP requests it passed on.
@@ -194,11 +197,13 @@ async fn handle(mut client: TcpStream, log: Arc<Mutex<Vec<Relayed>>>) {
         request_line.next().unwrap_or("HTTP/1.1").to_string(),
     );
     let record = |relayed: bool| {
-        log.lock().unwrap_or_else(|e| e.into_inner()).push(Relayed {
-            method: method.clone(),
-            target: target.clone(),
-            relayed,
-        });
+        log.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Relayed {
+                method: method.clone(),
+                target: target.clone(),
+                relayed,
+            });
     };
 
     if method == "CONNECT" {

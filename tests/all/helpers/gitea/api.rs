@@ -572,10 +572,7 @@ fn create_attachment(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> R
             );
         }
         if name.is_empty() {
-            let path = external_url
-                .split_once("://")
-                .map(|(_, rest)| rest)
-                .unwrap_or("");
+            let path = external_url.split_once("://").map_or("", |(_, rest)| rest);
             let (host, path) = path.split_once('/').unwrap_or((path, ""));
             let path = path.split(['?', '#']).next().unwrap_or("");
             name = path

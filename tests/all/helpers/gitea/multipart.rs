@@ -73,7 +73,7 @@ pub(super) fn parse(body: &[u8], boundary: &str) -> Result<Vec<Part>, String> {
                     continue;
                 }
                 let v = v.trim();
-                let params = v.split_once(';').map(|(_, p)| p).unwrap_or("");
+                let params = v.split_once(';').map_or("", |(_, p)| p);
                 for (pk, pv) in params_of(params) {
                     match pk.as_str() {
                         "name" => name = pv,

@@ -59,23 +59,22 @@ pub(super) async fn handle(
         }
         _ => None,
     };
-    let resp = match pre {
-        Some(r) => r,
-        None => {
-            let (mut resp, token) = api::dispatch(&mut g.state, &http);
-            if g.echo_token
-                && let Some(t) = token
-            {
-                echo_token(&mut resp, &t);
+    let resp = if let Some(r) = pre {
+        r
+    } else {
+        let (mut resp, token) = api::dispatch(&mut g.state, &http);
+        if g.echo_token
+            && let Some(t) = token
+        {
+            echo_token(&mut resp, &t);
+        }
+        match fault {
+            Some(Fault::AppliedThen502) => fault_status(&g.state, 502),
+            Some(Fault::AppliedThenDrop) => {
+                g.record(&head, 0, &http.body);
+                return conn.drop_response();
             }
-            match fault {
-                Some(Fault::AppliedThen502) => fault_status(&g.state, 502),
-                Some(Fault::AppliedThenDrop) => {
-                    g.record(&head, 0, &http.body);
-                    return conn.drop_response();
-                }
-                _ => resp,
-            }
+            _ => resp,
         }
     };
     g.record(&head, resp.status, &http.body);

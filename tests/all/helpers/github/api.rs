@@ -1,5 +1,5 @@
 //! Routing on the raw path and the release endpoints, with GitHub's status codes and error bodies
-//! (`basic-error` and `validation-error` of the OpenAPI description; the upload host's own
+//! (`basic-error` and `validation-error` of the `OpenAPI` description; the upload host's own
 //! `{"message","request_id","documentation_url"}` shape).
 
 mod assets;

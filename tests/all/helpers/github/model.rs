@@ -22,7 +22,7 @@ pub(super) fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// GitHub refuses a release body longer than 125,000 characters with a 422 `custom` error,
-/// "body is too long (maximum is 125000 characters)": the limit is not in the OpenAPI
+/// "body is too long (maximum is 125000 characters)": the limit is not in the `OpenAPI`
 /// description; it is reported in softprops/action-gh-release#374, ncipollo/release-action#493
 /// and cli/cli#7705.
 pub(super) const BODY_LIMIT: usize = 125_000;
@@ -480,7 +480,7 @@ fn transliterate(c: char) -> Option<&'static str> {
     })
 }
 
-/// Git's ref-name rules, as far as GitHub's "tag_name is not a valid tag" applies them.
+/// Git's ref-name rules, as far as GitHub's "`tag_name` is not a valid tag" applies them.
 pub(super) fn valid_tag_name(tag: &str) -> bool {
     !tag.is_empty()
         && !tag.starts_with('-')

@@ -50,12 +50,11 @@ fn fault_status(status: u16) -> Resp {
 /// `x-ratelimit-*` and the other headers GitHub puts on every API answer.
 fn decorate(state: &mut State, resp: &mut Resp, exhausted: Option<u64>) {
     let limit = 5000u64;
-    let (used, remaining, reset) = match exhausted {
-        Some(secs) => (limit, 0, chrono::Utc::now().timestamp() + secs as i64),
-        None => {
-            state.rate_used = (state.rate_used + 1).min(limit - 1);
-            (state.rate_used, limit - state.rate_used, state.rate_reset)
-        }
+    let (used, remaining, reset) = if let Some(secs) = exhausted {
+        (limit, 0, chrono::Utc::now().timestamp() + secs as i64)
+    } else {
+        state.rate_used = (state.rate_used + 1).min(limit - 1);
+        (state.rate_used, limit - state.rate_used, state.rate_reset)
     };
     let mut h = vec![
         ("x-ratelimit-limit", limit.to_string()),
@@ -135,23 +134,22 @@ pub(super) async fn handle(
         _ => None,
     };
 
-    let mut resp = match pre {
-        Some(r) => r,
-        None => {
-            let (mut resp, token) = api::dispatch(&mut g.state, &http);
-            if g.echo_token
-                && let Some(t) = token
-            {
-                echo_token(&mut resp, &t);
+    let mut resp = if let Some(r) = pre {
+        r
+    } else {
+        let (mut resp, token) = api::dispatch(&mut g.state, &http);
+        if g.echo_token
+            && let Some(t) = token
+        {
+            echo_token(&mut resp, &t);
+        }
+        match fault {
+            Some(Fault::AppliedThen502) => fault_status(502),
+            Some(Fault::AppliedThenDrop) => {
+                g.record(&head, 0, &http.body);
+                return conn.drop_response();
             }
-            match fault {
-                Some(Fault::AppliedThen502) => fault_status(502),
-                Some(Fault::AppliedThenDrop) => {
-                    g.record(&head, 0, &http.body);
-                    return conn.drop_response();
-                }
-                _ => resp,
-            }
+            _ => resp,
         }
     };
     if host != Host::Web {

@@ -124,7 +124,7 @@ enum Route {
 
 /// Matches the decoded segments; a raw `/` inside what should be one segment never matches.
 fn route(segs: &[String]) -> Option<(Option<String>, Route)> {
-    if segs.iter().any(|s| s.is_empty()) {
+    if segs.iter().any(std::string::String::is_empty) {
         return None;
     }
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();

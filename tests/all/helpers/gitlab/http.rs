@@ -137,7 +137,7 @@ fn normalize(params: &mut Map<String, Value>, name: &str, v: Value) {
 
 /// Parses a request body the way Grape does: JSON when the content type says so, form otherwise.
 pub(super) fn body_params(content_type: &str, body: &[u8]) -> Result<Map<String, Value>, Resp> {
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
     let ct = content_type.to_ascii_lowercase();

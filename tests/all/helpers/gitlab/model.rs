@@ -215,7 +215,7 @@ impl State {
 
     pub(super) fn project_json(&self, p: &Project) -> Value {
         let name = p.path.rsplit('/').next().unwrap_or(&p.path);
-        let ns = p.path.rsplit_once('/').map(|(n, _)| n).unwrap_or("");
+        let ns = p.path.rsplit_once('/').map_or("", |(n, _)| n);
         json!({
             "id": p.id,
             "description": null,
@@ -348,8 +348,7 @@ impl State {
             .map(|t| t.sha.clone());
         let commit = sha
             .as_deref()
-            .map(|s| self.commit_json(p, s))
-            .unwrap_or(Value::Null);
+            .map_or(Value::Null, |s| self.commit_json(p, s));
         let evidences: Vec<Value> = r
             .evidence
             .iter()
@@ -496,7 +495,7 @@ pub(super) fn filepath_format_ok(s: &str) -> bool {
         && c[2..]
             .iter()
             .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '.' | '_' | '/'))
-        && c.last().is_some_and(|ch| ch.is_ascii_alphanumeric())
+        && c.last().is_some_and(char::is_ascii_alphanumeric)
 }
 
 /// `addressable_url: { schemes: %w[http https ftp] }`; `None` when valid.

@@ -170,7 +170,7 @@ fn p_labels(params: &Map<String, Value>) -> Result<Option<Vec<String>>, Resp> {
 }
 
 /// `type` on create/update: `release`, or `none` / a blank string for a plain tag (the seed
-/// says `none`, PyTgit's copy of the docs says `" "`). Absent → `release` (both tables say
+/// says `none`, `PyTgit`'s copy of the docs says `" "`). Absent → `release` (both tables say
 /// "默认release"). Anything else → 400 (assumed).
 fn p_type(params: &Map<String, Value>) -> Result<bool, Resp> {
     match p_str(params, "type") {
@@ -280,8 +280,8 @@ fn resolve_ref(p: &Project, r: &str) -> Option<String> {
     looks_like_sha(r).then(|| r.to_ascii_lowercase())
 }
 
-/// `POST /projects/:id/releases`. On an existing plain tag it promotes the tag (tag_message and
-/// start_point are then ignored, as the seed says for tag_message); on an existing release, or
+/// `POST /projects/:id/releases`. On an existing plain tag it promotes the tag (`tag_message` and
+/// `start_point` are then ignored, as the seed says for `tag_message`); on an existing release, or
 /// with `type=none` on an existing tag, it answers 409 (assumed; research: "409/422").
 /// For a missing tag it creates one at `start_point`; without `start_point` → 400 (GitLab v3's
 /// `required_attributes!` wording; the seed lists `start_point` without "可选").
@@ -308,23 +308,22 @@ fn create(st: &mut State, pi: usize, ctx: &Ctx) -> Resp {
             return Resp::message(409, &format!("Tag {tag} already exists"));
         }
     }
-    let i = match existing {
-        Some(i) => i,
-        None => {
-            let Some(start) = p_str(params, "start_point").filter(|s| !s.trim().is_empty()) else {
-                return not_given("start_point");
-            };
-            if !tag_name_ok(&tag) {
-                return Resp::message(400, "Tag name invalid");
-            }
-            let Some(sha) = resolve_ref(&st.projects[pi], &start) else {
-                return Resp::message(400, &format!("Target {start} is invalid"));
-            };
-            let message = p_str(params, "tag_message").filter(|m| !m.trim().is_empty());
-            let t = st.new_tag(&tag, &sha, message);
-            st.projects[pi].tags.push(t);
-            st.projects[pi].tags.len() - 1
+    let i = if let Some(i) = existing {
+        i
+    } else {
+        let Some(start) = p_str(params, "start_point").filter(|s| !s.trim().is_empty()) else {
+            return not_given("start_point");
+        };
+        if !tag_name_ok(&tag) {
+            return Resp::message(400, "Tag name invalid");
         }
+        let Some(sha) = resolve_ref(&st.projects[pi], &start) else {
+            return Resp::message(400, &format!("Target {start} is invalid"));
+        };
+        let message = p_str(params, "tag_message").filter(|m| !m.trim().is_empty());
+        let t = st.new_tag(&tag, &sha, message);
+        st.projects[pi].tags.push(t);
+        st.projects[pi].tags.len() - 1
     };
     let now = st.tick();
     let t = &mut st.projects[pi].tags[i];

@@ -76,5 +76,5 @@ fn ext_value(v: &str) -> Option<String> {
     percent_decode_str(value)
         .decode_utf8()
         .ok()
-        .map(|c| c.into_owned())
+        .map(std::borrow::Cow::into_owned)
 }

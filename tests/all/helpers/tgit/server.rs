@@ -65,7 +65,7 @@ fn params(query: &[(String, String)], content_type: &str, body: &[u8]) -> Result
         }
         return Ok((params, Some(parts)));
     }
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Ok((params, None));
     }
     if ct.contains("json") {

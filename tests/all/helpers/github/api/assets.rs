@@ -35,7 +35,7 @@ pub(crate) fn upload(state: &mut State, req: &HttpReq, cred: &Cred, rest: &str) 
     let chunked = req
         .header("transfer-encoding")
         .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let length = req.header("content-length").map(str::trim).unwrap_or("");
+    let length = req.header("content-length").map_or("", str::trim);
     if chunked || length.parse::<u64>().is_err() {
         return upload_error(state, 400, &format!("Bad Content-Length: {length}"));
     }

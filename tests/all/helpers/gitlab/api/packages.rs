@@ -256,23 +256,22 @@ pub(super) fn upload_generic(
         return Resp::message(400, "400 Bad request - File is too large");
     }
     let now = Utc::now();
-    let ki = match st.projects[pi]
+    let ki = if let Some(i) = st.projects[pi]
         .packages
         .iter()
         .position(|k| k.name == name && k.version == version)
     {
-        Some(i) => i,
-        None => {
-            let id = st.ids.package.next();
-            st.projects[pi].packages.push(Package {
-                id,
-                name: name.to_string(),
-                version: version.to_string(),
-                created_at: now,
-                files: Vec::new(),
-            });
-            st.projects[pi].packages.len() - 1
-        }
+        i
+    } else {
+        let id = st.ids.package.next();
+        st.projects[pi].packages.push(Package {
+            id,
+            name: name.to_string(),
+            version: version.to_string(),
+            created_at: now,
+            files: Vec::new(),
+        });
+        st.projects[pi].packages.len() - 1
     };
     // Duplicates are allowed by default: the new file is added next to the old ones. When the
     // group forbids them, a file of the same name (not pending destruction) is refused:
