@@ -65,6 +65,9 @@ pub struct PlanReport<'a> {
     pub commit_count: usize,
     /// Rendered notes.
     pub notes: &'a str,
+    /// How the notes were cut to fit the forge's description limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes_cut: Option<&'a crate::desired::limits::Cut>,
     /// Declared links.
     pub links: &'a [DesiredLink],
     /// Files with size and sha256.
@@ -105,6 +108,7 @@ pub fn report<'a>(
         offline,
         commit_count: d.commit_count,
         notes: &d.notes,
+        notes_cut: d.limits.cut.as_ref(),
         links: &d.links,
         files: &d.files,
         actions: &plan.actions,
@@ -186,6 +190,9 @@ pub fn plan_text(d: &Desired, plan: &Plan, forge: Option<&str>, offline: bool) -
     );
     let first = d.notes.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let _ = writeln!(s, "notes    {} line(s): {first}", d.notes.lines().count());
+    if let Some(cut) = &d.limits.cut {
+        let _ = writeln!(s, "notes    {}", crate::desired::limits::describe_cut(cut));
+    }
     for f in &d.files {
         let _ = writeln!(
             s,
@@ -572,6 +579,7 @@ mod tests {
             prune: crate::manifest::raw::Prune::Managed,
             commit_count: 0,
             shallow_warning: None,
+            limits: crate::desired::limits::Limits::default(),
         }
     }
 }

@@ -434,13 +434,15 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             .then_some(desired.prerelease),
         draft: None,
     };
-    let blocked = blocked.or(diff_links(
-        &want,
-        &actual.links,
-        &old_state,
-        desired.prune,
-        &mut actions,
-    ));
+    let blocked = blocked
+        .or_else(|| crate::desired::limits::over_limit(desired, &description))
+        .or(diff_links(
+            &want,
+            &actual.links,
+            &old_state,
+            desired.prune,
+            &mut actions,
+        ));
     actions.append(&mut file_deletes);
     // Drafts that a racing job of relsync left for the same tag (never one made by hand).
     actions.extend(

@@ -71,6 +71,7 @@ pub(crate) fn desired(name: &str, links: &[(&str, &str)], files: &[(&str, &[u8])
         prune: Prune::Managed,
         commit_count: 1,
         shallow_warning: None,
+        limits: crate::desired::limits::Limits::default(),
     }
 }
 

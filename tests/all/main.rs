@@ -14,6 +14,7 @@ mod helpers;
 mod hostile;
 mod inputs;
 mod kill;
+mod limits;
 mod network;
 mod ship;
 mod signals;

@@ -96,6 +96,12 @@ impl GiteaEmulator {
         self.lock().state.forgejo = on;
     }
 
+    /// The longest release note in bytes (default 65,535, MySQL's `TEXT`); `None` for a
+    /// database without a limit (PostgreSQL, SQLite). Longer notes get a 500.
+    pub fn set_note_max_bytes(&self, max: Option<usize>) {
+        self.lock().state.note_max_bytes = max;
+    }
+
     /// Adds a private repository (`owner/repo`) with a default branch `main` at a fixed commit.
     pub fn add_repo(&self, owner_repo: &str) {
         self.lock().state.add_repo(owner_repo);

@@ -160,6 +160,11 @@ impl GithubEmulator {
         self.lock().state.read_only_tokens.push(token.to_string());
     }
 
+    /// The longest release body in characters (default 125,000, GitHub's limit).
+    pub fn set_body_max(&self, chars: usize) {
+        self.lock().state.body_max = chars;
+    }
+
     /// The repository setting "immutable releases": releases published while it is on become
     /// `immutable: true`; they then refuse asset uploads, asset edits and deletes, and changes of
     /// `tag_name`, `target_commitish` or back to draft (422), and a deleted immutable release

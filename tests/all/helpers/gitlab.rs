@@ -153,6 +153,12 @@ impl GitlabEmulator {
         self.lock().state.max_file_size = bytes;
     }
 
+    /// The longest release description in characters (default 1,000,000, GitLab's
+    /// `MAX_TEXT_SIZE_LIMIT`); longer ones get GitLab's 400 "is too long".
+    pub fn set_description_max(&self, chars: usize) {
+        self.lock().state.description_max = chars;
+    }
+
     // -----------------------------------------------------------------------------------------
     // State inspection
 

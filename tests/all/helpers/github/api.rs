@@ -602,6 +602,23 @@ fn tag_error(message: &str, doc: &str) -> Resp {
     )
 }
 
+/// GitHub's answer to a body over its limit (the 422 reported in softprops/action-gh-release#374
+/// and ncipollo/release-action#493).
+fn body_too_long(state: &State, body: &Map<String, Value>, doc: &str) -> Option<Resp> {
+    let text = s(body, "body")?;
+    (text.chars().count() > state.body_max).then(|| {
+        validation_failed(
+            vec![json!({
+                "resource": "Release",
+                "code": "custom",
+                "field": "body",
+                "message": format!("body is too long (maximum is {} characters)", state.body_max),
+            })],
+            doc,
+        )
+    })
+}
+
 fn already_exists(doc: &str) -> Resp {
     validation_failed(
         vec![json!({ "resource": "Release", "code": "already_exists", "field": "tag_name" })],
@@ -650,6 +667,9 @@ fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
         Err(r) => return r,
     };
     if let Err(r) = check_schema(&body, RELEASE_PROPS, &["tag_name"], doc) {
+        return r;
+    }
+    if let Some(r) = body_too_long(state, &body, doc) {
         return r;
     }
     let tag = s(&body, "tag_name").unwrap_or_default();
@@ -723,6 +743,9 @@ fn update_release(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> Resp
         Err(r) => return r,
     };
     if let Err(r) = check_schema(&body, RELEASE_PROPS, &[], doc) {
+        return r;
+    }
+    if let Some(r) = body_too_long(state, &body, doc) {
         return r;
     }
     let old = state.repos[ri].releases[i].clone();

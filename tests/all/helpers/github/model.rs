@@ -159,6 +159,9 @@ pub struct State {
     pub(super) read_only_tokens: Vec<String>,
     pub(super) repos: Vec<Repo>,
     pub(super) immutable_setting: bool,
+    /// The longest release body, in characters. GitHub answers 422 `body is too long (maximum
+    /// is 125000 characters)` past it (softprops/action-gh-release#374, cli/cli#7705).
+    pub(super) body_max: usize,
     pub(super) rate_used: u64,
     pub(super) rate_reset: i64,
     pub(super) request_seq: u64,
@@ -176,6 +179,7 @@ impl State {
             read_only_tokens: Vec::new(),
             repos: Vec::new(),
             immutable_setting: false,
+            body_max: 125_000,
             rate_used: 0,
             rate_reset: Utc::now().timestamp() + 3600,
             request_seq: 0,

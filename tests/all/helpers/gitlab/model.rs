@@ -45,6 +45,8 @@ pub(super) fn sha256_hex(data: &[u8]) -> String {
 }
 
 pub(super) const LINK_TYPES: [&str; 4] = ["other", "runbook", "image", "package"];
+/// `app/models/release.rb`: `validates :description, length: { maximum:
+/// Gitlab::Database::MAX_TEXT_SIZE_LIMIT }`, which `lib/gitlab/database.rb` sets to 1,000,000.
 pub(super) const DESCRIPTION_MAX: usize = 1_000_000;
 pub(super) const FILEPATH_MAX: usize = 128;
 
@@ -65,6 +67,8 @@ pub struct State {
     pub(super) private_tokens: Vec<String>,
     pub(super) job_tokens: Vec<String>,
     pub(super) max_file_size: u64,
+    /// The longest release description, in characters (default [`DESCRIPTION_MAX`]).
+    pub(super) description_max: usize,
     pub(super) ids: Ids,
 }
 
@@ -150,6 +154,7 @@ impl State {
             private_tokens: Vec::new(),
             job_tokens: Vec::new(),
             max_file_size: 5 * 1024 * 1024 * 1024,
+            description_max: DESCRIPTION_MAX,
             ids: Ids::default(),
         }
     }

@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 
 use super::super::http::{Resp, enc, p_bool, p_enum, p_list, p_required, p_str, paginate};
 use super::super::model::{
-    DESCRIPTION_MAX, LINK_TYPES, Link, Project, Release, State, Tag, full_message, link_errors,
-    looks_like_sha, parse_time, sha256_hex, tag_name_ok,
+    LINK_TYPES, Link, Project, Release, State, Tag, full_message, link_errors, looks_like_sha,
+    parse_time, sha256_hex, tag_name_ok,
 };
 use super::{Ctx, request_url};
 
@@ -222,10 +222,11 @@ pub(super) fn create_release(st: &mut State, pi: usize, ctx: &Ctx) -> Resp {
     }
     if description
         .as_ref()
-        .is_some_and(|d| d.chars().count() > DESCRIPTION_MAX)
+        .is_some_and(|d| d.chars().count() > st.description_max)
     {
         errors.push(format!(
-            "Description is too long (maximum is {DESCRIPTION_MAX} characters)"
+            "Description is too long (maximum is {} characters)",
+            st.description_max
         ));
     }
     if !link_attr_errors {
@@ -324,11 +325,11 @@ pub(super) fn update_release(st: &mut State, pi: usize, ctx: &Ctx, tag: &str) ->
         None
     };
     if let Some(Some(d)) = &description
-        && d.chars().count() > DESCRIPTION_MAX
+        && d.chars().count() > st.description_max
     {
         return Resp::json(
             400,
-            &json!({ "message": { "description": [format!("is too long (maximum is {DESCRIPTION_MAX} characters)")] } }),
+            &json!({ "message": { "description": [format!("is too long (maximum is {} characters)", st.description_max)] } }),
         );
     }
     let r = &mut st.projects[pi].releases[ri];

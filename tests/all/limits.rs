@@ -1,0 +1,223 @@
+//! Release notes longer than the forge's description limit: cut at an entry boundary, ended
+//! by a line naming how many entries were left out and linking the full notes (attached as
+//! `CHANGELOG-<version>.md`) and the compare view; a second run writes nothing.
+
+use crate::helpers::cli::{Cli, Run};
+use crate::helpers::github::GithubEmulator;
+use crate::helpers::gitlab::GitlabEmulator;
+use crate::helpers::repo::TestRepo;
+
+const GH_REPO: &str = "octo/app";
+const GH_TOKEN: &str = "ghs_testtoken0123456789";
+
+/// A distinct commit description of exactly `len` characters.
+fn description(i: usize, len: usize) -> String {
+    let head = format!("change number {i:05} ");
+    let fill = "abcdefghij".repeat(len / 10 + 1);
+    format!("{head}{}", &fill[..len - head.len()])
+}
+
+/// A repository with a tag `v0.1.0`, then `count` feature commits whose descriptions are
+/// `len` characters long, tagged `v1.0.0`. Returns the descriptions, newest first.
+fn long_history(count: usize, len: usize, manifest: &str) -> (TestRepo, Vec<String>) {
+    let repo = TestRepo::new();
+    repo.commit_files("chore: start", &[("release.yml", manifest)]);
+    repo.tag("v0.1.0");
+    let mut all = Vec::new();
+    for i in 0..count {
+        let d = description(i, len);
+        repo.commit(&format!("feat: {d}"));
+        all.push(d);
+    }
+    repo.tag("v1.0.0");
+    all.reverse();
+    (repo, all)
+}
+
+fn github(repo: &TestRepo, emu: &GithubEmulator, args: &[&str]) -> Cli {
+    Cli::new(repo.path(), args)
+        .env("CI", "true")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_REF_TYPE", "tag")
+        .env("GITHUB_REF_NAME", "v1.0.0")
+        .env("GITHUB_SHA", &repo.head().to_string())
+        .env("GITHUB_REPOSITORY", GH_REPO)
+        .env("GITHUB_API_URL", &emu.api_url())
+        .env("GITHUB_SERVER_URL", &emu.url())
+        .env("GITHUB_TOKEN", GH_TOKEN)
+}
+
+/// The notes inside relsync's block of a description.
+fn managed_notes(description: &str) -> &str {
+    let start = description.find("<!-- relsync:begin -->\n").expect("begin") + 23;
+    let end = description.find("\n<!-- relsync:state ").expect("state");
+    &description[start..end]
+}
+
+/// The number in `**N entries left out**`.
+fn left_out(notes: &str) -> usize {
+    let at = notes
+        .find(" entries left out**")
+        .expect("the left-out line");
+    let from = notes[..at].rfind("**").expect("bold") + 2;
+    notes[from..at].parse().expect("a number")
+}
+
+/// Checks the cut notes against the full ones: whole lines only, the kept entries first, the
+/// count of those left out, and the links of the last line.
+#[track_caller]
+fn check_cut(notes: &str, full: &str, all: &[String], asset_url: &str, compare_url: &str) {
+    let (kept, last) = notes.rsplit_once("\n\n").expect("a last line");
+    assert!(last.starts_with("**"), "{last}");
+    // Never mid-line: every kept line is a whole line of the full notes, in order.
+    assert!(
+        full.starts_with(kept),
+        "the kept part is a prefix of the full notes"
+    );
+    assert!(full[kept.len()..].starts_with('\n'), "cut at a line end");
+    let shown = all.iter().filter(|d| kept.contains(d.as_str())).count();
+    assert!(shown > 100, "{shown} entries kept");
+    assert!(all[..shown].iter().all(|d| kept.contains(d.as_str())));
+    // Left out: the other commits, and the two entries after them (the full-changelog line and
+    // the contributors).
+    assert_eq!(left_out(last), all.len() - shown + 2, "{last}");
+    assert!(
+        last.contains(&format!("[CHANGELOG-1.0.0.md]({asset_url})")),
+        "{last}"
+    );
+    assert!(
+        last.contains(&format!("[v0.1.0...v1.0.0]({compare_url})")),
+        "{last}"
+    );
+    // The full notes hold every entry.
+    assert!(all.iter().all(|d| full.contains(d.as_str())));
+}
+
+#[test]
+fn github_notes_over_125000_characters_are_cut_and_attached_in_full() {
+    let (repo, all) = long_history(1000, 190, "release:\n  name: \"App {{ version }}\"\n");
+    let emu = GithubEmulator::start();
+    emu.add_repo(GH_REPO);
+    emu.add_token(GH_TOKEN);
+
+    // The plan says so before anything is written.
+    let plan = github(&repo, &emu, &["plan"]).run().success();
+    assert!(plan.stdout.contains("notes    cut to "), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("to fit GitHub's limit of 125000 characters; the full notes ("),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("upload  CHANGELOG-1.0.0.md"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(emu.write_count(), 0);
+
+    github(&repo, &emu, &["apply"]).run().success();
+    let release = emu.release_by_tag(GH_REPO, "v1.0.0").expect("release");
+    assert_eq!(release["draft"], false);
+    let body = release["body"].as_str().unwrap();
+    assert!(body.chars().count() <= 125_000, "{}", body.chars().count());
+    assert!(body.chars().count() > 100_000, "{}", body.chars().count());
+    let asset = emu
+        .assets(GH_REPO, "v1.0.0")
+        .into_iter()
+        .find(|a| a.name == "CHANGELOG-1.0.0.md")
+        .expect("the full notes are attached");
+    let full = String::from_utf8(asset.content.clone()).unwrap();
+    assert!(full.chars().count() > 200_000, "{}", full.chars().count());
+    let web = format!("{}/{GH_REPO}", emu.url());
+    check_cut(
+        managed_notes(body),
+        &full,
+        &all,
+        &format!("{web}/releases/download/v1%2E0%2E0/CHANGELOG-1%2E0%2E0%2Emd"),
+        &format!("{web}/compare/v0%2E1%2E0...v1%2E0%2E0"),
+    );
+    // The state names the attached file, so `prune: managed` knows it.
+    assert!(
+        body.contains("\"CHANGELOG-1.0.0.md\":{\"sha256\":"),
+        "state"
+    );
+
+    emu.reset_requests();
+    github(&repo, &emu, &["apply"]).run().success();
+    assert_eq!(emu.write_count(), 0, "{:?}", emu.requests());
+}
+
+#[test]
+fn github_refuses_a_body_over_its_limit_as_github_does() {
+    // Without relsync's cut the emulator gives GitHub's 422: the rule is modelled.
+    let emu = GithubEmulator::start();
+    emu.add_repo(GH_REPO);
+    emu.add_token(GH_TOKEN);
+    emu.set_body_max(10);
+    let (repo, _) = long_history(3, 40, "release:\n  notes:\n    attach_full: false\n");
+    let run = github(&repo, &emu, &["apply"]).run();
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("body is too long (maximum is 10 characters)"),
+        "{}",
+        run.stderr
+    );
+}
+
+const GL_PROJECT: u64 = 42;
+const GL_PATH: &str = "group/app";
+const GL_TOKEN: &str = "glpat-test-token-0123456789";
+
+fn gitlab(repo: &TestRepo, emu: &GitlabEmulator, args: &[&str]) -> Cli {
+    Cli::new(repo.path(), args)
+        .env("GITLAB_CI", "true")
+        .env("CI_COMMIT_TAG", "v1.0.0")
+        .env("CI_COMMIT_SHA", &repo.head().to_string())
+        .env("CI_SERVER_URL", &emu.url())
+        .env("CI_API_V4_URL", &format!("{}/api/v4", emu.url()))
+        .env("CI_PROJECT_ID", &GL_PROJECT.to_string())
+        .env("CI_PROJECT_PATH", GL_PATH)
+        .env("CI_PROJECT_URL", &format!("{}/{GL_PATH}", emu.url()))
+        .env("GITLAB_TOKEN", GL_TOKEN)
+}
+
+#[test]
+fn gitlab_notes_over_1000000_characters_are_cut_and_the_full_notes_linked() {
+    // 5000 entries of 204 characters: just over GitLab's 1,000,000, under the 1 MiB that
+    // relsync renders at most.
+    let (repo, all) = long_history(5000, 192, "assets:\n  package: { name: app }\n");
+    let emu = GitlabEmulator::start();
+    emu.add_project(GL_PROJECT, GL_PATH);
+    emu.add_private_token(GL_TOKEN);
+
+    let run: Run = gitlab(&repo, &emu, &["apply"]).run().success();
+    let release = emu.release(GL_PROJECT, "v1.0.0").expect("release");
+    let description = release["description"].as_str().unwrap();
+    assert!(description.chars().count() <= 1_000_000);
+    let files = emu.package_files(GL_PROJECT);
+    let file = files
+        .iter()
+        .find(|f| f.file_name == "CHANGELOG-1.0.0.md")
+        .expect("the full notes are uploaded");
+    let full = String::from_utf8(file.content.clone()).unwrap();
+    assert!(full.chars().count() > 1_000_000, "{}", full.chars().count());
+    let link = emu
+        .links(GL_PROJECT, "v1.0.0")
+        .into_iter()
+        .find(|l| l["name"] == "CHANGELOG-1.0.0.md")
+        .unwrap_or_else(|| panic!("linked from the release: {}", run.stdout));
+    let web = format!("{}/{GL_PATH}", emu.url());
+    check_cut(
+        managed_notes(description),
+        &full,
+        &all,
+        link["url"].as_str().unwrap(),
+        &format!("{web}/-/compare/v0%2E1%2E0...v1%2E0%2E0"),
+    );
+
+    emu.reset_requests();
+    gitlab(&repo, &emu, &["apply"]).run().success();
+    assert_eq!(emu.write_count(), 0, "{:?}", emu.requests());
+}
