@@ -37,7 +37,12 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
             ));
         }
         let uploaded = BTreeMap::new();
-        let plan = plan::diff(&desired, None, &plan_context(&forge, &desired, &uploaded));
+        let none = BTreeMap::new();
+        let plan = plan::diff(
+            &desired,
+            None,
+            &plan_context(&forge, &desired, &uploaded, &none),
+        );
         crate::print_plan(settings, &desired, &plan, true, out)?;
         return Ok(plan.has_changes());
     }
@@ -69,11 +74,11 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
             Ok(!done.done.is_empty())
         } else {
             let actual = forge.observe(&desired).await?;
-            let uploaded = BTreeMap::new();
+            let (uploaded, none) = (BTreeMap::new(), BTreeMap::new());
             let plan = plan::diff(
                 &desired,
                 Some(&actual),
-                &plan_context(&forge, &desired, &uploaded),
+                &plan_context(&forge, &desired, &uploaded, &none),
             );
             crate::print_plan(settings, &desired, &plan, false, out)?;
             Ok(plan.has_changes())
@@ -187,16 +192,40 @@ pub async fn converge<F: Forge>(
     let mut first_plan: Option<Plan> = None;
     let mut last_err: Option<anyhow::Error> = None;
     let mut uploaded = BTreeMap::new();
+    // The convergence guard: fields written last round, and those the forge ignored.
+    let mut sent: Vec<(String, String)> = Vec::new();
+    let mut ignored: BTreeMap<String, String> = BTreeMap::new();
     for round in 0..MAX_ROUNDS {
         if let Err(i) = pace.check() {
             return Err(interrupted(i, &done));
         }
         let actual = forge.observe(desired).await?;
-        let plan = plan::diff(
+        let mut plan = plan::diff(
             desired,
             Some(&actual),
-            &plan_context(forge, desired, &uploaded),
+            &plan_context(forge, desired, &uploaded, &ignored),
         );
+        let found = plan::guard::ignored(&sent, &plan.actions);
+        if !found.is_empty() {
+            let forge_name = desired.limits.forge.unwrap_or("the forge");
+            for (field, value) in &found {
+                tracing::warn!(
+                    "{forge_name} ignored `{field}`: it still reads back unchanged after relsync wrote {}; relsync stops rewriting it (recorded in its state; a new value in the manifest is tried once)",
+                    if field == plan::guard::DESCRIPTION {
+                        "it".to_owned()
+                    } else {
+                        format!("{value:?}")
+                    }
+                );
+            }
+            ignored.extend(found);
+            plan = plan::diff(
+                desired,
+                Some(&actual),
+                &plan_context(forge, desired, &uploaded, &ignored),
+            );
+        }
+        sent.clear();
         if let Some(why) = &plan.blocked {
             return Err(anyhow::anyhow!("{why}").context(partial(&done)));
         }
@@ -224,6 +253,7 @@ pub async fn converge<F: Forge>(
             &plan,
             pace,
             &mut uploaded,
+            &mut sent,
             &mut done,
         )
         .await
@@ -315,6 +345,7 @@ struct Raced;
 
 /// Runs the plan's actions in order. It stops early, to read the forge again, after
 /// creating a release that files attach to and after uploads the forge may rename.
+#[allow(clippy::too_many_arguments)]
 async fn execute<F: Forge>(
     forge: &F,
     desired: &Desired,
@@ -322,6 +353,7 @@ async fn execute<F: Forge>(
     plan: &Plan,
     pace: &Pace,
     uploaded: &mut BTreeMap<String, plan::StateFile>,
+    sent: &mut Vec<(String, String)>,
     done: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     let caps = forge.capabilities();
@@ -371,9 +403,13 @@ async fn execute<F: Forge>(
                     anyhow::anyhow!("the release disappeared while it was being updated")
                 })?;
                 forge.update_release(current, patch).await?;
+                sent.extend(plan::guard::release_fields(patch));
             }
             Action::DeleteLink { link } => forge.delete_link(&desired.tag, link.id).await?,
-            Action::UpdateLink { from, to } => forge.update_link(&desired.tag, from.id, to).await?,
+            Action::UpdateLink { from, to } => {
+                forge.update_link(&desired.tag, from.id, to).await?;
+                sent.extend(plan::guard::link_fields(from, to));
+            }
             Action::CreateLink { link } => forge.create_link(&desired.tag, link).await?,
             Action::DeleteFile { file, .. } => forge.delete_file(release, file).await?,
             Action::DeleteRelease { release: dup } => forge.delete_release(dup).await?,
@@ -393,11 +429,13 @@ fn plan_context<'a, F: Forge>(
     forge: &'a F,
     desired: &'a Desired,
     uploaded: &'a BTreeMap<String, plan::StateFile>,
+    ignored: &'a BTreeMap<String, String>,
 ) -> plan::Context<'a> {
     plan::Context {
         caps: forge.capabilities(),
         file_url: Box::new(move |n: &str| forge.file_url(&desired.tag, &desired.package, n)),
         uploaded,
+        ignored,
     }
 }
 
@@ -451,3 +489,6 @@ mod faults;
 
 #[cfg(test)]
 mod diff_table;
+
+#[cfg(test)]
+mod guard_seam;

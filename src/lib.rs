@@ -85,6 +85,7 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                     caps: offline_capabilities(settings.forge),
                     file_url: Box::new(|_| String::new()),
                     uploaded: &uploaded,
+                    ignored: &std::collections::BTreeMap::new(),
                 };
                 let plan = plan::diff(&d, None, &cx);
                 print_plan(&settings, &d, &plan, true, stdout)?;

@@ -8,6 +8,8 @@ use crate::desired::{Desired, DesiredFile};
 use crate::forge::{Actual, Capabilities, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
 use crate::manifest::raw::Prune;
 
+pub mod guard;
+
 pub use crate::block::{BEGIN, END, Parsed, State, StateFile, compose_description, managed_block};
 
 /// One step of a plan.
@@ -158,6 +160,8 @@ pub struct Context<'a> {
     /// Files uploaded during this run, by asset name: what was sent and the name the forge
     /// stored it under. Newer than the state in the description, which is written later.
     pub uploaded: &'a BTreeMap<String, StateFile>,
+    /// Fields this run found the forge ignores, with the value tried (see [`guard`]).
+    pub ignored: &'a BTreeMap<String, String>,
 }
 
 /// Computes the plan. `actual` is `None` offline (nothing is known of the forge, so
@@ -332,6 +336,42 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         .iter()
         .filter(|l| desired.prune == Prune::None && old_state.links.contains(&l.name))
         .map(|l| l.name.clone());
+    // Fields the forge ignored with the very values wanted now are left as they are.
+    let mut skips = guard::Skips::new(&old_state.ignored, cx.ignored);
+    // The release's changed fields but the description, which holds the state built below.
+    let early = actual.release.as_ref().map(|release| {
+        let mut patch = ReleasePatch {
+            name: (release.name != desired.name).then(|| desired.name.clone()),
+            description: None,
+            milestones: {
+                let a: BTreeSet<_> = release.milestones.iter().collect();
+                let b: BTreeSet<_> = desired.milestones.iter().collect();
+                (caps.milestones && a != b).then(|| desired.milestones.clone())
+            },
+            released_at: desired
+                .released_at
+                .filter(|d| caps.milestones && release.released_at != Some(*d)),
+            labels: {
+                // Where the forge does not report labels, the state says what relsync set.
+                let current = release.labels.as_ref().unwrap_or(&old_state.labels);
+                let a: BTreeSet<_> = current.iter().collect();
+                let b: BTreeSet<_> = desired.labels.iter().collect();
+                (caps.labels && a != b).then(|| desired.labels.clone())
+            },
+            prerelease: (caps.prerelease && release.prerelease != desired.prerelease)
+                .then_some(desired.prerelease),
+            draft: (caps.prerelease && release.draft != desired.draft).then_some(desired.draft),
+        };
+        skips.filter(&mut patch);
+        patch
+    });
+    let ignored_links: HashSet<String> = want
+        .iter()
+        .filter_map(|w| {
+            let h = actual.links.iter().find(|l| l.name == w.name)?;
+            (!same_link(h, w) && skips.link_unchanged(h, w)).then(|| w.name.clone())
+        })
+        .collect();
     let new_state = State {
         links: want
             .iter()
@@ -344,6 +384,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         } else {
             Vec::new()
         },
+        ignored: skips.kept.clone(),
     };
     let block = managed_block(&notes_with_links(desired, caps), &new_state);
 
@@ -411,29 +452,13 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     actions.extend(uploads);
     actions.extend(unchanged);
     let description = compose_description(desired.notes_mode, Some(&release.description), &block);
-    let patch = ReleasePatch {
-        name: (release.name != desired.name).then(|| desired.name.clone()),
-        description: (normalise(&release.description) != normalise(&description))
-            .then(|| description.clone()),
-        milestones: {
-            let a: BTreeSet<_> = release.milestones.iter().collect();
-            let b: BTreeSet<_> = desired.milestones.iter().collect();
-            (caps.milestones && a != b).then(|| desired.milestones.clone())
-        },
-        released_at: desired
-            .released_at
-            .filter(|d| caps.milestones && release.released_at != Some(*d)),
-        labels: {
-            // Where the forge does not report labels, the state says what relsync set.
-            let current = release.labels.as_ref().unwrap_or(&old_state.labels);
-            let a: BTreeSet<_> = current.iter().collect();
-            let b: BTreeSet<_> = desired.labels.iter().collect();
-            (caps.labels && a != b).then(|| desired.labels.clone())
-        },
-        prerelease: (caps.prerelease && release.prerelease != desired.prerelease)
-            .then_some(desired.prerelease),
-        draft: None,
-    };
+    let mut patch = early.unwrap_or_default();
+    let publish = patch.draft.take();
+    if normalise(&release.description) != normalise(&description)
+        && !skips.skip(guard::DESCRIPTION, &guard::digest(&description))
+    {
+        patch.description = Some(description.clone());
+    }
     let blocked = blocked
         .or_else(|| crate::desired::limits::over_limit(desired, &description))
         .or(diff_links(
@@ -441,6 +466,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             &actual.links,
             &old_state,
             desired.prune,
+            &ignored_links,
             &mut actions,
         ));
     actions.append(&mut file_deletes);
@@ -466,11 +492,11 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             patch,
         });
     }
-    if caps.prerelease && release.draft != desired.draft {
+    if let Some(draft) = publish {
         actions.push(Action::UpdateRelease {
             tag: desired.tag.clone(),
             patch: ReleasePatch {
-                draft: Some(desired.draft),
+                draft: Some(draft),
                 ..ReleasePatch::default()
             },
         });
@@ -524,6 +550,7 @@ fn diff_links(
     have: &[Link],
     state: &State,
     prune: Prune,
+    ignored: &HashSet<String>,
     actions: &mut Vec<Action>,
 ) -> Option<String> {
     let mut have_by_name: HashMap<&str, &Link> =
@@ -533,7 +560,9 @@ fn diff_links(
     let mut unchanged = Vec::new();
     for w in want {
         match have_by_name.remove(w.name.as_str()) {
-            Some(h) if same_link(h, w) => unchanged.push(w.name.clone()),
+            Some(h) if same_link(h, w) || ignored.contains(&w.name) => {
+                unchanged.push(w.name.clone());
+            }
             Some(h) => updates.push((h, w.clone())),
             None => creates.push(w.clone()),
         }
@@ -721,7 +750,7 @@ mod tests {
             ..State::default()
         };
         let mut actions = Vec::new();
-        diff_links(want, have, &state, prune, &mut actions);
+        diff_links(want, have, &state, prune, &HashSet::new(), &mut actions);
         actions
             .iter()
             .map(|a| match a {
