@@ -1,11 +1,13 @@
 //! Release notes longer than the forge's description limit: cut at an entry boundary, ended
 //! by a line naming how many entries were left out and linking the full notes (attached as
-//! `CHANGELOG-<version>.md`) and the compare view; a second run writes nothing.
+//! `CHANGELOG-<version>.md`) and the compare view; a second run writes nothing. And the
+//! convergence guard end to end: a field the server ignores is reported once, not rewritten.
 
 use crate::helpers::cli::{Cli, Run};
 use crate::helpers::github::GithubEmulator;
 use crate::helpers::gitlab::GitlabEmulator;
 use crate::helpers::repo::TestRepo;
+use crate::helpers::tgit::TgitEmulator;
 
 const GH_REPO: &str = "octo/app";
 const GH_TOKEN: &str = "ghs_testtoken0123456789";
@@ -220,4 +222,79 @@ fn gitlab_notes_over_1000000_characters_are_cut_and_the_full_notes_linked() {
     emu.reset_requests();
     gitlab(&repo, &emu, &["apply"]).run().success();
     assert_eq!(emu.write_count(), 0, "{:?}", emu.requests());
+}
+
+const TG_PROJECT: u64 = 85436;
+const TG_PATH: &str = "tencent/code";
+const TG_TOKEN: &str = "tgit-private-token-123456";
+
+fn tgit(repo: &TestRepo, emu: &TgitEmulator) -> Cli {
+    Cli::new(
+        repo.path(),
+        &[
+            "apply",
+            "--forge",
+            "tgit",
+            "--server",
+            &emu.url(),
+            "--project",
+            TG_PATH,
+            "--tag",
+            "v1.1.0",
+        ],
+    )
+    .env("TGIT_TOKEN", TG_TOKEN)
+}
+
+#[test]
+fn tgit_a_title_ignored_on_put_is_reported_once_and_not_rewritten() {
+    let repo = TestRepo::new();
+    repo.commit_files(
+        "feat: 初始版本",
+        &[("release.yml", "release:\n  name: \"Code {{ version }}\"\n")],
+    );
+    repo.tag("v1.0.0");
+    repo.commit("fix: 修复空列表");
+    repo.tag("v1.1.0");
+    let emu = TgitEmulator::start();
+    emu.add_project(TG_PROJECT, TG_PATH);
+    emu.add_private_token(TG_TOKEN);
+    // A tag pipeline: the tag is on the server, so the release is made from it with a PUT,
+    // which this server answers 200 without taking `title`.
+    emu.add_tag(TG_PROJECT, "v1.1.0", &repo.head().to_string());
+    emu.set_title_on_put(false);
+
+    let first = tgit(&repo, &emu).run().success();
+    let warning = "Tencent Git ignored `release.name`";
+    assert_eq!(first.stderr.matches(warning).count(), 1, "{}", first.stderr);
+    assert!(first.stderr.contains("\"Code 1.1.0\""), "{}", first.stderr);
+    let release = emu.release(TG_PROJECT, "v1.1.0").expect("release");
+    assert_eq!(
+        release["title"], "v1.1.0",
+        "the server kept the tag as title"
+    );
+    let description = release["description"].as_str().unwrap();
+    assert!(
+        description.contains("\"ignored\":{\"release.name\":\"Code 1.1.0\"}"),
+        "{description}"
+    );
+    // Sent with the release made from the tag, then once more as an update; then the state
+    // recording it is written.
+    let writes: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_write())
+        .collect();
+    let titled = writes
+        .iter()
+        .filter(|r| r.body.contains("\"title\":\"Code 1.1.0\""))
+        .count();
+    assert_eq!(titled, 2, "{writes:?}");
+    assert_eq!(writes.len(), 3, "{writes:?}");
+
+    // The next run writes nothing and says nothing about it.
+    emu.reset_requests();
+    let second = tgit(&repo, &emu).run().success();
+    assert_eq!(emu.write_count(), 0, "{:?}", emu.requests());
+    assert!(!second.stderr.contains(warning), "{}", second.stderr);
 }
