@@ -3,9 +3,13 @@
 //! `CHANGELOG-<version>.md`) and the compare view; a second run writes nothing. And the
 //! convergence guard end to end: a field the server ignores is reported once, not rewritten.
 
+use serde_json::json;
+
 use crate::helpers::cli::{Cli, Run};
+use crate::helpers::gitea::GiteaEmulator;
 use crate::helpers::github::GithubEmulator;
 use crate::helpers::gitlab::GitlabEmulator;
+use crate::helpers::http_client::json_request;
 use crate::helpers::repo::TestRepo;
 use crate::helpers::tgit::TgitEmulator;
 
@@ -297,4 +301,138 @@ fn tgit_a_title_ignored_on_put_is_reported_once_and_not_rewritten() {
     let second = tgit(&repo, &emu).run().success();
     assert_eq!(emu.write_count(), 0, "{:?}", emu.requests());
     assert!(!second.stderr.contains(warning), "{}", second.stderr);
+}
+
+const GT_REPO: &str = "team/app";
+const GT_TOKEN: &str = "gitea-token-abcdef";
+
+fn gitea(repo: &TestRepo, emu: &GiteaEmulator) -> Cli {
+    Cli::new(repo.path(), &["apply"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITEA_ACTIONS", "true")
+        .env("GITHUB_REF_TYPE", "tag")
+        .env("GITHUB_REF_NAME", "v1.0.0")
+        .env("GITHUB_SHA", &repo.head().to_string())
+        .env("GITHUB_REPOSITORY", GT_REPO)
+        .env("GITHUB_SERVER_URL", &emu.url())
+        .env("GITEA_TOKEN", GT_TOKEN)
+}
+
+#[test]
+fn gitea_notes_over_65535_bytes_are_cut_to_what_mysql_stores() {
+    // 400 entries of 3-byte characters: about 100,000 characters and 290,000 bytes.
+    let repo = TestRepo::new();
+    repo.commit_files(
+        "chore: start",
+        &[("release.yml", "release:\n  name: App\n")],
+    );
+    repo.tag("v0.1.0");
+    let all: Vec<String> = (0..400)
+        .map(|i| format!("变更 {i:03} {}", "发布说明".repeat(60)))
+        .collect();
+    for d in &all {
+        repo.commit(&format!("feat: {d}"));
+    }
+    repo.tag("v1.0.0");
+    let all: Vec<String> = all.into_iter().rev().collect();
+    let emu = GiteaEmulator::start();
+    emu.add_repo(GT_REPO);
+    emu.add_token(GT_TOKEN);
+
+    gitea(&repo, &emu).run().success();
+    let release = emu.release_by_tag(GT_REPO, "v1.0.0").expect("release");
+    let body = release["body"].as_str().unwrap();
+    assert!(body.len() <= 65_535, "{} bytes", body.len());
+    let full = emu
+        .attachments(GT_REPO, "v1.0.0")
+        .into_iter()
+        .find(|a| a.name == "CHANGELOG-1.0.0.md")
+        .expect("the full notes are attached")
+        .content;
+    let full = String::from_utf8(full).unwrap();
+    let web = format!("{}/{GT_REPO}", emu.url());
+    let notes = managed_notes(body);
+    assert!(
+        notes.contains("to fit Gitea's limit of 65535 bytes"),
+        "{notes}"
+    );
+    let (kept, _) = notes.rsplit_once("\n\n").unwrap();
+    assert!(full.starts_with(kept));
+    let shown = all.iter().filter(|d| kept.contains(d.as_str())).count();
+    assert!(shown > 10, "{shown}");
+    assert_eq!(left_out(notes), all.len() - shown + 2);
+    assert!(notes.contains(&format!("({web}/compare/v0%2E1%2E0...v1%2E0%2E0)")));
+
+    emu.reset_requests();
+    gitea(&repo, &emu).run().success();
+    assert_eq!(emu.write_count(), 0, "{:?}", emu.requests());
+}
+
+#[test]
+fn text_written_by_hand_past_the_limit_stops_the_run_before_any_write() {
+    let (repo, _) = long_history(3, 40, "release:\n  name: App\n");
+    let emu = GithubEmulator::start();
+    emu.add_repo(GH_REPO);
+    emu.add_token(GH_TOKEN);
+    github(&repo, &emu, &["apply"]).run().success();
+    let body = emu.release_by_tag(GH_REPO, "v1.0.0").unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    emu.set_release_body(
+        GH_REPO,
+        "v1.0.0",
+        &format!("{}\n\n{body}", "x".repeat(130_000)),
+    );
+    emu.reset_requests();
+    let run = github(&repo, &emu, &["apply"]).run();
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("over GitHub's limit of 125000 characters")
+            && run
+                .stderr
+                .contains("the text written by hand outside its block"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(emu.write_count(), 0, "{:?}", emu.requests());
+}
+
+#[test]
+fn gitea_fails_a_note_over_its_column_as_gitea_on_mysql_does() {
+    // The emulator's rule, by direct requests: 65,535 bytes are stored, one more is a 500.
+    let emu = GiteaEmulator::start();
+    emu.add_repo(GT_REPO);
+    emu.add_token(GT_TOKEN);
+    let url = format!("{}/repos/{GT_REPO}/releases", emu.api_url());
+    let auth = format!("token {GT_TOKEN}");
+    let send = |url: &str, method: &str, body: serde_json::Value| {
+        json_request(url, method, &[("Authorization", auth.as_str())], Some(body)).status
+    };
+    let at_limit = "é".repeat(65_535 / 2) + "x";
+    let over = format!("{at_limit}y");
+    let create = |tag: &str, body: &str| {
+        send(
+            &url,
+            "POST",
+            json!({ "tag_name": tag, "target_commitish": "main", "body": body }),
+        )
+    };
+    assert_eq!(create("v1", &over), 500);
+    assert!(emu.release_by_tag(GT_REPO, "v1").is_none());
+    assert_eq!(create("v1", &at_limit), 201);
+    let id = emu.release_by_tag(GT_REPO, "v1").unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        send(&format!("{url}/{id}"), "PATCH", json!({ "body": over })),
+        500
+    );
+    // A database without the limit (PostgreSQL, SQLite) takes it.
+    emu.set_note_max_bytes(None);
+    assert_eq!(
+        send(&format!("{url}/{id}"), "PATCH", json!({ "body": over })),
+        200
+    );
 }
