@@ -436,3 +436,44 @@ fn gitea_fails_a_note_over_its_column_as_gitea_on_mysql_does() {
         200
     );
 }
+
+#[test]
+fn gitlab_before_15_9_dropping_direct_asset_path_is_reported_once_and_not_rewritten() {
+    let manifest = "assets:\n  links:\n    - { name: Docs, url: \"https://docs.example.com\", direct_asset_path: /docs }\n";
+    let repo = TestRepo::new();
+    repo.commit_files("feat: first", &[("release.yml", manifest)]);
+    repo.tag("v0.1.0");
+    repo.commit("fix: second");
+    repo.tag("v1.0.0");
+    let emu = GitlabEmulator::start();
+    emu.add_project(GL_PROJECT, GL_PATH);
+    emu.add_private_token(GL_TOKEN);
+    emu.set_direct_asset_path_param(false);
+
+    let first = gitlab(&repo, &emu, &["apply"]).run().success();
+    let warning = "GitLab ignored `link.Docs.direct_asset_path`";
+    assert_eq!(first.stderr.matches(warning).count(), 1, "{}", first.stderr);
+    let links = emu.links(GL_PROJECT, "v1.0.0");
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0]["url"], "https://docs.example.com");
+    let description = emu.release(GL_PROJECT, "v1.0.0").unwrap()["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        description.contains("\"ignored\":{\"link.Docs.direct_asset_path\":\"/docs\"}"),
+        "{description}"
+    );
+    // The path went out with the release and once more as a link update.
+    let puts = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.path.contains("/assets/links/"))
+        .count();
+    assert_eq!(puts, 1);
+
+    emu.reset_requests();
+    let second = gitlab(&repo, &emu, &["apply"]).run().success();
+    assert_eq!(emu.write_count(), 0, "{:?}", emu.requests());
+    assert!(!second.stderr.contains(warning), "{}", second.stderr);
+}

@@ -159,6 +159,12 @@ impl GitlabEmulator {
         self.lock().state.description_max = chars;
     }
 
+    /// Off: a server older than 15.9 that knows only `filepath` and silently drops a link's
+    /// `direct_asset_path` (default on).
+    pub fn set_direct_asset_path_param(&self, on: bool) {
+        self.lock().state.direct_asset_path_param = on;
+    }
+
     // -----------------------------------------------------------------------------------------
     // State inspection
 

@@ -69,6 +69,11 @@ pub struct State {
     pub(super) max_file_size: u64,
     /// The longest release description, in characters (default [`DESCRIPTION_MAX`]).
     pub(super) description_max: usize,
+    /// Whether links take `direct_asset_path` (GitLab 15.9 and later; seed 002 says `filepath`
+    /// was deprecated in its favour, seed 000 lists only `filepath`). Off: an older server
+    /// (old JiHu self-managed) that reads only `filepath` and drops the newer key silently, as
+    /// Grape does with undeclared parameters.
+    pub(super) direct_asset_path_param: bool,
     pub(super) ids: Ids,
 }
 
@@ -155,6 +160,7 @@ impl State {
             job_tokens: Vec::new(),
             max_file_size: 5 * 1024 * 1024 * 1024,
             description_max: DESCRIPTION_MAX,
+            direct_asset_path_param: true,
             ids: Ids::default(),
         }
     }

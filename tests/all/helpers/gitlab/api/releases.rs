@@ -197,6 +197,7 @@ pub(super) fn create_release(st: &mut State, pi: usize, ctx: &Ctx) -> Resp {
             return Resp::message(400, &format!("'{link_type}' is not a valid link_type"));
         }
         let filepath = p_str(l, "direct_asset_path")
+            .filter(|_| st.direct_asset_path_param)
             .or_else(|| p_str(l, "filepath"))
             .filter(|f| !f.is_empty());
         links.push(Link {
@@ -395,13 +396,19 @@ pub(super) fn list_links(st: &State, pi: usize, ctx: &Ctx, tag: &str) -> Resp {
     paginate(&ctx.params, &request_url(st, ctx), &ctx.query_pairs, items)
 }
 
-/// `direct_asset_path || filepath` when either was sent; `Some(None)` clears it.
-pub(super) fn filepath_param(params: &Map<String, Value>) -> Option<Option<String>> {
-    if !params.contains_key("direct_asset_path") && !params.contains_key("filepath") {
+/// `direct_asset_path || filepath` when either was sent; `Some(None)` clears it. Without
+/// `direct_asset_path` support (`State::direct_asset_path_param`), only `filepath` counts.
+pub(super) fn filepath_param(
+    params: &Map<String, Value>,
+    direct_asset_path: bool,
+) -> Option<Option<String>> {
+    let new_key = direct_asset_path && params.contains_key("direct_asset_path");
+    if !new_key && !params.contains_key("filepath") {
         return None;
     }
     Some(
         p_str(params, "direct_asset_path")
+            .filter(|_| direct_asset_path)
             .or_else(|| p_str(params, "filepath"))
             .filter(|f| !f.is_empty()),
     )
@@ -437,7 +444,7 @@ pub(super) fn create_link(st: &mut State, pi: usize, ctx: &Ctx, tag: &str) -> Re
         id: 0,
         name: p_str(params, "name").unwrap_or_default(),
         url: p_str(params, "url").unwrap_or_default(),
-        filepath: filepath_param(params).flatten(),
+        filepath: filepath_param(params, st.direct_asset_path_param).flatten(),
         link_type,
         created_at: Utc::now(),
     };
@@ -496,7 +503,7 @@ pub(super) fn link_by_id(st: &mut State, pi: usize, ctx: &Ctx, tag: &str, lid: &
             if let Some(u) = p_str(params, "url") {
                 l.url = u;
             }
-            if let Some(fp) = filepath_param(params) {
+            if let Some(fp) = filepath_param(params, st.direct_asset_path_param) {
                 l.filepath = fp;
             }
             if let Some(t) = link_type {
