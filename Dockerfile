@@ -1,6 +1,7 @@
 # The relsync image for CI jobs, for teams that build images with docker, kaniko or buildah.
-# It holds what scripts/build-image.sh puts in the daemonless build: a static relsync, Debian's
-# CA bundle and a static busybox as /bin/sh with its applets; no compiler, no package manager.
+# Its file system is laid out by scripts/image-rootfs.sh, the script the daemonless build
+# (scripts/build-image.sh) runs: a static relsync, Debian's CA bundle and a static busybox as
+# /bin/sh with its applets; no compiler, no package manager.
 #
 #   docker build --build-arg RELSYNC_BUILD_COMMIT="$(git rev-parse HEAD)" -t relsync .
 #   docker run --rm -v "$PWD:/builds/app" -w /builds/app relsync relsync plan --offline
@@ -19,13 +20,7 @@ RUN target="$(uname -m)-unknown-linux-musl" \
  && rustup target add "$target" \
  && CC_x86_64_unknown_linux_musl=musl-gcc CC_aarch64_unknown_linux_musl=musl-gcc \
     cargo build --locked --release --target "$target" \
- && install -D -m 0755 "target/$target/release/relsync" /out/usr/local/bin/relsync \
- && install -D -m 0755 /bin/busybox /out/bin/busybox \
- && for applet in $(/bin/busybox --list); do case "$applet" in dpkg|dpkg-deb|rpm|rpm2cpio) continue ;; esac; [ -e "/out/bin/$applet" ] || ln -s busybox "/out/bin/$applet"; done \
- && install -D -m 0644 /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ca-certificates.crt \
- && install -d -m 0755 /out/root /out/builds && install -d -m 1777 /out/tmp \
- && printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > /out/etc/passwd \
- && printf 'root:x:0:\nnogroup:x:65534:\n' > /out/etc/group
+ && scripts/image-rootfs.sh /out "target/$target/release/relsync" /bin/busybox /etc/ssl/certs/ca-certificates.crt
 
 FROM scratch
 COPY --from=build /out/ /

@@ -44,19 +44,7 @@ umoci init --layout "$layout"
 umoci new --image "$layout:$version"
 umoci unpack "${rootless[@]}" --image "$layout:$version" "$work/bundle"
 root="$work/bundle/rootfs"
-install -d -m 0755 "$root/bin" "$root/usr/local/bin" "$root/etc/ssl/certs" "$root/root" "$root/builds"
-install -d -m 1777 "$root/tmp"
-install -m 0755 "$busybox" "$root/bin/busybox"
-# Every applet as a link, so that the runner's job script finds sh, mkdir, cat, rm, env...;
-# except busybox's package managers.
-for applet in $("$busybox" --list); do
-  case "$applet" in dpkg|dpkg-deb|rpm|rpm2cpio) continue ;; esac
-  [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
-done
-install -m 0755 "$bin" "$root/usr/local/bin/relsync"
-install -m 0644 "$ca" "$root/etc/ssl/certs/ca-certificates.crt"
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$root/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+scripts/image-rootfs.sh "$root" "$bin" "$busybox" "$ca"
 # The same modification time on every file, so that the layer depends only on the inputs.
 find "$root" -exec touch -h -d "$created" {} +
 

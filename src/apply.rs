@@ -2,7 +2,7 @@
 //! re-plans after every failed write or lost race, so a run converges from whatever state a
 //! failed earlier run (or a concurrent job) left, and never repeats a write blindly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -18,6 +18,10 @@ use crate::settings::Settings;
 
 /// How many observe → plan → execute rounds one run may take.
 const MAX_ROUNDS: usize = 8;
+
+/// Writes of one phase in flight at once, unless `--concurrency` or `forge.concurrency` says
+/// otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// `plan` (online) and `apply`. Returns whether changes were (or are) pending.
 ///
@@ -36,12 +40,11 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
                 "run in a tag pipeline, pass `--tag TAG`, or set `RELSYNC_TAG`",
             ));
         }
-        let uploaded = BTreeMap::new();
-        let none = BTreeMap::new();
+        let (uploaded, refused, ignored) = (BTreeMap::new(), BTreeSet::new(), BTreeMap::new());
         let plan = plan::diff(
             &desired,
             None,
-            &plan_context(&forge, &desired, &uploaded, &none),
+            &plan_context(&forge, &desired, &uploaded, &refused, &ignored),
         );
         crate::print_plan(settings, &desired, &plan, true, out)?;
         return Ok(plan.has_changes());
@@ -57,9 +60,24 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
         .enable_all()
         .build()?;
     rt.block_on(async {
+        // Milestones GitLab lacks: `apply` stops before any write, `plan` warns.
+        let milestones = if forge.capabilities().milestones && !desired.milestones.is_empty() {
+            forge.missing_milestones(&desired.milestones).await?
+        } else {
+            Some(Vec::new())
+        };
+        if apply && let Some(missing) = milestones.as_ref().filter(|m| !m.is_empty()) {
+            return Err(plan::milestones::missing_error(&settings.manifest, missing).into());
+        }
+        let milestone_warning = match &milestones {
+            None => Some(plan::milestones::unchecked_warning()),
+            Some(m) if !m.is_empty() => Some(plan::milestones::missing_warning(m)),
+            Some(_) => None,
+        };
         if apply {
             let pace = Pace {
                 interrupt: Some(on_signal()?),
+                concurrency: settings.concurrency,
                 ..Pace::default()
             };
             let done = converge(&forge, &desired, &pace).await?;
@@ -74,12 +92,13 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
             Ok(!done.done.is_empty())
         } else {
             let actual = forge.observe(&desired).await?;
-            let (uploaded, none) = (BTreeMap::new(), BTreeMap::new());
-            let plan = plan::diff(
+            let (uploaded, refused, ignored) = (BTreeMap::new(), BTreeSet::new(), BTreeMap::new());
+            let mut plan = plan::diff(
                 &desired,
                 Some(&actual),
-                &plan_context(&forge, &desired, &uploaded, &none),
+                &plan_context(&forge, &desired, &uploaded, &refused, &ignored),
             );
+            plan.warnings.extend(milestone_warning);
             crate::print_plan(settings, &desired, &plan, false, out)?;
             Ok(plan.has_changes())
         }
@@ -95,6 +114,8 @@ pub struct Pace {
     pub sleep: bool,
     /// Set to the signal's number when the process is asked to stop: no new write starts.
     pub interrupt: Option<Arc<AtomicI32>>,
+    /// How many writes of one phase may be in flight at once.
+    pub concurrency: usize,
 }
 
 impl Default for Pace {
@@ -103,6 +124,7 @@ impl Default for Pace {
             budget: Duration::from_secs(300),
             sleep: true,
             interrupt: None,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 }
@@ -191,21 +213,16 @@ pub async fn converge<F: Forge>(
     let mut done: Vec<String> = Vec::new();
     let mut first_plan: Option<Plan> = None;
     let mut last_err: Option<anyhow::Error> = None;
-    let mut uploaded = BTreeMap::new();
-    // The convergence guard: fields written last round, and those the forge ignored.
-    let mut sent: Vec<(String, String)> = Vec::new();
-    let mut ignored: BTreeMap<String, String> = BTreeMap::new();
+    let mut learnt = Learnt::default();
     for round in 0..MAX_ROUNDS {
         if let Err(i) = pace.check() {
             return Err(interrupted(i, &done));
         }
         let actual = forge.observe(desired).await?;
-        let mut plan = plan::diff(
-            desired,
-            Some(&actual),
-            &plan_context(forge, desired, &uploaded, &ignored),
-        );
-        let found = plan::guard::ignored(&sent, &plan.actions);
+        let mut plan = plan::diff(desired, Some(&actual), &learnt.context(forge, desired));
+        // The convergence guard: what the last round wrote and this plan wants to write again
+        // with the same value, the forge ignored.
+        let found = plan::guard::ignored(&learnt.sent, &plan.actions);
         if !found.is_empty() {
             let forge_name = desired.limits.forge.unwrap_or("the forge");
             for (field, value) in &found {
@@ -218,16 +235,12 @@ pub async fn converge<F: Forge>(
                     }
                 );
             }
-            ignored.extend(found);
-            plan = plan::diff(
-                desired,
-                Some(&actual),
-                &plan_context(forge, desired, &uploaded, &ignored),
-            );
+            learnt.ignored.extend(found);
+            plan = plan::diff(desired, Some(&actual), &learnt.context(forge, desired));
         }
-        sent.clear();
+        learnt.sent.clear();
         if let Some(why) = &plan.blocked {
-            return Err(anyhow::anyhow!("{why}").context(partial(&done)));
+            return Err(partial(anyhow::anyhow!("{why}"), &done));
         }
         if first_plan.is_none() {
             for w in &plan.warnings {
@@ -246,23 +259,12 @@ pub async fn converge<F: Forge>(
                 url,
             });
         }
-        match execute(
-            forge,
-            desired,
-            &actual,
-            &plan,
-            pace,
-            &mut uploaded,
-            &mut sent,
-            &mut done,
-        )
-        .await
-        {
+        match execute(forge, desired, &actual, &plan, pace, &mut learnt, &mut done).await {
             Ok(()) => last_err = None,
             Err(e) if is_retryable(&e) => {
                 let wait = crate::forge::http::backoff(round as u32, retry_after(&e));
                 if start.elapsed() + wait > pace.budget {
-                    return Err(e.context(partial(&done)));
+                    return Err(partial(e, &done));
                 }
                 if pace.sleep {
                     tracing::warn!(
@@ -281,40 +283,45 @@ pub async fn converge<F: Forge>(
             Err(e) => {
                 return Err(match e.downcast::<Interrupted>() {
                     Ok(i) => interrupted(i, &done),
-                    Err(e) => e.context(partial(&done)),
+                    Err(e) => partial(e, &done),
                 });
             }
         }
     }
-    Err(last_err
-        .unwrap_or_else(|| {
+    Err(partial(
+        last_err.unwrap_or_else(|| {
             anyhow::anyhow!("the release did not converge after {MAX_ROUNDS} rounds")
-        })
-        .context(partial(&done)))
+        }),
+        &done,
+    ))
 }
 
 /// The interruption, with what was done before it.
 fn interrupted(i: Interrupted, done: &[String]) -> anyhow::Error {
-    if done.is_empty() {
-        anyhow::Error::new(i).context("nothing was changed on the forge")
+    let text = if done.is_empty() {
+        "nothing was changed on the forge".to_owned()
     } else {
-        anyhow::Error::new(i).context(format!(
-            "{} change(s) were made before it:\n  {}\n",
+        format!(
+            "{} change(s) were made before it:\n    {}",
             done.len(),
-            done.join("\n  ")
-        ))
-    }
+            done.join("\n    ")
+        )
+    };
+    crate::error::note(anyhow::Error::new(i), text)
 }
 
-fn partial(done: &[String]) -> String {
-    if done.is_empty() {
+/// `err`, noting what the failed run changed.
+fn partial(err: anyhow::Error, done: &[String]) -> anyhow::Error {
+    let text = if done.is_empty() {
         "nothing was changed on the forge; running again is safe".to_owned()
     } else {
         format!(
-            "{} change(s) were made before the failure (listed above); running again converges from here",
-            done.len()
+            "{} change(s) were made before the failure:\n    {}\n  running again converges from here",
+            done.len(),
+            done.join("\n    ")
         )
-    }
+    };
+    crate::error::note(err, text)
 }
 
 /// A write failed in a way that re-reading and trying again may fix: transient errors, and
@@ -343,85 +350,195 @@ fn retry_after(e: &anyhow::Error) -> Option<Duration> {
 #[error("the release was created by another job meanwhile")]
 struct Raced;
 
-/// Runs the plan's actions in order. It stops early, to read the forge again, after
-/// creating a release that files attach to and after uploads the forge may rename.
-#[allow(clippy::too_many_arguments)]
+/// What a run learnt from its own writes, newer than the state in the description.
+#[derive(Debug, Default)]
+struct Learnt {
+    /// Files uploaded, by asset name: what was sent and the name the forge stored it under.
+    uploaded: BTreeMap<String, plan::StateFile>,
+    /// Stored files whose deletion the forge refused.
+    refused: BTreeSet<u64>,
+    /// Fields written by the last round, with their values (see [`plan::guard`]).
+    sent: Vec<(String, String)>,
+    /// Fields the forge ignored, with the value tried.
+    ignored: BTreeMap<String, String>,
+}
+
+impl Learnt {
+    fn context<'a, F: Forge>(&'a self, forge: &'a F, desired: &'a Desired) -> plan::Context<'a> {
+        plan_context(forge, desired, &self.uploaded, &self.refused, &self.ignored)
+    }
+}
+
+/// Runs the plan's actions phase by phase ([`phases`]): the actions of a phase at once, up to
+/// the concurrency bound; phases in order. It stops early, to read the forge again, after
+/// creating a release that files attach to and after uploads the forge may rename. After a
+/// failure no new action starts; those in flight finish and are recorded.
 async fn execute<F: Forge>(
     forge: &F,
     desired: &Desired,
     actual: &Actual,
     plan: &Plan,
     pace: &Pace,
-    uploaded: &mut BTreeMap<String, plan::StateFile>,
-    sent: &mut Vec<(String, String)>,
+    learnt: &mut Learnt,
     done: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     let caps = forge.capabilities();
     let release = actual.release.as_ref();
-    let mut uploads_done = false;
-    for action in &plan.actions {
-        if uploads_done && caps.renames_files && !matches!(action, Action::UploadFile { .. }) {
-            return Ok(());
-        }
-        if action.is_write() {
-            pace.check()?;
-        }
-        match action {
-            Action::Unchanged { .. } => continue,
-            Action::UploadFile { index, .. } => {
+    for phase in phases::phases(&plan.actions, &actual.links, caps) {
+        let actions: Vec<&Action> = phase.actions.iter().map(|&i| &plan.actions[i]).collect();
+        for action in &actions {
+            if let Action::UploadFile { index, .. } = action {
                 let file = &desired.files[*index];
                 // Recorded before sending: should the answer be lost, the next round still
                 // recognises what was sent, whatever name the forge gave it.
-                uploaded.insert(
+                learnt.uploaded.insert(
                     file.name.clone(),
                     plan::StateFile {
                         sha256: file.sha256.clone(),
                         stored: None,
                     },
                 );
-                let stored = forge.upload_file(desired, release, file).await?;
-                uploaded.insert(
-                    file.name.clone(),
-                    plan::StateFile {
-                        sha256: file.sha256.clone(),
-                        stored: Some(stored.name),
-                    },
-                );
-                uploads_done = true;
             }
-            Action::CreateRelease { release: new } => {
-                if let Created::AlreadyExists = forge.create_release(new).await? {
-                    return Err(Raced.into());
-                }
-                if !caps.files_linked {
-                    record(action, done);
-                    return Ok(());
-                }
-            }
-            Action::UpdateRelease { patch, .. } => {
-                let current = release.ok_or_else(|| {
-                    anyhow::anyhow!("the release disappeared while it was being updated")
-                })?;
-                forge.update_release(current, patch).await?;
-                sent.extend(plan::guard::release_fields(patch));
-            }
-            Action::DeleteLink { link } => forge.delete_link(&desired.tag, link.id).await?,
-            Action::UpdateLink { from, to } => {
-                forge.update_link(&desired.tag, from.id, to).await?;
-                sent.extend(plan::guard::link_fields(from, to));
-            }
-            Action::CreateLink { link } => forge.create_link(&desired.tag, link).await?,
-            Action::DeleteFile { file, .. } => forge.delete_file(release, file).await?,
-            Action::DeleteRelease { release: dup } => forge.delete_release(dup).await?,
         }
-        record(action, done);
+        let bound = if phase.concurrent {
+            pace.concurrency.max(1)
+        } else {
+            1
+        };
+        let (outcomes, failure) = run_phase(forge, desired, release, &actions, bound, pace).await;
+        let mut stop = false;
+        for (action, outcome) in actions.iter().zip(outcomes) {
+            let Some(outcome) = outcome else { continue };
+            match (action, outcome) {
+                // Reported once; the state records the file so no later run tries again.
+                (_, Outcome::Refused(id)) => {
+                    learnt.refused.insert(id);
+                    continue;
+                }
+                (Action::UploadFile { index, .. }, Outcome::Stored(name)) => {
+                    let file = &desired.files[*index];
+                    learnt.uploaded.insert(
+                        file.name.clone(),
+                        plan::StateFile {
+                            sha256: file.sha256.clone(),
+                            stored: Some(name),
+                        },
+                    );
+                    stop |= caps.renames_files;
+                }
+                (Action::CreateRelease { .. }, _) => stop |= !caps.files_linked,
+                _ => {}
+            }
+            learnt.sent.extend(plan::guard::action_fields(action));
+            record(action, done);
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if stop {
+            return Ok(());
+        }
     }
     Ok(())
 }
 
+/// What one action left behind.
+enum Outcome {
+    Done,
+    /// An upload, and the name the forge stored it under.
+    Stored(String),
+    /// A delete the forge refused for good (GitLab: deleting package files needs Maintainer),
+    /// by the stored file's id.
+    Refused(u64),
+}
+
+/// Runs a phase's actions, at most `bound` at a time; no new one starts after a failure or a
+/// stop signal. The outcomes are in the phase's order; `None` for those that did not run or
+/// failed. The first failure is returned with them.
+async fn run_phase<F: Forge>(
+    forge: &F,
+    desired: &Desired,
+    release: Option<&crate::forge::Release>,
+    actions: &[&Action],
+    bound: usize,
+    pace: &Pace,
+) -> (Vec<Option<Outcome>>, Option<anyhow::Error>) {
+    use futures_util::StreamExt as _;
+    use futures_util::stream::FuturesUnordered;
+    let mut outcomes: Vec<Option<Outcome>> = actions.iter().map(|_| None).collect();
+    let mut failure: Option<anyhow::Error> = None;
+    let mut next = actions.iter().enumerate();
+    let mut inflight = FuturesUnordered::new();
+    loop {
+        while failure.is_none() && inflight.len() < bound {
+            let Some((k, action)) = next.next() else {
+                break;
+            };
+            if let Err(i) = pace.check() {
+                failure = Some(i.into());
+                break;
+            }
+            inflight.push(async move { (k, run_one(forge, desired, release, action).await) });
+        }
+        match inflight.next().await {
+            Some((k, Ok(outcome))) => outcomes[k] = Some(outcome),
+            Some((_, Err(e))) => {
+                failure.get_or_insert(e);
+            }
+            None => break,
+        }
+    }
+    (outcomes, failure)
+}
+
+async fn run_one<F: Forge>(
+    forge: &F,
+    desired: &Desired,
+    release: Option<&crate::forge::Release>,
+    action: &Action,
+) -> anyhow::Result<Outcome> {
+    match action {
+        Action::Unchanged { .. } => {}
+        Action::UploadFile { index, .. } => {
+            let stored = forge
+                .upload_file(desired, release, &desired.files[*index])
+                .await?;
+            return Ok(Outcome::Stored(stored.name));
+        }
+        Action::CreateRelease { release: new } => {
+            if let Created::AlreadyExists = forge.create_release(new).await? {
+                return Err(Raced.into());
+            }
+        }
+        Action::UpdateRelease { patch, .. } => {
+            let current = release.ok_or_else(|| {
+                anyhow::anyhow!("the release disappeared while it was being updated")
+            })?;
+            forge.update_release(current, patch).await?;
+        }
+        Action::DeleteLink { link } => forge.delete_link(&desired.tag, link.id).await?,
+        Action::UpdateLink { from, to } => forge.update_link(&desired.tag, from.id, to).await?,
+        Action::CreateLink { link } => forge.create_link(&desired.tag, link).await?,
+        Action::DeleteFile { file, .. } => {
+            if let Err(e) = forge.delete_file(release, file).await {
+                return match e.downcast_ref::<plan::kept::DeleteRefused>() {
+                    Some(r) => {
+                        tracing::warn!("{}", r.message);
+                        Ok(Outcome::Refused(r.id))
+                    }
+                    None => Err(e),
+                };
+            }
+        }
+        Action::DeleteRelease { release: dup } => forge.delete_release(dup).await?,
+    }
+    Ok(Outcome::Done)
+}
+
 fn record(action: &Action, done: &mut Vec<String>) {
+    // Printed once, in the report; `-v` also shows when it happened among the requests.
     let line = output::describe_action(action);
-    tracing::info!("{line}");
+    tracing::debug!("{line}");
     done.push(line);
 }
 
@@ -429,12 +546,14 @@ fn plan_context<'a, F: Forge>(
     forge: &'a F,
     desired: &'a Desired,
     uploaded: &'a BTreeMap<String, plan::StateFile>,
+    refused: &'a BTreeSet<u64>,
     ignored: &'a BTreeMap<String, String>,
 ) -> plan::Context<'a> {
     plan::Context {
         caps: forge.capabilities(),
         file_url: Box::new(move |n: &str| forge.file_url(&desired.tag, &desired.package, n)),
         uploaded,
+        refused,
         ignored,
     }
 }
@@ -462,8 +581,10 @@ fn report(
             writeln!(out)?;
         }
         OutputFormat::Text => {
-            for line in done {
-                writeln!(out, "{line}")?;
+            if !settings.quiet {
+                for line in done {
+                    writeln!(out, "{line}")?;
+                }
             }
             if changed {
                 writeln!(
@@ -483,6 +604,8 @@ fn report(
     }
     output::github_outputs(&settings.env, d, url, changed, done)
 }
+
+mod phases;
 
 #[cfg(test)]
 mod faults;

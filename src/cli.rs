@@ -133,6 +133,14 @@ pub struct GlobalArgs {
     /// Plan without reading the forge.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// How many writes `apply` sends at once (default 8, or `forge.concurrency`); 1 sends
+    /// them one at a time.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
+    /// Also upload the files matching this glob, as if listed under `assets.files`
+    /// (repeatable).
+    #[arg(long = "asset", global = true, value_name = "GLOB")]
+    pub assets: Vec<String>,
     /// More logs (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

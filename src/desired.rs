@@ -63,6 +63,8 @@ pub struct Desired {
     pub shallow_warning: Option<String>,
     /// The forge's limits, and how the notes were cut to fit them.
     pub limits: limits::Limits,
+    /// Everything the notes template could read (`notes --output json`).
+    pub context: crate::render::Context,
 }
 
 /// A declared URL link.
@@ -275,18 +277,15 @@ pub fn build(
         commit_count: cl.commits.len(),
         shallow_warning: cl.shallow_warning.clone(),
         limits: limits::Limits::default(),
+        context: ctx,
     };
     secrets.check_rendered(settings, &renderer, &d)?;
     let mut d = d;
     let tag = d.tag.clone();
     let package = d.package.clone();
     let file_url = |name: &str| asset_url(&tag, &package, name);
-    limits::fit(
-        settings,
-        &mut d,
-        &file_url,
-        changes_link(settings, &cl, &ctx),
-    )?;
+    let changes = changes_link(settings, &cl, &d.context);
+    limits::fit(settings, &mut d, &file_url, changes)?;
     Ok(d)
 }
 
@@ -793,6 +792,16 @@ fn check_unique(
                 "give each asset its own path",
             ));
         }
+    }
+    if settings.forge == Some(crate::manifest::raw::ForgeKind::Gitlab)
+        && let Some((a, b, stored)) =
+            crate::forge::gitlab::stored_name_clash(files.iter().map(|f| f.name.as_str()))
+    {
+        return Err(m.error(
+            "assets.files",
+            format!("`{a}` and `{b}` would both be stored as `{stored}`: GitLab's generic package registry takes only letters, digits, `.`, `_`, `-` and `+` in file names, and relsync stores every other character as `_`"),
+            "rename one of the files (use `name:` with a template)",
+        ));
     }
     Ok(())
 }

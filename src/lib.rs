@@ -34,6 +34,7 @@ use crate::settings::Settings;
 /// # Errors
 /// Any failure; map it to an exit code with [`ExitStatus::of_error`].
 pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    check_flags(cli)?;
     match &cli.command {
         Command::Schema => {
             stdout.write_all(manifest::schema_json().as_bytes())?;
@@ -54,27 +55,48 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
         Command::Schema | Command::Completions(_) | Command::Man => Ok(ExitStatus::Success),
         Command::Check => {
             let d = build_offline(&settings)?;
-            writeln!(
-                stdout,
-                "ok: {} is valid ({} link(s), {} file(s), {} commit(s) for {})",
-                settings.manifest.source.as_ref().map_or_else(
-                    || "built-in defaults".to_owned(),
-                    |p| p.display().to_string()
-                ),
-                d.links.len(),
-                d.files.len(),
-                d.commit_count,
-                if d.unreleased {
-                    "the unreleased changes"
-                } else {
-                    &d.tag
+            let manifest = settings.manifest.source.as_ref().map_or_else(
+                || "built-in defaults".to_owned(),
+                |p| p.display().to_string(),
+            );
+            match settings.output {
+                OutputFormat::Json => {
+                    let doc = serde_json::json!({
+                        "ok": true,
+                        "manifest": manifest,
+                        "tag": (!d.unreleased).then_some(&d.tag),
+                        "links": d.links.len(),
+                        "files": d.files.len(),
+                        "commits": d.commit_count,
+                    });
+                    serde_json::to_writer_pretty(&mut *stdout, &doc)?;
+                    writeln!(stdout)?;
                 }
-            )?;
+                OutputFormat::Text => writeln!(
+                    stdout,
+                    "ok: {manifest} is valid ({} link(s), {} file(s), {} commit(s) for {})",
+                    d.links.len(),
+                    d.files.len(),
+                    d.commit_count,
+                    if d.unreleased {
+                        "the unreleased changes"
+                    } else {
+                        &d.tag
+                    }
+                )?,
+            }
             Ok(ExitStatus::Success)
         }
         Command::Notes => {
             let d = build_offline(&settings)?;
-            stdout.write_all(d.notes.as_bytes())?;
+            match settings.output {
+                // Everything the template could read, to write or debug a custom template.
+                OutputFormat::Json => {
+                    serde_json::to_writer_pretty(&mut *stdout, &d.context)?;
+                    writeln!(stdout)?;
+                }
+                OutputFormat::Text => stdout.write_all(d.notes.as_bytes())?,
+            }
             Ok(ExitStatus::Success)
         }
         Command::Plan(args) => {
@@ -86,6 +108,7 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                     file_url: Box::new(|_| String::new()),
                     uploaded: &uploaded,
                     ignored: &std::collections::BTreeMap::new(),
+                    refused: &std::collections::BTreeSet::new(),
                 };
                 let plan = plan::diff(&d, None, &cx);
                 print_plan(&settings, &d, &plan, true, stdout)?;
@@ -104,6 +127,74 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// Refuses options that would do nothing for the command, so that a mistyped pipeline fails
+/// loudly instead of silently ignoring what it asked for (exit 2).
+fn check_flags(cli: &Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    let (name, reading) = match &cli.command {
+        Command::Plan(_) => ("plan", true),
+        Command::Apply => ("apply", true),
+        Command::Notes => ("notes", true),
+        Command::Check => ("check", true),
+        Command::Schema => ("schema", false),
+        Command::Completions(_) => ("completions", false),
+        Command::Man => ("man", false),
+    };
+    let refuse = |flag: &str, why: &str, fix: &str| -> anyhow::Result<()> {
+        Err(error::input_with(
+            format!("`{flag}` does nothing for `{name}`: {why}"),
+            fix.to_owned(),
+        ))
+    };
+    if !reading {
+        let given = [
+            ("--file", g.file.is_some()),
+            ("--tag", g.tag.is_some()),
+            ("--forge", g.forge.is_some()),
+            ("--server", g.server.is_some()),
+            ("--project", g.project.is_some()),
+            ("--output", g.output != OutputFormat::Text),
+            ("--dotenv", g.dotenv.is_some()),
+            ("--offline", g.offline),
+            ("--asset", !g.assets.is_empty()),
+            ("--concurrency", g.concurrency.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, on)| *on) {
+            return refuse(
+                flag,
+                "it reads no manifest, repository or forge",
+                "drop the option",
+            );
+        }
+        return Ok(());
+    }
+    if g.offline && !matches!(cli.command, Command::Plan(_)) {
+        return match cli.command {
+            Command::Apply => refuse(
+                "--offline",
+                "`apply` writes to the forge",
+                "preview without the forge with `relsync plan --offline`",
+            ),
+            _ => refuse("--offline", "it never reads the forge", "drop `--offline`"),
+        };
+    }
+    if g.concurrency.is_some() && !matches!(cli.command, Command::Apply) {
+        return refuse(
+            "--concurrency",
+            "only `apply` writes",
+            "pass `--concurrency N` to `relsync apply`",
+        );
+    }
+    if g.dotenv.is_some() && !matches!(cli.command, Command::Apply) {
+        return refuse(
+            "--dotenv",
+            "the dotenv file records a release that `apply` made",
+            "pass `--dotenv FILE` to `relsync apply`",
+        );
+    }
+    Ok(())
 }
 
 /// What an offline plan assumes of the forge: the named one's shape, GitLab's otherwise.

@@ -24,14 +24,14 @@ fn main() -> ExitCode {
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
+        // Help and version are successes; bad flags are bad input, said in relsync's voice.
+        Err(e) if e.use_stderr() => {
+            eprintln!("{}", usage_error(&e.render().to_string()));
+            return ExitCode::from(ExitStatus::BadInput.code());
+        }
         Err(e) => {
             let _ = e.print();
-            // Help and version are successes; bad flags are bad input.
-            return ExitCode::from(if e.use_stderr() {
-                ExitStatus::BadInput.code()
-            } else {
-                0
-            });
+            return ExitCode::from(0);
         }
     };
     let annotations_env = env.clone();
@@ -47,13 +47,43 @@ fn main() -> ExitCode {
         Ok(status) => ExitCode::from(status.code()),
         Err(err) => {
             let status = ExitStatus::of_error(&err);
-            eprintln!("error: {err:#}");
-            if let Some(line) =
-                relsync::output::error_annotation(&annotations_env, &format!("{err:#}"))
-            {
+            let default_note = match cli.command {
+                relsync::cli::Command::Apply => "nothing was changed on the forge",
+                _ => "this command only reads; nothing was changed on the forge",
+            };
+            let text = relsync::error::render(&err, default_note);
+            eprintln!("{text}");
+            let summary = text.strip_prefix("error: ").unwrap_or(&text);
+            if let Some(line) = relsync::output::error_annotation(&annotations_env, summary) {
                 println!("{line}");
             }
             ExitCode::from(status.code())
         }
     }
+}
+
+/// A command-line error from clap as `error:`, its details, `help:` (clap's tip, or where the
+/// options are listed) and `note:`; clap's usage block is left out.
+fn usage_error(clap: &str) -> String {
+    let mut out = Vec::new();
+    let mut helps = Vec::new();
+    for line in clap.lines() {
+        let t = line.trim();
+        if t.starts_with("Usage:") || t.starts_with("For more information") {
+            break;
+        }
+        if let Some(tip) = t.strip_prefix("tip: ") {
+            helps.push(tip.to_owned());
+        } else if !t.is_empty() {
+            out.push(line.to_owned());
+        }
+    }
+    if helps.is_empty() {
+        helps.push("`relsync --help` lists the commands and options".to_owned());
+    }
+    for h in helps {
+        out.push(format!("  help: {h}"));
+    }
+    out.push("  note: nothing was sent to the forge".to_owned());
+    out.join("\n")
 }

@@ -580,6 +580,7 @@ mod tests {
             commit_count: 0,
             shallow_warning: None,
             limits: crate::desired::limits::Limits::default(),
+            context: crate::render::Context::default(),
         }
     }
 }

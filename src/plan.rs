@@ -12,6 +12,9 @@ pub mod guard;
 
 pub use crate::block::{BEGIN, END, Parsed, State, StateFile, compose_description, managed_block};
 
+pub mod kept;
+pub mod milestones;
+
 /// One step of a plan.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -162,6 +165,8 @@ pub struct Context<'a> {
     pub uploaded: &'a BTreeMap<String, StateFile>,
     /// Fields this run found the forge ignores, with the value tried (see [`guard`]).
     pub ignored: &'a BTreeMap<String, String>,
+    /// Ids of stored files whose deletion the forge refused during this run.
+    pub refused: &'a BTreeSet<u64>,
 }
 
 /// Computes the plan. `actual` is `None` offline (nothing is known of the forge, so
@@ -286,6 +291,9 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             },
         );
     }
+    // Files the forge refused to delete (earlier, as the state says, or in this run) stay.
+    let refused: BTreeSet<u64> = old_state.kept.union(cx.refused).copied().collect();
+    kept::skip_refused(&mut file_deletes, &refused);
     let managed_stored: HashMap<String, (&String, &StateFile)> = old_state
         .files
         .iter()
@@ -300,7 +308,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             Prune::Managed => caps.files_linked || managed_stored.contains_key(&s.name),
             Prune::None => false,
         };
-        if prune {
+        if prune && !refused.contains(&s.id) {
             file_deletes.push(Action::DeleteFile {
                 file: s.clone(),
                 reason: "no longer declared".into(),
@@ -385,6 +393,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             Vec::new()
         },
         ignored: skips.kept.clone(),
+        kept: kept::still_stored(&refused, &actual.files),
     };
     let block = managed_block(&notes_with_links(desired, caps), &new_state);
 

@@ -61,6 +61,10 @@ pub struct Settings {
     pub dotenv: Option<PathBuf>,
     /// `--offline`.
     pub offline: bool,
+    /// `-q`: only errors and the final line.
+    pub quiet: bool,
+    /// Writes of one phase in flight at once (`--concurrency`, `forge.concurrency`).
+    pub concurrency: usize,
     /// How long one request to the forge may take, retries included
     /// (`RELSYNC_RETRY_BUDGET`).
     pub retry_budget: Duration,
@@ -84,7 +88,12 @@ impl Settings {
     /// An invalid manifest (exit 2).
     pub fn resolve(args: &GlobalArgs, env: Env) -> anyhow::Result<Self> {
         let repo = args.repo.clone();
-        let manifest = manifest::load(args.file.as_deref(), &repo)?;
+        let mut manifest = manifest::load(args.file.as_deref(), &repo)?;
+        manifest.add_asset_globs(&args.assets)?;
+        let concurrency = args
+            .concurrency
+            .or(manifest.forge.concurrency)
+            .map_or(crate::apply::DEFAULT_CONCURRENCY, usize::from);
         let ci = CiContext::detect(&env);
         let forge = args.forge.or(manifest.forge.kind).or(match ci.provider {
             Provider::GitlabCi => Some(ForgeKind::Gitlab),
@@ -144,6 +153,8 @@ impl Settings {
             output: args.output,
             dotenv: args.dotenv.clone(),
             offline: args.offline,
+            quiet: args.quiet,
+            concurrency,
             ci,
             retry_budget,
             env,

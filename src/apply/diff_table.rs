@@ -66,6 +66,7 @@ fn plan_of(fake: &Fake, want: &Desired) -> Vec<String> {
         file_url: Box::new(|n: &str| fake.file_url(&want.tag, &want.package, n)),
         uploaded: &uploaded,
         ignored: &uploaded_none(),
+        refused: &std::collections::BTreeSet::new(),
     };
     let p = plan::diff(want, Some(&actual), &cx);
     assert!(p.blocked.is_none());

@@ -72,6 +72,7 @@ pub(crate) fn desired(name: &str, links: &[(&str, &str)], files: &[(&str, &[u8])
         commit_count: 1,
         shallow_warning: None,
         limits: crate::desired::limits::Limits::default(),
+        context: crate::render::Context::default(),
     }
 }
 
@@ -80,6 +81,7 @@ pub(crate) fn pace() -> Pace {
         budget: std::time::Duration::from_secs(3600),
         sleep: false,
         interrupt: None,
+        concurrency: super::DEFAULT_CONCURRENCY,
     }
 }
 

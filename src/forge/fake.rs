@@ -387,7 +387,9 @@ impl Fake {
             method: m,
             what: what.clone(),
         });
-        if std::mem::take(&mut w.crash_pending) {
+        // A crashed process sends nothing more: every request after the crash fails, also
+        // those of a concurrent phase that were about to start.
+        if w.crash_pending {
             return Err(Crash.into());
         }
         if let Some((releases, files)) = w.meanwhile.remove(&n) {
@@ -418,7 +420,10 @@ impl Fake {
         let answer = apply(&mut w);
         match fault {
             Some(Fault::LostAnswer) => Err(status(&method, &what, 502, "Bad Gateway")),
-            Some(Fault::CrashBeforeAnswer) => Err(Crash.into()),
+            Some(Fault::CrashBeforeAnswer) => {
+                w.crash_pending = true;
+                Err(Crash.into())
+            }
             Some(Fault::CrashAfterAnswer) => {
                 w.crash_pending = true;
                 answer

@@ -6,6 +6,11 @@
 //! <https://docs.gitlab.com/user/packages/generic_packages/>, Packages
 //! <https://docs.gitlab.com/api/packages/>.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -32,6 +37,46 @@ pub struct Gitlab {
     /// The project as given (id or path).
     project: String,
     token: Option<Token>,
+    /// Files this run uploaded: where the token cannot list package files (GitLab before
+    /// 16.0 with `CI_JOB_TOKEN`), they stand in for the listing together with the state.
+    uploaded: Mutex<Vec<StoredFile>>,
+    /// The fallback to the state was reported.
+    warned_listing: AtomicBool,
+}
+
+/// The name GitLab stores a file under. Generic package file names must match
+/// `\A[A-Za-z0-9._+-]+\z` (`generic_package_file_name_regex`, `lib/gitlab/regex/packages.rb`);
+/// every other character becomes `_`. The release link keeps the manifest's name.
+#[must_use]
+pub fn stored_name(name: &str) -> Cow<'_, str> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+');
+    if name.chars().all(ok) {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(name.chars().map(|c| if ok(c) { c } else { '_' }).collect())
+    }
+}
+
+/// Two asset names that GitLab would store under one name, as `(first, second, stored)`.
+#[must_use]
+pub fn stored_name_clash<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Option<(String, String, String)> {
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for n in names {
+        let s = stored_name(n).into_owned();
+        if let Some(first) = seen.get(&s) {
+            return Some(((*first).to_owned(), n.to_owned(), s));
+        }
+        seen.insert(s, n);
+    }
+    None
+}
+
+/// Whether an error is the group's refusal of duplicate generic packages.
+fn is_duplicate_refusal(e: &HttpError) -> bool {
+    matches!(e, HttpError::Status { status, message, .. }
+        if *status == StatusCode::BAD_REQUEST && message.contains("Duplicate package is not allowed"))
 }
 
 impl Gitlab {
@@ -52,6 +97,8 @@ impl Gitlab {
             web,
             project: project.to_owned(),
             token,
+            uploaded: Mutex::new(Vec::new()),
+            warned_listing: AtomicBool::new(false),
         })
     }
 
@@ -155,6 +202,181 @@ impl Gitlab {
         Ok(files)
     }
 
+    fn is_job_token(&self) -> bool {
+        self.token
+            .as_ref()
+            .is_some_and(|t| t.kind == TokenKind::Job)
+    }
+
+    fn token_var(&self) -> &str {
+        self.token.as_ref().map_or("(no token)", |t| t.var.as_str())
+    }
+
+    /// A job token refused on the package files API: GitLab before 16.0 ignores
+    /// `CI_JOB_TOKEN` there (MR !116059), which reads as 401, 403 or 404.
+    fn cannot_list(&self, e: &anyhow::Error) -> bool {
+        self.is_job_token()
+            && e.chain()
+                .filter_map(|c| c.downcast_ref::<HttpError>())
+                .any(|h| matches!(h.status().map(|s| s.as_u16()), Some(401 | 403 | 404)))
+    }
+
+    /// Stored files under their asset names: a file stored under its GitLab-safe name is
+    /// reported under the name the manifest gives it.
+    fn as_assets(files: Vec<StoredFile>, desired: &Desired) -> Vec<StoredFile> {
+        let by_stored: HashMap<String, &str> = desired
+            .files
+            .iter()
+            .filter(|f| stored_name(&f.name) != f.name.as_str())
+            .map(|f| (stored_name(&f.name).into_owned(), f.name.as_str()))
+            .collect();
+        files
+            .into_iter()
+            .map(|mut s| {
+                if let Some(asset) = by_stored.get(&s.name)
+                    && !desired.files.iter().any(|f| f.name == s.name)
+                {
+                    s.name = (*asset).to_owned();
+                }
+                s
+            })
+            .collect()
+    }
+
+    /// What stands in for the package's files when the token cannot list them: the files
+    /// this run uploaded, and those whose sha256 relsync's state records as the desired one.
+    /// Nothing else is reported, so nothing is deleted: superseded files stay in the package.
+    fn files_from_state(&self, desired: &Desired, release: Option<&Release>) -> Vec<StoredFile> {
+        if !self.warned_listing.swap(true, Ordering::SeqCst) {
+            tracing::warn!(
+                "the token in `{}` may not list the package's files on this server (GitLab before 16.0 refuses `CI_JOB_TOKEN` there): relsync compares files with the sha256 values recorded in the release's state and never re-uploads an unchanged file; superseded files stay in the package (delete them under Deploy > Package registry, or set `GITLAB_TOKEN` to a token with the `api` scope)",
+                self.token_var()
+            );
+        }
+        let state = release
+            .map(|r| crate::block::State::parse(&r.description).state)
+            .unwrap_or_default();
+        let session = self.uploaded.lock().map(|u| u.clone()).unwrap_or_default();
+        desired
+            .files
+            .iter()
+            .filter_map(|f| {
+                if let Some(s) = session.iter().rev().find(|s| s.name == f.name) {
+                    return Some(s.clone());
+                }
+                state
+                    .files
+                    .get(&f.name)
+                    .filter(|st| st.sha256 == f.sha256)
+                    .map(|_| StoredFile {
+                        id: 0,
+                        parent_id: None,
+                        name: f.name.clone(),
+                        // Unknown: the plan then trusts the state's sha256.
+                        size: 0,
+                        sha256: None,
+                        complete: true,
+                    })
+            })
+            .collect()
+    }
+
+    /// Sends one generic package upload.
+    async fn put_file(&self, url: &str, file: &DesiredFile) -> Result<UploadedDto, HttpError> {
+        let body = super::upload_body(file)
+            .await
+            .map_err(|e| HttpError::Transport {
+                method: Method::PUT,
+                path: url.to_owned(),
+                message: e.to_string(),
+            })?;
+        let resp = self
+            .http
+            .send(
+                self.http
+                    .request(Method::PUT, url)
+                    .query(&[("select", "package_file")])
+                    .header(reqwest::header::CONTENT_LENGTH, file.size)
+                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .timeout(self.http.upload_timeout(file.size))
+                    .body(body),
+            )
+            .await?;
+        Ok(resp.json().unwrap_or_default())
+    }
+
+    /// The group forbids duplicate generic packages: deletes the stored files named `stored`
+    /// in the package version so that the new one can be uploaded. Deleting needs the
+    /// Maintainer role; without it the error names the setting and the role.
+    async fn remove_for_replacement(
+        &self,
+        desired: &Desired,
+        asset: &str,
+        stored: &str,
+    ) -> anyhow::Result<()> {
+        let files = self.package_files(&desired.package).await?;
+        for f in files.iter().filter(|f| f.name == stored) {
+            let url = format!(
+                "{}/packages/{}/package_files/{}",
+                self.project_url(),
+                f.parent_id.unwrap_or_default(),
+                f.id
+            );
+            if let Err(e) = self
+                .http
+                .delete(self.http.request(Method::DELETE, &url))
+                .await
+            {
+                let hint = (e.status() == Some(StatusCode::FORBIDDEN)).then(|| format!(
+                    "the group forbids duplicate generic packages (\"Allow duplicates\" under the group's Settings > Packages and registries), so `{asset}` can only be replaced by deleting the old file first, and deleting a package file needs the Maintainer role, which the token in `{}` lacks: allow duplicates for generic packages in that setting, or run relsync with a Maintainer's token (`GITLAB_TOKEN`, or a pipeline started by a Maintainer)",
+                    self.token_var()
+                ));
+                return Err(super::http::with_hint(
+                    e,
+                    &format!("replace `{asset}` in the generic package registry"),
+                    hint,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The milestones among `titles` that the project (or its groups) lacks; `None` when the
+    /// token may not read milestones (the milestones API takes no `CI_JOB_TOKEN`).
+    async fn missing_milestones_of(
+        &self,
+        titles: &[String],
+    ) -> anyhow::Result<Option<Vec<String>>> {
+        let url = format!("{}/milestones", self.project_url());
+        let mut missing = Vec::new();
+        for t in titles {
+            let found: Vec<MilestoneDto> = match self
+                .get_all(
+                    &url,
+                    &[("title", t.as_str()), ("include_ancestors", "true")],
+                    "list the project's milestones",
+                )
+                .await
+            {
+                Ok(v) => v,
+                Err(e)
+                    if e.chain()
+                        .filter_map(|c| c.downcast_ref::<HttpError>())
+                        .any(|h| {
+                            matches!(h.status().map(|s| s.as_u16()), Some(401 | 403 | 404))
+                        }) =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
+            if !found.iter().any(|m| &m.title == t) {
+                missing.push(t.clone());
+            }
+        }
+        Ok(Some(missing))
+    }
+
     fn link_from(l: LinkDto) -> Link {
         let direct_asset_path = l.direct_asset_url.as_deref().and_then(direct_asset_path_of);
         Link {
@@ -212,6 +434,7 @@ impl Forge for Gitlab {
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => None,
             Err(e) => return Err(self.explain(e, "read the release")),
         };
+        let release = release.map(|r| r.into_release(&self.web, &self.project));
         let links = match &release {
             Some(_) => {
                 let list: Vec<LinkDto> = self
@@ -228,12 +451,16 @@ impl Forge for Gitlab {
         let package_ok = crate::assets::check_package_name(&desired.package.name).is_ok()
             && crate::assets::check_package_version(&desired.package.version).is_ok();
         let files = if package_ok && (!desired.files.is_empty() || release.is_some()) {
-            self.package_files(&desired.package).await?
+            match self.package_files(&desired.package).await {
+                Ok(files) => Self::as_assets(files, desired),
+                Err(e) if self.cannot_list(&e) => self.files_from_state(desired, release.as_ref()),
+                Err(e) => return Err(e),
+            }
         } else {
             Vec::new()
         };
         Ok(Actual {
-            release: release.map(|r| r.into_release(&self.web, &self.project)),
+            release,
             links,
             files,
             duplicates: Vec::new(),
@@ -311,10 +538,16 @@ impl Forge for Gitlab {
 
     async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<()> {
         let url = format!("{}/assets/links/{id}", self.release_path(tag));
-        // Always send every field: GitLab resets an omitted `link_type` to `other`.
+        // Always send every field: GitLab resets an omitted `link_type` to `other`, and keeps
+        // an omitted `direct_asset_path` (`Releases::Links::Params` sets it only when the key
+        // is present): `null` clears it.
+        let mut body = link_body(link);
+        if link.direct_asset_path.is_none() {
+            body["direct_asset_path"] = serde_json::Value::Null;
+        }
         let resp = self
             .http
-            .send(self.http.request(Method::PUT, &url).json(&link_body(link)))
+            .send(self.http.request(Method::PUT, &url).json(&body))
             .await
             .map_err(|e| self.explain(e, &format!("update the link `{}`", link.name)))?;
         drop(resp);
@@ -336,41 +569,43 @@ impl Forge for Gitlab {
         file: &DesiredFile,
     ) -> anyhow::Result<StoredFile> {
         let package = &desired.package;
+        let stored = stored_name(&file.name);
         let url = format!(
             "{}/packages/generic/{}/{}/{}",
             self.project_url(),
             segment(&package.name),
             segment(&package.version),
-            segment(&file.name)
+            segment(&stored)
         );
-        let body = super::upload_body(file).await?;
-        let resp = self
-            .http
-            .send(
-                self.http
-                    .request(Method::PUT, &url)
-                    .query(&[("select", "package_file")])
-                    .header(reqwest::header::CONTENT_LENGTH, file.size)
-                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                    .timeout(self.http.upload_timeout(file.size))
-                    .body(body),
-            )
-            .await
-            .map_err(|e| {
-                self.explain(
-                    e,
-                    &format!("upload `{}` to the generic package registry", file.name),
-                )
-            })?;
-        let stored: UploadedDto = resp.json().unwrap_or_default();
-        Ok(StoredFile {
-            id: stored.id,
-            parent_id: stored.package_id,
-            name: stored.file_name.unwrap_or_else(|| file.name.clone()),
+        let what = format!("upload `{}` to the generic package registry", file.name);
+        let answer = match self.put_file(&url, file).await {
+            Ok(a) => a,
+            Err(e) if is_duplicate_refusal(&e) => {
+                tracing::info!(
+                    "the group forbids duplicate generic packages: deleting the old `{}` before uploading the new one",
+                    file.name
+                );
+                self.remove_for_replacement(desired, &file.name, &stored)
+                    .await?;
+                self.put_file(&url, file)
+                    .await
+                    .map_err(|e| self.explain(e, &what))?
+            }
+            Err(e) => return Err(self.explain(e, &what)),
+        };
+        // Reported under the asset name, as `observe` reports it.
+        let out = StoredFile {
+            id: answer.id,
+            parent_id: answer.package_id,
+            name: file.name.clone(),
             size: file.size,
             sha256: Some(file.sha256.clone()),
             complete: true,
-        })
+        };
+        if let Ok(mut u) = self.uploaded.lock() {
+            u.push(out.clone());
+        }
+        Ok(out)
     }
 
     async fn delete_release(&self, _release: &Release) -> anyhow::Result<()> {
@@ -388,24 +623,42 @@ impl Forge for Gitlab {
             file.parent_id.unwrap_or_default(),
             file.id
         );
-        self.http
-            .delete(self.http.request(Method::DELETE, &url))
-            .await
-            .map_err(|e| self.explain(e, &format!("delete the package file `{}`", file.name)))
+        match self.http.delete(self.http.request(Method::DELETE, &url)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.status() == Some(StatusCode::FORBIDDEN) => {
+                Err(crate::plan::kept::DeleteRefused {
+                    id: file.id,
+                    message: format!(
+                        "GitLab refused to delete the package file `{}` (id {}): {e}; deleting package files needs the Maintainer role, which the token in `{}` lacks. The release no longer links it (a replaced file's link serves the newest copy); it stays in the package and relsync will not try again: delete it under Deploy > Package registry, or run relsync with a Maintainer's token",
+                        file.name,
+                        file.id,
+                        self.token_var()
+                    ),
+                }
+                .into())
+            }
+            Err(e) => Err(self.explain(e, &format!("delete the package file `{}`", file.name))),
+        }
     }
 
     fn file_url(&self, _tag: &str, package: &Package, name: &str) -> String {
-        // Names and versions were checked against GitLab's rules, so they need no escaping.
+        // Names and versions were checked against GitLab's rules, and file names are stored
+        // under GitLab-safe names, so they need no escaping.
         format!(
-            "{}/packages/generic/{}/{}/{name}",
+            "{}/packages/generic/{}/{}/{}",
             self.project_url(),
             package.name,
-            package.version
+            package.version,
+            stored_name(name)
         )
     }
 
     fn release_url(&self, tag: &str) -> String {
         format!("{}/{}/-/releases/{}", self.web, self.project, segment(tag))
+    }
+
+    async fn missing_milestones(&self, titles: &[String]) -> anyhow::Result<Option<Vec<String>>> {
+        self.missing_milestones_of(titles).await
     }
 }
 
@@ -470,7 +723,6 @@ struct UploadedDto {
     #[serde(default)]
     id: u64,
     package_id: Option<u64>,
-    file_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -491,7 +743,22 @@ struct PackageFileDto {
 
 #[cfg(test)]
 mod tests {
-    use super::direct_asset_path_of;
+    use super::{direct_asset_path_of, stored_name, stored_name_clash};
+
+    #[test]
+    fn stored_names_keep_what_gitlab_takes_and_replace_the_rest() {
+        assert_eq!(stored_name("app-1.2+b_3.tar.gz"), "app-1.2+b_3.tar.gz");
+        assert_eq!(
+            stored_name("my app (linux).tar.gz"),
+            "my_app__linux_.tar.gz"
+        );
+        assert_eq!(stored_name("日本~x@y"), "___x_y");
+        assert_eq!(
+            stored_name_clash(["a b.txt", "c.txt", "a_b.txt"]),
+            Some(("a b.txt".into(), "a_b.txt".into(), "a_b.txt".into()))
+        );
+        assert_eq!(stored_name_clash(["a.txt", "b.txt"]), None);
+    }
 
     #[test]
     fn direct_asset_path_from_url() {

@@ -201,6 +201,23 @@ fn connect_help(tls: bool) -> &'static str {
 }
 
 impl HttpError {
+    /// What kind of failure this is, in a few words, for the request log.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Status { .. } => "an error status",
+            Self::Transport { .. } => "a transport failure",
+            Self::Connect { .. } => "a connection failure",
+            Self::Certificate { .. } => "an untrusted certificate",
+            Self::Timeout { .. } => "a timeout",
+            Self::Redirect { .. } => "a redirect",
+            Self::Origin { .. } => "a request to another origin",
+            Self::Request { .. } => "an unbuildable request",
+            Self::TooLarge { .. } => "an answer over the size cap",
+            Self::Body { .. } => "a body that could not be sent",
+        }
+    }
+
     /// The status, when the server answered.
     #[must_use]
     pub fn status(&self) -> Option<StatusCode> {
@@ -521,26 +538,51 @@ impl Http {
         loop {
             let (client, req) = make().build_split();
             let req = req.map_err(|e| self.unbuildable(&e))?;
+            // `-vv`: every decision to retry or to give up, and why.
             match self.attempt(&client, req, deadline).await {
                 Ok(r) => return Ok(r),
                 Err(e) if e.is_transient() => {
                     if matches!(e, HttpError::Connect { .. }) {
                         connect_failures += 1;
                         if connect_failures >= CONNECT_ATTEMPTS {
+                            tracing::trace!(
+                                "not retried: {} connection attempts failed",
+                                connect_failures
+                            );
                             return Err(e);
                         }
                     }
                     let wait = backoff(attempt, e.retry_after());
-                    if Instant::now() + wait >= deadline {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if wait >= left {
+                        tracing::trace!(
+                            "not retried: waiting {:.1}s would pass the retry budget ({:.1}s left)",
+                            wait.as_secs_f64(),
+                            left.as_secs_f64()
+                        );
                         return Err(e);
                     }
+                    tracing::trace!(
+                        "retry {} after {:.1}s ({}; {:.1}s of the budget left)",
+                        attempt + 1,
+                        wait.as_secs_f64(),
+                        if e.retry_after().is_some() {
+                            "the server's Retry-After"
+                        } else {
+                            "backoff with jitter"
+                        },
+                        left.as_secs_f64()
+                    );
                     let first = e.to_string();
                     let first = first.lines().next().unwrap_or_default();
                     tracing::warn!("{first}; retrying in {:.1}s", wait.as_secs_f64());
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    tracing::trace!("not retried: {} is not transient", e.kind());
+                    return Err(e);
+                }
             }
         }
     }
@@ -572,12 +614,12 @@ impl Http {
         }
         let after = deadline.saturating_duration_since(Instant::now());
         *req.timeout_mut() = Some(after);
-        tracing::debug!("{method} {path}");
         let timeout = || HttpError::Timeout {
             method: method.clone(),
             path: path.clone(),
             after: self.budget.max(after),
         };
+        let started = Instant::now();
         let work = async {
             let resp = client
                 .execute(req)
@@ -585,11 +627,21 @@ impl Http {
                 .map_err(|e| self.transport_error(&e, &method, &path, origin.as_ref()))?;
             self.answer(resp, &method, &path, origin.as_ref()).await
         };
-        match tokio::time::timeout_at(deadline.into(), work).await {
+        let result = match tokio::time::timeout_at(deadline.into(), work).await {
             Ok(Err(HttpError::Transport { .. })) if Instant::now() >= deadline => Err(timeout()),
             Ok(r) => r,
             Err(_) => Err(timeout()),
+        };
+        // `-v`: one line per request, once its answer is in.
+        let ms = started.elapsed().as_millis();
+        match &result {
+            Ok(a) => tracing::debug!("{method} {path} -> {} ({ms} ms)", a.status.as_u16()),
+            Err(e) => match e.status() {
+                Some(status) => tracing::debug!("{method} {path} -> {} ({ms} ms)", status.as_u16()),
+                None => tracing::debug!("{method} {path} -> no answer: {} ({ms} ms)", e.kind()),
+            },
         }
+        result
     }
 
     /// Reads the answer within the caps; a success is returned, anything else is an error.
@@ -715,11 +767,17 @@ impl Http {
             let tls = ["tls", "ssl", "handshake", "corrupt message", "certificate"]
                 .iter()
                 .any(|w| lower.contains(w));
+            // The innermost cause says it all ("Connection refused (os error 111)", "failed to
+            // lookup address information: ..."); reqwest's wrappers repeat the URL.
+            let mut cause: &dyn std::error::Error = e;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
             return HttpError::Connect {
                 method,
                 path,
                 origin: origin.map_or_else(String::new, ToString::to_string),
-                message,
+                message: self.redact(&cause.to_string()),
                 tls,
             };
         }
@@ -864,7 +922,7 @@ pub fn api_roots(server: &str, api_path: &str) -> (String, String) {
 pub fn with_hint(e: HttpError, what: &str, hint: Option<String>) -> anyhow::Error {
     let err = anyhow::Error::new(e).context(format!("cannot {what}"));
     match hint {
-        Some(h) => err.context(h),
+        Some(h) => crate::error::hint(err, h),
         None => err,
     }
 }

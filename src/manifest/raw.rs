@@ -66,6 +66,8 @@ pub struct RawForge {
     pub token_env: Option<String>,
     /// A CA bundle (PEM) to trust, relative to the repository.
     pub ca_file: Option<String>,
+    /// How many writes `apply` sends at once (1 to 64; default 8).
+    pub concurrency: Option<u16>,
 }
 
 /// A string, or an integer taken as its decimal string.

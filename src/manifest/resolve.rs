@@ -46,6 +46,8 @@ pub struct ForgeSection {
     pub token_env: Option<String>,
     /// A CA bundle, resolved against the repository.
     pub ca_file: Option<PathBuf>,
+    /// How many writes `apply` sends at once.
+    pub concurrency: Option<u16>,
 }
 
 /// `release:` with defaults applied.
@@ -220,6 +222,27 @@ impl Manifest {
         Ok(m)
     }
 
+    /// Adds file globs given on the command line (`--asset`, the action's `files` input) to
+    /// `assets.files`, after the manifest's own, validated as the manifest's are.
+    ///
+    /// # Errors
+    /// An invalid glob or one that leaves the repository (exit 2).
+    pub fn add_asset_globs(&mut self, globs: &[String]) -> anyhow::Result<()> {
+        for glob in globs {
+            check_file_glob(glob).map_err(|(what, fix)| {
+                crate::error::input_with(format!("`--asset {glob}`: {what}"), fix)
+            })?;
+            self.assets.files.push(FileSpec {
+                key: format!("--asset {glob}"),
+                path: glob.clone(),
+                name: "{{ file.name }}".into(),
+                link_type: LinkType::Package,
+                direct_asset_path: None,
+            });
+        }
+        Ok(())
+    }
+
     /// An input error located at `key` in the manifest: `release.yml:12: `assets.files[1].path`: …`.
     pub fn error(
         &self,
@@ -283,7 +306,17 @@ impl Manifest {
                 ));
             }
         }
+        if let Some(n) = f.concurrency
+            && !(1..=64).contains(&n)
+        {
+            return Err(self.error(
+                "forge.concurrency",
+                format!("{n} is out of range"),
+                "write a number from 1 (one write at a time) to 64",
+            ));
+        }
         self.forge = ForgeSection {
+            concurrency: f.concurrency,
             kind: f.kind,
             server: f.server,
             project: f.project.map(raw::StringOrInt::into_string),
@@ -485,20 +518,8 @@ impl Manifest {
         }
         for (i, f) in a.files.unwrap_or_default().into_iter().enumerate() {
             let key = format!("assets.files[{i}]");
-            glob::Pattern::new(&f.path).map_err(|e| {
-                self.error(
-                    &format!("{key}.path"),
-                    format!("invalid glob: {e}"),
-                    "write a glob relative to the repository, e.g. `dist/*.tar.gz`",
-                )
-            })?;
-            if Path::new(&f.path).is_absolute() || f.path.split('/').any(|s| s == "..") {
-                return Err(self.error(
-                    &format!("{key}.path"),
-                    "must stay inside the repository",
-                    "write a path relative to the repository, without `..`",
-                ));
-            }
+            check_file_glob(&f.path)
+                .map_err(|(what, fix)| self.error(&format!("{key}.path"), what, fix))?;
             let name = f.name.unwrap_or_else(|| "{{ file.name }}".into());
             self.check_template(&format!("{key}.name"), &name)?;
             if let Some(d) = &f.direct_asset_path {
@@ -611,4 +632,22 @@ fn is_secret_name(name: &str) -> bool {
     ["TOKEN", "PASSWORD", "SECRET", "PRIVATE_KEY"]
         .iter()
         .any(|w| upper.contains(w))
+}
+
+/// Checks a file glob of `assets.files`: valid syntax, relative, never above the repository.
+/// The problem and its remedy otherwise.
+fn check_file_glob(path: &str) -> Result<(), (String, &'static str)> {
+    if let Err(e) = glob::Pattern::new(path) {
+        return Err((
+            format!("invalid glob: {e}"),
+            "write a glob relative to the repository, e.g. `dist/*.tar.gz`",
+        ));
+    }
+    if Path::new(path).is_absolute() || path.split('/').any(|s| s == "..") {
+        return Err((
+            "must stay inside the repository".into(),
+            "write a path relative to the repository, without `..`",
+        ));
+    }
+    Ok(())
 }

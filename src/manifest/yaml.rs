@@ -45,7 +45,8 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, LineInd
             "{}:{}:{}: malformed YAML: {}",
             file.display(),
             e.marker().line(),
-            e.marker().col(),
+            // The scanner counts columns from 0; editors count from 1.
+            e.marker().col() + 1,
             e.info()
         ))
         .with_remedy("fix the YAML syntax; `relsync check` validates the manifest"),
@@ -94,6 +95,10 @@ fn describe(
         .next()
         .unwrap_or(&message)
         .to_owned();
+    // ... and starts with the key path, which the message names already.
+    let message = message
+        .strip_prefix(&format!("{path}: "))
+        .map_or(message.clone(), str::to_owned);
     let key = if path == "." {
         "the document".to_owned()
     } else {

@@ -85,18 +85,20 @@ pub fn digest(description: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(normal.trim())))
 }
 
+/// The fields an action writes that the guard watches: those of release and link updates.
+#[must_use]
+pub fn action_fields(action: &Action) -> Vec<(String, String)> {
+    match action {
+        Action::UpdateRelease { patch, .. } => release_fields(patch),
+        Action::UpdateLink { from, to } => link_fields(from, to),
+        _ => Vec::new(),
+    }
+}
+
 /// Every field the plan's updates would write.
 #[must_use]
 pub fn writes(actions: &[Action]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for a in actions {
-        match a {
-            Action::UpdateRelease { patch, .. } => out.extend(release_fields(patch)),
-            Action::UpdateLink { from, to } => out.extend(link_fields(from, to)),
-            _ => {}
-        }
-    }
-    out
+    actions.iter().flat_map(action_fields).collect()
 }
 
 /// The fields that were written (`sent`, by the last round) and that the next plan wants to

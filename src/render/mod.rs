@@ -32,7 +32,7 @@ pub const BUILTIN_NAME: &str = "release.md.j2";
 pub const BUILTIN: &str = include_str!("../../templates/release.md.j2");
 
 /// Everything a template can read (PRODUCT.md "Template context").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Context {
     /// The version: the tag without its pattern's prefix.
     pub version: String,

@@ -336,6 +336,7 @@ const CASES: &[Case] = &[
 #[test]
 fn bad_input_exits_2_with_a_located_message() {
     let mut failures = Vec::new();
+    let mut table = String::new();
     for case in CASES {
         let r = repo();
         if let Some(m) = case.manifest {
@@ -345,6 +346,22 @@ fn bad_input_exits_2_with_a_located_message() {
             std::fs::write(r.path().join(path), content).unwrap();
         }
         let run = Cli::new(r.path(), case.args).env("GITLAB_TOKEN", "").run();
+        let tmp = r.path().display().to_string();
+        table.push_str(&format!(
+            "## {}\n{}\n",
+            case.name,
+            run.stderr.trim_end().replace(&tmp, "[repo]")
+        ));
+        if !run.stderr.contains("\n  help: ")
+            || !run
+                .stderr
+                .contains("\n  note: nothing was sent to the forge")
+        {
+            failures.push(format!(
+                "{}: not error/help/note:\n{}",
+                case.name, run.stderr
+            ));
+        }
         let missing: Vec<_> = case
             .expect
             .iter()
@@ -365,6 +382,7 @@ fn bad_input_exits_2_with_a_located_message() {
         CASES.len(),
         failures.join("\n")
     );
+    insta::assert_snapshot!("bad_input_table", table);
 }
 
 #[test]

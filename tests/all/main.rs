@@ -1,5 +1,6 @@
 //! The single integration-test binary.
 
+mod bench_writes;
 mod block;
 mod changelog;
 mod cli;
@@ -10,6 +11,7 @@ mod emulator_tgit;
 mod gitea;
 mod github;
 mod gitlab;
+mod gitlab_rules;
 mod helpers;
 mod hostile;
 mod inputs;
@@ -19,3 +21,4 @@ mod network;
 mod ship;
 mod signals;
 mod tgit;
+mod voice;

@@ -579,3 +579,64 @@ fn action_installs_the_released_binary_only_when_its_sha256_matches() {
     let (ok, log) = install_into(&work.path().join("missing"));
     assert!(!ok && log.contains("build-from-source: true"), "{log}");
 }
+
+/// The action's `files` input: each non-blank line becomes `--asset GLOB`, so its files are
+/// planned as if listed under `assets.files`, next to the manifest's own; a glob that leaves the
+/// repository is bad input (exit 2) before anything is read from the forge.
+#[test]
+fn action_files_input_adds_globs_to_the_manifest_files() {
+    let repo = TestRepo::new();
+    repo.commit_files(
+        "feat: first",
+        &[
+            (
+                "release.yml",
+                "assets:\n  files:\n    - path: dist/*.tar.gz\n",
+            ),
+            ("dist/app.tar.gz", "tarball"),
+            ("dist/app.zip", "zip"),
+            ("docs/guide.pdf", "pdf"),
+        ],
+    );
+    repo.tag("v1.0.0");
+    let run = action_step("Run relsync");
+    let plan = |files: &str| {
+        run_step(
+            &run,
+            &[
+                ("RELSYNC_BIN", env!("CARGO_BIN_EXE_relsync").to_owned()),
+                ("INPUT_COMMAND", "plan".to_owned()),
+                ("INPUT_MANIFEST", String::new()),
+                ("INPUT_TAG", "v1.0.0".to_owned()),
+                ("INPUT_FILES", files.to_owned()),
+                (
+                    "INPUT_ARGS",
+                    format!(
+                        "--offline --forge github --output json -C {}",
+                        repo.path().display()
+                    ),
+                ),
+                ("GITHUB_TOKEN", String::new()),
+            ],
+        )
+    };
+    let (ok, log) = plan("");
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("app.tar.gz") && !log.contains("app.zip"),
+        "{log}"
+    );
+
+    let (ok, log) = plan("  dist/*.zip \n\n docs/guide.pdf\n");
+    assert!(ok, "{log}");
+    for name in ["app.tar.gz", "app.zip", "guide.pdf"] {
+        assert!(log.contains(name), "{name} missing from the plan: {log}");
+    }
+
+    let (ok, log) = plan("../outside/*");
+    assert!(!ok, "{log}");
+    assert!(
+        log.contains("--asset ../outside/*") && log.contains("inside the repository"),
+        "{log}"
+    );
+}

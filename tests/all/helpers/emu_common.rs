@@ -12,7 +12,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
@@ -685,7 +685,12 @@ fn bind() -> (std::net::TcpListener, String) {
 
 /// Serves every request on `std_listener` with `handler` on a thread (`{name}-{port}`) with its
 /// own two-worker tokio runtime, until the handle is dropped.
-fn serve<H, F>(name: &str, std_listener: std::net::TcpListener, handler: H) -> ServerHandle
+fn serve<H, F>(
+    name: &str,
+    std_listener: std::net::TcpListener,
+    connections: Arc<AtomicUsize>,
+    handler: H,
+) -> ServerHandle
 where
     H: Fn(Conn, axum::extract::Request) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = axum::response::Response> + Send + 'static,
@@ -710,7 +715,7 @@ where
                     },
                 );
                 let server = axum::serve(
-                    KillListener(listener),
+                    KillListener(listener, connections),
                     app.into_make_service_with_connect_info::<Conn>(),
                 );
                 let _ = ready_tx.send(());
@@ -786,6 +791,8 @@ impl<S, F> Inner<S, F> {
 pub struct Shared<S, F> {
     inner: Mutex<Inner<S, F>>,
     request_ids: AtomicU64,
+    /// TCP connections accepted so far.
+    connections: Arc<AtomicUsize>,
 }
 
 impl<S, F> Shared<S, F> {
@@ -836,11 +843,15 @@ impl<S: Send + 'static, F: RandomFault> Emulator<S, F> {
                 latency: Duration::ZERO,
             }),
             request_ids: AtomicU64::new(1),
+            connections: Arc::new(AtomicUsize::new(0)),
         });
         let s = shared.clone();
-        let server = serve(name, listener, move |conn, req| {
-            handler(s.clone(), conn, req)
-        });
+        let server = serve(
+            name,
+            listener,
+            shared.connections.clone(),
+            move |conn, req| handler(s.clone(), conn, req),
+        );
         Emulator {
             shared,
             url,
@@ -862,6 +873,11 @@ impl<S, F: RandomFault> Emulator<S, F> {
     /// When on, 4xx error bodies include the token that was sent.
     pub fn echo_token_in_errors(&self, on: bool) {
         self.lock().echo_token = on;
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
     }
 
     /// Delay before each request is handled (after its body was read), to widen race windows.
@@ -935,7 +951,8 @@ impl Conn {
     }
 }
 
-struct KillListener(tokio::net::TcpListener);
+/// The listener, counting the connections it accepts.
+struct KillListener(tokio::net::TcpListener, Arc<AtomicUsize>);
 
 impl Listener for KillListener {
     type Io = KillIo;
@@ -945,6 +962,7 @@ impl Listener for KillListener {
         loop {
             match self.0.accept().await {
                 Ok((stream, _)) => {
+                    self.1.fetch_add(1, Ordering::SeqCst);
                     let _ = stream.set_nodelay(true);
                     let flag = Arc::new(AtomicBool::new(false));
                     return (

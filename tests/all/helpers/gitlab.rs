@@ -25,6 +25,7 @@ mod server;
 
 use serde_json::Value;
 
+pub use self::model::Role;
 use self::model::State;
 use super::emu_common::{Emulator, RandomFault};
 
@@ -146,6 +147,25 @@ impl GitlabEmulator {
     /// job tokens on: releases, release links, packages and the tag list.
     pub fn add_job_token(&self, token: &str) {
         self.lock().state.job_tokens.push(token.to_string());
+    }
+
+    /// The GitLab version the server follows (default 17.5). Below 16.0 a job token may not
+    /// list or delete package files (the token is ignored there: 404 on a private project).
+    pub fn set_version(&self, major: u32, minor: u32) {
+        self.lock().state.version = (major, minor);
+    }
+
+    /// The role of the user behind every token (default Maintainer). Below Maintainer,
+    /// deleting a package file or a package gets 403.
+    pub fn set_role(&self, role: Role) {
+        self.lock().state.role = role;
+    }
+
+    /// The group's "Allow duplicates" setting for generic packages (default allowed). When
+    /// forbidden, uploading a file name the package version already holds gets 400
+    /// "Duplicate package is not allowed".
+    pub fn set_generic_duplicates_allowed(&self, allowed: bool) {
+        self.lock().state.generic_duplicates_allowed = allowed;
     }
 
     /// The generic package size limit (default 5 GiB); larger uploads get 400 "File is too large".

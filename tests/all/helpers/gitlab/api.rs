@@ -114,6 +114,7 @@ enum Route {
     Link(String, String),
     Tags,
     Tag(String),
+    Milestones,
     Packages,
     Package(String),
     PackageFiles(String),
@@ -147,6 +148,7 @@ fn route(segs: &[String]) -> Option<(Option<String>, Route)> {
             (Some(o(id)), Route::Link(o(tag), o(lid)))
         }
         ["projects", id, "repository", "tags"] => (Some(o(id)), Route::Tags),
+        ["projects", id, "milestones"] => (Some(o(id)), Route::Milestones),
         ["projects", id, "repository", "tags", tag] => (Some(o(id)), Route::Tag(o(tag))),
         ["projects", id, "packages"] => (Some(o(id)), Route::Packages),
         [
@@ -173,11 +175,14 @@ fn route(segs: &[String]) -> Option<(Option<String>, Route)> {
     Some(r)
 }
 
-/// Whether a route accepts `JOB-TOKEN` (`job_token_allowed: true`).
-fn job_token_allowed(r: &Route, method: &str) -> bool {
+/// Whether a route accepts `JOB-TOKEN` (`job_token_allowed: true`) on a server of `version`.
+/// The milestones API has no `job_token_allowed` (`lib/api/milestone_responses.rb`); the
+/// project-level package files API gained it in 16.0 (MR !116059).
+fn job_token_allowed(r: &Route, method: &str, version: (u32, u32)) -> bool {
     match r {
-        Route::Version | Route::User | Route::Project | Route::Tag(_) => false,
+        Route::Version | Route::User | Route::Project | Route::Tag(_) | Route::Milestones => false,
         Route::Tags => method == "GET",
+        Route::PackageFiles(_) | Route::PackageFile(..) => version >= (16, 0),
         _ => true,
     }
 }
@@ -204,7 +209,7 @@ pub(super) fn dispatch(st: &mut State, ctx: &Ctx) -> Resp {
             }
         }
         Cred::Job(t) => {
-            if !job_token_allowed(&r, &ctx.method) {
+            if !job_token_allowed(&r, &ctx.method, st.version) {
                 // The job token is ignored on this route: anonymous on a private project.
                 return if pid.is_some() {
                     Resp::not_found("Project")
@@ -223,7 +228,7 @@ pub(super) fn dispatch(st: &mut State, ctx: &Ctx) -> Resp {
         return match (r, m) {
             (Route::Version, "GET") => Resp::json(
                 200,
-                &json!({ "version": "17.5.0-ee", "revision": "0123456789a", "kas": { "enabled": false }, "enterprise": true }),
+                &json!({ "version": format!("{}.{}.0-ee", st.version.0, st.version.1), "revision": "0123456789a", "kas": { "enabled": false }, "enterprise": true }),
             ),
             (Route::User, "GET") => {
                 let mut u = st.user_json();
@@ -261,6 +266,7 @@ pub(super) fn dispatch(st: &mut State, ctx: &Ctx) -> Resp {
                 None => Resp::not_found("Tag"),
             }
         }
+        (Route::Milestones, "GET") => list_milestones(st, pi, ctx),
         (Route::Packages, "GET") => list_packages(st, pi, ctx),
         (Route::Package(id), "GET" | "DELETE") => package(st, pi, ctx, &id),
         (Route::PackageFiles(id), "GET") => list_package_files(st, pi, ctx, &id),
@@ -269,6 +275,22 @@ pub(super) fn dispatch(st: &mut State, ctx: &Ctx) -> Resp {
         (Route::Generic(n, v, f), "GET") => download_generic(st, pi, &n, &v, &f),
         _ => not_allowed(),
     }
+}
+
+/// `GET /projects/:id/milestones`: `title` is an exact match, `search` a substring;
+/// `include_ancestors` adds group milestones (the emulator has none).
+fn list_milestones(st: &State, pi: usize, ctx: &Ctx) -> Resp {
+    let p = &st.projects[pi];
+    let title = super::http::p_str(&ctx.params, "title");
+    let search = super::http::p_str(&ctx.params, "search");
+    let items = p
+        .milestones
+        .iter()
+        .filter(|m| title.as_ref().is_none_or(|t| &m.title == t))
+        .filter(|m| search.as_ref().is_none_or(|s| m.title.contains(s.as_str())))
+        .map(|m| st.milestone_json(p, m))
+        .collect();
+    super::http::paginate(&ctx.params, &request_url(st, ctx), &ctx.query_pairs, items)
 }
 
 pub(super) fn request_url(st: &State, ctx: &Ctx) -> String {

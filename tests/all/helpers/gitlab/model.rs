@@ -75,6 +75,29 @@ pub struct State {
     /// Grape does with undeclared parameters.
     pub(super) direct_asset_path_param: bool,
     pub(super) ids: Ids,
+    /// The GitLab version the server reports and whose rules it follows (default 17.5, a
+    /// modern server). Below 16.0 a job token cannot list package files nor delete them:
+    /// `lib/api/package_files.rb` gained `job_token_allowed: true` in MR !116059
+    /// (<https://gitlab.com/gitlab-org/gitlab/-/merge_requests/116059>); listing packages came
+    /// earlier, with MR !91437 (<https://gitlab.com/gitlab-org/gitlab/-/merge_requests/91437>).
+    pub(super) version: (u32, u32),
+    /// The role of the user behind every token (a `CI_JOB_TOKEN` acts with the role of the
+    /// user who started the pipeline). Default Maintainer; deleting a package file needs it:
+    /// `authorize_destroy_package!` in `lib/api/package_files.rb`, enabled by
+    /// `rule { can?(:maintainer_access) }` in `app/policies/project_policy.rb`.
+    pub(super) role: Role,
+    /// The group's "Allow duplicates" setting for generic packages (Settings > Packages and
+    /// registries). Default allowed, as GitLab's: `Namespace::PackageSetting.duplicates_allowed?`
+    /// in `app/services/packages/generic/create_package_file_service.rb`.
+    pub(super) generic_duplicates_allowed: bool,
+}
+
+/// A project member's role, in GitLab's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Reporter,
+    Developer,
+    Maintainer,
 }
 
 #[derive(Debug)]
@@ -162,6 +185,9 @@ impl State {
             description_max: DESCRIPTION_MAX,
             direct_asset_path_param: true,
             ids: Ids::default(),
+            version: (17, 5),
+            role: Role::Maintainer,
+            generic_duplicates_allowed: true,
         }
     }
 

@@ -4,7 +4,7 @@ use chrono::Utc;
 
 use super::super::http::{Resp, p_enum, p_required, p_str, paginate};
 use super::super::model::{
-    Package, PackageFile, Project, State, Tag, package_name_ok, package_version_ok,
+    Package, PackageFile, Project, Role, State, Tag, package_name_ok, package_version_ok,
 };
 use super::releases::create_tag;
 use super::{Ctx, request_url};
@@ -144,6 +144,9 @@ pub(super) fn package(st: &mut State, pi: usize, ctx: &Ctx, id: &str) -> Resp {
         Err(e) => return e,
     };
     if ctx.method == "DELETE" {
+        if st.role < Role::Maintainer {
+            return Resp::message(403, "403 Forbidden");
+        }
         st.projects[pi].packages.remove(ki);
         return Resp::no_content();
     }
@@ -192,6 +195,11 @@ pub(super) fn delete_package_file(st: &mut State, pi: usize, id: &str, fid: &str
         Ok(i) => i,
         Err(e) => return e,
     };
+    // `authorize_destroy_package!`: Maintainer or above; a Developer's token gets 403
+    // (`spec/requests/api/package_files_spec.rb`: "developer → :forbidden").
+    if st.role < Role::Maintainer {
+        return Resp::message(403, "403 Forbidden");
+    }
     let Ok(fid) = fid.parse::<u64>() else {
         return Resp::error(400, "package_file_id is invalid");
     };
@@ -266,7 +274,17 @@ pub(super) fn upload_generic(
             st.projects[pi].packages.len() - 1
         }
     };
-    // Duplicates are allowed by default: the new file is added next to the old ones.
+    // Duplicates are allowed by default: the new file is added next to the old ones. When the
+    // group forbids them, a file of the same name (not pending destruction) is refused:
+    // `bad_request!('Duplicate package is not allowed')` in `lib/api/generic_packages.rb`.
+    if !st.generic_duplicates_allowed
+        && st.projects[pi].packages[ki]
+            .files
+            .iter()
+            .any(|f| f.file_name == file)
+    {
+        return Resp::message(400, "400 Bad request - Duplicate package is not allowed");
+    }
     let f = PackageFile {
         id: st.ids.package_file.next(),
         file_name: file.to_string(),

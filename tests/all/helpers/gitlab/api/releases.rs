@@ -396,8 +396,11 @@ pub(super) fn list_links(st: &State, pi: usize, ctx: &Ctx, tag: &str) -> Resp {
     paginate(&ctx.params, &request_url(st, ctx), &ctx.query_pairs, items)
 }
 
-/// `direct_asset_path || filepath` when either was sent; `Some(None)` clears it. Without
-/// `direct_asset_path` support (`State::direct_asset_path_param`), only `filepath` counts.
+/// `direct_asset_path || filepath` when either was sent; `Some(None)` clears it (`null` or
+/// `""`). `None`: neither key was sent, and a link update keeps the old path, as GitLab's
+/// `Releases::Links::Params#allowed_params` (`app/services/releases/links/params.rb`) sets
+/// `filepath` only `if provided_filepath?`. Without `direct_asset_path` support
+/// (`State::direct_asset_path_param`), only `filepath` counts.
 pub(super) fn filepath_param(
     params: &Map<String, Value>,
     direct_asset_path: bool,
