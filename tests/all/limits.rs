@@ -120,6 +120,25 @@ fn github_notes_over_125000_characters_are_cut_and_attached_in_full() {
         "{}",
         plan.stdout
     );
+    let json = github(&repo, &emu, &["plan", "--output", "json"])
+        .run()
+        .success()
+        .json();
+    let cut = &json["notes_cut"];
+    assert_eq!(cut["full_notes_asset"], "CHANGELOG-1.0.0.md", "{cut}");
+    assert_eq!(cut["limit"]["max"], 125_000);
+    assert_eq!(
+        cut["kept"].as_u64().unwrap() + cut["left_out"].as_u64().unwrap(),
+        all.len() as u64 + 2
+    );
+    assert!(
+        json["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "CHANGELOG-1.0.0.md"),
+        "{json}"
+    );
     assert_eq!(emu.write_count(), 0);
 
     github(&repo, &emu, &["apply"]).run().success();
