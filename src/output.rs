@@ -81,6 +81,9 @@ pub struct PlanReport<'a> {
     /// What the user should know about this plan.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub warnings: &'a [String],
+    /// Fields left as the forge holds them because it ignored them, with the value tried.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ignored: &'a std::collections::BTreeMap<String, String>,
     /// Release URL (apply).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<&'a str>,
@@ -115,6 +118,7 @@ pub fn report<'a>(
         summary: plan.summary,
         changes_pending: plan.has_changes(),
         warnings: &plan.warnings,
+        ignored: &plan.ignored,
         url: None,
         done: None,
     }
@@ -209,6 +213,12 @@ pub fn plan_text(d: &Desired, plan: &Plan, forge: Option<&str>, offline: bool) -
     }
     for w in &plan.warnings {
         let _ = writeln!(s, "warning: {w}");
+    }
+    for (field, value) in &plan.ignored {
+        let _ = writeln!(
+            s,
+            "note: `{field}` is left as the forge holds it: the forge ignored {value:?} when relsync wrote it"
+        );
     }
     let sm = plan.summary;
     let _ = writeln!(

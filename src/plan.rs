@@ -131,6 +131,10 @@ pub struct Plan {
     /// What the user should know, e.g. that the state could not be read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Fields left as the forge holds them, because it ignored the value wanted when relsync
+    /// wrote it (see [`guard`]), with that value.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ignored: BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -510,7 +514,9 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             },
         });
     }
-    finish(actions, description, blocked, warnings)
+    let mut plan = finish(actions, description, blocked, warnings);
+    plan.ignored = skips.kept;
+    plan
 }
 
 /// Why the state in the description cannot be relied on, and what that means this run.
@@ -726,6 +732,7 @@ fn finish(
         description,
         blocked,
         warnings,
+        ignored: BTreeMap::new(),
     }
 }
 

@@ -251,11 +251,11 @@ const TG_PROJECT: u64 = 85436;
 const TG_PATH: &str = "tencent/code";
 const TG_TOKEN: &str = "tgit-private-token-123456";
 
-fn tgit(repo: &TestRepo, emu: &TgitEmulator) -> Cli {
+fn tgit(repo: &TestRepo, emu: &TgitEmulator, cmd: &str) -> Cli {
     Cli::new(
         repo.path(),
         &[
-            "apply",
+            cmd,
             "--forge",
             "tgit",
             "--server",
@@ -287,7 +287,7 @@ fn tgit_a_title_ignored_on_put_is_reported_once_and_not_rewritten() {
     emu.add_tag(TG_PROJECT, "v1.1.0", &repo.head().to_string());
     emu.set_title_on_put(false);
 
-    let first = tgit(&repo, &emu).run().success();
+    let first = tgit(&repo, &emu, "apply").run().success();
     let warning = "Tencent Git ignored `release.name`";
     assert_eq!(first.stderr.matches(warning).count(), 1, "{}", first.stderr);
     assert!(first.stderr.contains("\"Code 1.1.0\""), "{}", first.stderr);
@@ -317,9 +317,20 @@ fn tgit_a_title_ignored_on_put_is_reported_once_and_not_rewritten() {
 
     // The next run writes nothing and says nothing about it.
     emu.reset_requests();
-    let second = tgit(&repo, &emu).run().success();
+    let second = tgit(&repo, &emu, "apply").run().success();
     assert_eq!(emu.write_count(), 0, "{:?}", emu.requests());
     assert!(!second.stderr.contains(warning), "{}", second.stderr);
+    // `plan` says why the title differs, without a warning.
+    let plan = tgit(&repo, &emu, "plan").run().success();
+    assert!(
+        plan.stdout.contains(
+            "note: `release.name` is left as the forge holds it: the forge ignored \"Code 1.1.0\" when relsync wrote it"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("warning"), "{}", plan.stdout);
+    assert_eq!(emu.write_count(), 0);
 }
 
 const GT_REPO: &str = "team/app";
