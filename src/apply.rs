@@ -384,8 +384,19 @@ async fn execute<F: Forge>(
 ) -> anyhow::Result<()> {
     let caps = forge.capabilities();
     let release = actual.release.as_ref();
+    let done_before = done.len();
     for phase in phases::phases(&plan.actions, &actual.links, caps) {
         let actions: Vec<&Action> = phase.actions.iter().map(|&i| &plan.actions[i]).collect();
+        // A matrix job writes the description (and the state in it) from a fresh read, so
+        // that what other jobs recorded meanwhile is merged, not overwritten.
+        if done.len() > done_before
+            && desired.scope.is_some()
+            && actions.iter().any(
+                |a| matches!(a, Action::UpdateRelease { patch, .. } if patch.description.is_some()),
+            )
+        {
+            return Ok(());
+        }
         for action in &actions {
             if let Action::UploadFile { index, .. } = action {
                 let file = &desired.files[*index];
@@ -447,8 +458,7 @@ enum Outcome {
     Done,
     /// An upload, and the name the forge stored it under.
     Stored(String),
-    /// A delete the forge refused for good (GitLab: deleting package files needs Maintainer),
-    /// by the stored file's id.
+    /// The forge refused to delete this stored file for lack of a role (reported once).
     Refused(u64),
 }
 
@@ -608,7 +618,7 @@ fn report(
 mod phases;
 
 #[cfg(test)]
-mod faults;
+pub(crate) mod faults;
 
 #[cfg(test)]
 mod diff_table;

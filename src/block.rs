@@ -99,6 +99,10 @@ pub struct State {
     /// while the manifest asks for that same value (see `plan::guard`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ignored: BTreeMap<String, String>,
+    /// Matrix builds: the names of the links and files each scope's jobs declared; an asset
+    /// in no scope is the job's without a scope (see `plan::scope`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scopes: BTreeMap<String, BTreeSet<String>>,
     /// Ids of superseded stored files whose deletion the forge refused (a GitLab token below
     /// Maintainer): never tried again, so the refusal is reported once.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]

@@ -37,8 +37,9 @@ pub enum Command {
     Apply,
     /// Print the rendered release description.
     Notes,
-    /// Validate release.yml, its templates and globs, without touching the forge.
-    Check,
+    /// Validate release.yml, its templates and globs, without touching the forge (files not
+    /// built yet are named, not required; `--strict` requires them).
+    Check(CheckArgs),
     /// Print the JSON Schema of release.yml.
     Schema,
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -85,6 +86,14 @@ pub struct PlanArgs {
     /// Exit 4 when changes are pending, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+/// `check` options.
+#[derive(Debug, Args, Default)]
+pub struct CheckArgs {
+    /// Fail (exit 2) when a declared file is not built yet, as `apply` does.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Output format.

@@ -57,6 +57,8 @@ pub struct Desired {
     pub package: Package,
     /// Pruning policy.
     pub prune: Prune,
+    /// Matrix builds: the part of the release's assets this job owns; `None`: all of them.
+    pub scope: Option<String>,
     /// Number of commits in the changelog.
     pub commit_count: usize,
     /// Set when a shallow clone cut the range and `on_shallow: warn`.
@@ -159,6 +161,12 @@ pub fn build(
         tag,
         commit: settings.commit.clone(),
     };
+    let scope = resolve_scope(settings, &pre_ctx)?;
+    if let Some(s) = &scope {
+        tracing::info!(
+            "matrix job: syncing the assets of scope `{s}`; other scopes' assets are kept"
+        );
+    }
     let cl = changelog::collect(&settings.repo, &m.changelog, &target)?;
     let renderer = Renderer::new(m.release.notes_template.as_deref())?;
     let mut ctx = Context::new(
@@ -186,7 +194,7 @@ pub fn build(
         )?,
     };
     let links = render_links(settings, &renderer, &ctx)?;
-    let files = collect_files(settings, &renderer, &ctx)?;
+    let files = collect_files(settings, &renderer, &ctx, scope.as_deref())?;
     if !files.is_empty() {
         assets::check_package_name(&package.name).map_err(|e| {
             m.error(
@@ -274,6 +282,7 @@ pub fn build(
         files,
         package,
         prune: m.assets.prune,
+        scope,
         commit_count: cl.commits.len(),
         shallow_warning: cl.shallow_warning.clone(),
         limits: limits::Limits::default(),
@@ -519,9 +528,35 @@ impl PreContext {
                     "{location}: `{key}`: template error: {}",
                     f.describe()
                 ))
-                .with_remedy("`release.tag` can read `ci`, `project` and `env` only")
+                .with_remedy(format!("`{key}` can read `ci`, `project` and `env` only"))
             })
     }
+}
+
+/// The job's scope (matrix builds): `RELSYNC_SCOPE`, else `assets.scope` rendered (empty:
+/// none), else the matrix values of a GitLab `parallel:` job.
+fn resolve_scope(settings: &Settings, pre: &PreContext) -> Result<Option<String>, InputError> {
+    use crate::plan::scope;
+    const REMEDY: &str =
+        "name the scope with letters, digits, `-`, `_` and `.`, e.g. `linux-x86_64`";
+    let m = &settings.manifest;
+    if let Some(v) = settings.env.get(scope::SCOPE_VAR) {
+        let v = v.trim();
+        scope::check(v).map_err(|e| {
+            InputError::new(format!("`{}`: {e}", scope::SCOPE_VAR)).with_remedy(REMEDY)
+        })?;
+        return Ok(Some(v.to_owned()));
+    }
+    if let Some(t) = &m.assets.scope {
+        let v = pre
+            .render("assets.scope", &m.locate("assets.scope"), t)?
+            .filter(|v| !v.is_empty());
+        if let Some(v) = &v {
+            scope::check(v).map_err(|e| m.error("assets.scope", e, REMEDY))?;
+        }
+        return Ok(v);
+    }
+    Ok(scope::gitlab_default(&settings.env))
 }
 
 /// The web root for an API or web URL (`https://h/api/v4` → `https://h`).
@@ -616,6 +651,7 @@ fn collect_files(
     settings: &Settings,
     r: &Renderer,
     ctx: &Context,
+    scope: Option<&str>,
 ) -> anyhow::Result<Vec<DesiredFile>> {
     let m = &settings.manifest;
     let mut matched: Vec<(usize, assets::Matched)> = Vec::new();
@@ -623,9 +659,21 @@ fn collect_files(
         let paths = assets::expand(&settings.repo, &spec.path, m.assets.follow_symlinks)
             .map_err(|r| m.error(&format!("{}.path", spec.key), r.message, r.remedy))?;
         if paths.is_empty() && settings.offline {
-            // An offline plan previews a release before the build: name what is not built yet.
+            // `plan --offline`, `check` and `notes` preview a release before the build: name
+            // what is not built yet.
             tracing::warn!(
-                "`{}` ({}) matches no file yet: left out of this offline plan; `check` and `apply` require it",
+                "`{}` ({}) matches no file yet: not built yet, left out of this preview; `check --strict` and `apply` require it",
+                spec.path,
+                spec.key
+            );
+            continue;
+        }
+        if paths.is_empty()
+            && let Some(scope) = scope
+        {
+            // A matrix job builds part of the files: the others are other jobs'.
+            tracing::info!(
+                "`{}` ({}) matches no file in this job (scope `{scope}`): left out; another job may upload it",
                 spec.path,
                 spec.key
             );
@@ -637,6 +685,19 @@ fn collect_files(
                 .into());
         }
         matched.extend(paths.into_iter().map(|p| (i, p)));
+    }
+    if let Some(scope) = scope
+        && matched.is_empty()
+        && !m.assets.files.is_empty()
+        && !settings.offline
+    {
+        return Err(m
+            .error(
+                "assets.files",
+                format!("no declared file is built in this job (scope `{scope}`)"),
+                "build this job's files before this step, or fix the globs (they are relative to the repository)",
+            )
+            .into());
     }
     let paths: Vec<PathBuf> = matched.iter().map(|(_, p)| p.source.clone()).collect();
     let hashes = assets::hash_files(&paths)?;
@@ -723,7 +784,11 @@ fn collect_files(
                 assets::checksums_file(files.iter().map(|f| (f.name.as_str(), f.sha256.as_str())));
             let h = assets::hash_bytes(content.as_bytes());
             files.push(DesiredFile {
-                name: sums_name.clone(),
+                // Each job of a matrix writes its own, over its own files.
+                name: scope.map_or_else(
+                    || sums_name.clone(),
+                    |s| crate::plan::scope::checksums_name(sums_name, s),
+                ),
                 source: FileSource::Memory(content.into_bytes()),
                 path: "generated".into(),
                 size: h.size,

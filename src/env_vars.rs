@@ -87,6 +87,14 @@ catalog! {
     RELSYNC_TAG;
     /// Any CI: the release commit.
     RELSYNC_REF;
+    /// Matrix builds: the job's scope, the part of the release's assets it owns.
+    RELSYNC_SCOPE;
+    /// GitLab `parallel:`: how many jobs the job set has (1 without `parallel:`).
+    CI_NODE_TOTAL;
+    /// GitLab `parallel:`: the job's index in its set, from 1.
+    CI_NODE_INDEX;
+    /// GitLab: the job's name (`build: [linux, amd64]` for a `parallel:matrix` job).
+    CI_JOB_NAME;
     /// Any CI: a CA bundle file.
     RELSYNC_CA_FILE;
     /// Seconds one request to the forge may take, retries included (default 120).

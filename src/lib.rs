@@ -50,15 +50,30 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
         }
         _ => {}
     }
-    let settings = Settings::resolve(&cli.global, env)?;
+    let mut settings = Settings::resolve(&cli.global, env)?;
+    // `check` and `notes` preview a release before its files are built, as `plan --offline`
+    // does: a glob that matches nothing yet is named, not an error.
+    if matches!(&cli.command, Command::Check(a) if !a.strict)
+        || matches!(cli.command, Command::Notes)
+    {
+        settings.offline = true;
+    }
     match &cli.command {
         Command::Schema | Command::Completions(_) | Command::Man => Ok(ExitStatus::Success),
-        Command::Check => {
+        Command::Check(args) => {
             let d = build_offline(&settings)?;
+            let missing = if args.strict {
+                Vec::new()
+            } else {
+                not_built(&settings)
+            };
             let manifest = settings.manifest.source.as_ref().map_or_else(
                 || "built-in defaults".to_owned(),
                 |p| p.display().to_string(),
             );
+            let note = (settings.forge == Some(manifest::raw::ForgeKind::Tgit))
+                .then(|| forge::tgit::name_note(&d.tag, &d.name))
+                .flatten();
             match settings.output {
                 OutputFormat::Json => {
                     let doc = serde_json::json!({
@@ -68,22 +83,37 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                         "links": d.links.len(),
                         "files": d.files.len(),
                         "commits": d.commit_count,
+                        "notes": note.iter().collect::<Vec<_>>(),
+                        "not_built": missing,
                     });
                     serde_json::to_writer_pretty(&mut *stdout, &doc)?;
                     writeln!(stdout)?;
                 }
-                OutputFormat::Text => writeln!(
-                    stdout,
-                    "ok: {manifest} is valid ({} link(s), {} file(s), {} commit(s) for {})",
-                    d.links.len(),
-                    d.files.len(),
-                    d.commit_count,
-                    if d.unreleased {
-                        "the unreleased changes"
-                    } else {
-                        &d.tag
+                OutputFormat::Text => {
+                    writeln!(
+                        stdout,
+                        "ok: {manifest} is valid ({} link(s), {} file(s), {} commit(s) for {}){}",
+                        d.links.len(),
+                        d.files.len(),
+                        d.commit_count,
+                        if d.unreleased {
+                            "the unreleased changes"
+                        } else {
+                            &d.tag
+                        },
+                        if missing.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "; not built yet: {} (`check --strict` and `apply` require them)",
+                                missing.join(", ")
+                            )
+                        }
+                    )?;
+                    if let Some(note) = &note {
+                        writeln!(stdout, "  note: {note}")?;
                     }
-                )?,
+                }
             }
             Ok(ExitStatus::Success)
         }
@@ -137,7 +167,7 @@ fn check_flags(cli: &Cli) -> anyhow::Result<()> {
         Command::Plan(_) => ("plan", true),
         Command::Apply => ("apply", true),
         Command::Notes => ("notes", true),
-        Command::Check => ("check", true),
+        Command::Check(_) => ("check", true),
         Command::Schema => ("schema", false),
         Command::Completions(_) => ("completions", false),
         Command::Man => ("man", false),
@@ -203,6 +233,20 @@ fn offline_capabilities(kind: Option<manifest::raw::ForgeKind>) -> forge::Capabi
         Some(k) => forge::Capabilities::of(k),
         None => forge::Capabilities::GITLAB,
     }
+}
+
+/// The declared file globs that match nothing yet, each as `` `glob` (key) ``.
+fn not_built(settings: &Settings) -> Vec<String> {
+    let m = &settings.manifest;
+    m.assets
+        .files
+        .iter()
+        .filter(|spec| {
+            assets::expand(&settings.repo, &spec.path, m.assets.follow_symlinks)
+                .is_ok_and(|found| found.is_empty())
+        })
+        .map(|spec| format!("`{}` ({})", spec.path, spec.key))
+        .collect()
 }
 
 /// Builds the desired release with no forge (asset URLs unknown).

@@ -587,6 +587,7 @@ mod tests {
                 version: "1.0.0".into(),
             },
             prune: crate::manifest::raw::Prune::Managed,
+            scope: None,
             commit_count: 0,
             shallow_warning: None,
             limits: crate::desired::limits::Limits::default(),

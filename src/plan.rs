@@ -9,6 +9,9 @@ use crate::forge::{Actual, Capabilities, Link, NewLink, NewRelease, ReleasePatch
 use crate::manifest::raw::Prune;
 
 pub mod guard;
+mod notes_limit;
+pub mod scope;
+mod stored_links;
 
 pub use crate::block::{BEGIN, END, Parsed, State, StateFile, compose_description, managed_block};
 
@@ -167,10 +170,10 @@ pub struct Context<'a> {
     /// Files uploaded during this run, by asset name: what was sent and the name the forge
     /// stored it under. Newer than the state in the description, which is written later.
     pub uploaded: &'a BTreeMap<String, StateFile>,
-    /// Fields this run found the forge ignores, with the value tried (see [`guard`]).
-    pub ignored: &'a BTreeMap<String, String>,
     /// Ids of stored files whose deletion the forge refused during this run.
     pub refused: &'a BTreeSet<u64>,
+    /// Fields this run found the forge ignores, with the value tried (see [`guard`]).
+    pub ignored: &'a BTreeMap<String, String>,
 }
 
 /// Computes the plan. `actual` is `None` offline (nothing is known of the forge, so
@@ -185,7 +188,14 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         .as_ref()
         .map(|r| State::parse(&r.description))
         .unwrap_or_default();
-    let warnings = state_warning(&parsed, desired.prune).into_iter().collect();
+    let prune = scope::prune(desired);
+    let job_scope = desired.scope.as_deref();
+    let warnings = state_warning(&parsed, prune).into_iter().collect();
+    let kept_notes = scope::kept_notes(
+        job_scope,
+        actual.release.as_ref().map(|r| r.description.as_str()),
+        parsed.trusted,
+    );
     let old_state = parsed.state;
     let stored_name = |name: &str| -> String {
         cx.uploaded
@@ -306,10 +316,16 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     let mut leftover: Vec<&StoredFile> = by_name.into_values().flatten().collect();
     leftover.sort_by_key(|f| f.id);
     for s in leftover {
-        let prune = match desired.prune {
+        let prune = match prune {
             Prune::All => true,
-            // Files in relsync's own package version are relsync's, recorded or not.
-            Prune::Managed => caps.files_linked || managed_stored.contains_key(&s.name),
+            // Files in relsync's own package version are relsync's, recorded or not; a
+            // scoped job's are only those its scope recorded.
+            Prune::Managed => match job_scope {
+                None => caps.files_linked || managed_stored.contains_key(&s.name),
+                Some(_) => managed_stored
+                    .get(&s.name)
+                    .is_some_and(|(n, _)| scope::may_prune(job_scope, &old_state, n)),
+            },
             Prune::None => false,
         };
         if prune && !refused.contains(&s.id) {
@@ -346,8 +362,16 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     let kept_links = actual
         .links
         .iter()
-        .filter(|l| desired.prune == Prune::None && old_state.links.contains(&l.name))
+        .filter(|l| {
+            old_state.links.contains(&l.name)
+                && (prune == Prune::None || !scope::may_prune(job_scope, &old_state, &l.name))
+        })
         .map(|l| l.name.clone());
+    let declared: BTreeSet<String> = want
+        .iter()
+        .map(|l| l.name.clone())
+        .chain(desired.files.iter().map(|f| f.name.clone()))
+        .collect();
     // Fields the forge ignored with the very values wanted now are left as they are.
     let mut skips = guard::Skips::new(&old_state.ignored, cx.ignored);
     // The release's changed fields but the description, which holds the state built below.
@@ -384,7 +408,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             (!same_link(h, w) && skips.link_unchanged(h, w)).then(|| w.name.clone())
         })
         .collect();
-    let new_state = State {
+    let mut new_state = State {
         links: want
             .iter()
             .map(|l| l.name.clone())
@@ -396,10 +420,23 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         } else {
             Vec::new()
         },
-        ignored: skips.kept.clone(),
         kept: kept::still_stored(&refused, &actual.files),
+        scopes: BTreeMap::new(),
+        ignored: skips.kept.clone(),
     };
-    let block = managed_block(&notes_with_links(desired, caps), &new_state);
+    new_state.scopes = scope::record(job_scope, &old_state, &declared, &new_state);
+    // A matrix job keeps the notes already in the block (see `scope`).
+    let notes = kept_notes.unwrap_or_else(|| {
+        stored_links::relink(
+            &notes_with_links(desired, caps),
+            desired,
+            caps,
+            &cx.file_url,
+            &new_state.files,
+        )
+    });
+    let notes = notes_limit::fit(&notes, &new_state, caps.max_description);
+    let block = managed_block(&notes, &new_state);
 
     let Some(release) = &actual.release else {
         let mut actions = Vec::new();
@@ -450,6 +487,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         return finish(actions, block, None, warnings);
     };
 
+    let conflict = scope::conflict(desired, &old_state);
     let blocked = (release.immutable && !release.draft && (!uploads.is_empty() || !file_deletes.is_empty())).then(|| {
         format!(
             "release {} is immutable (published with GitHub's immutable releases): its assets cannot change; publish a new tag instead",
@@ -472,16 +510,16 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     {
         patch.description = Some(description.clone());
     }
-    let blocked = blocked
-        .or_else(|| crate::desired::limits::over_limit(desired, &description))
-        .or(diff_links(
-            &want,
-            &actual.links,
-            &old_state,
-            desired.prune,
-            &ignored_links,
-            &mut actions,
-        ));
+    let blocked = blocked.or_else(|| crate::desired::limits::over_limit(desired, &description));
+    let blocked = conflict.or(blocked).or(diff_links(
+        &want,
+        &actual.links,
+        &old_state,
+        prune,
+        job_scope,
+        &ignored_links,
+        &mut actions,
+    ));
     actions.append(&mut file_deletes);
     // Drafts that a racing job of relsync left for the same tag (never one made by hand).
     actions.extend(
@@ -565,6 +603,7 @@ fn diff_links(
     have: &[Link],
     state: &State,
     prune: Prune,
+    job_scope: Option<&str>,
     ignored: &HashSet<String>,
     actions: &mut Vec<Action>,
 ) -> Option<String> {
@@ -590,7 +629,9 @@ fn diff_links(
     for l in rest {
         let can = match prune {
             Prune::All => true,
-            Prune::Managed => state.links.contains(&l.name),
+            Prune::Managed => {
+                state.links.contains(&l.name) && scope::may_prune(job_scope, state, &l.name)
+            }
             Prune::None => false,
         };
         if can { removable.push(l) } else { kept.push(l) }
@@ -766,7 +807,15 @@ mod tests {
             ..State::default()
         };
         let mut actions = Vec::new();
-        diff_links(want, have, &state, prune, &HashSet::new(), &mut actions);
+        diff_links(
+            want,
+            have,
+            &state,
+            prune,
+            None,
+            &HashSet::new(),
+            &mut actions,
+        );
         actions
             .iter()
             .map(|a| match a {

@@ -69,6 +69,7 @@ pub(crate) fn desired(name: &str, links: &[(&str, &str)], files: &[(&str, &[u8])
             version: "1.0.0".into(),
         },
         prune: Prune::Managed,
+        scope: None,
         commit_count: 1,
         shallow_warning: None,
         limits: crate::desired::limits::Limits::default(),

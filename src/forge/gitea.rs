@@ -1,19 +1,19 @@
 //! Gitea and Forgejo REST v1: releases by tag and id, attachments (whose names are not
-//! unique). Forgejo keeps links as external attachments; on Gitea they are written into the
-//! notes.
+//! unique). Forgejo 7.0 and later keep links as external attachments; on Gitea and older
+//! Forgejo they are written into the notes.
 //!
 //! API page: <https://gitea.com/api/swagger#/repository>.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::http::{AuthStyle, Http, HttpError, Pager};
+use super::http::{AuthStyle, Http, HttpError};
 use super::release_json::{AssetDto, ReleaseDto};
 use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
 use crate::desired::{Desired, DesiredFile, Package};
-use crate::forge_path::segment;
+use crate::forge_path::{segment, segment_dots};
 use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
 
@@ -25,8 +25,58 @@ pub struct Gitea {
     web: String,
     repo: String,
     token: Option<Token>,
-    /// Whether the server is Forgejo, learnt on the first read.
-    forgejo: std::sync::OnceLock<bool>,
+    /// What the server is, learnt from its version on the first read.
+    server: std::sync::OnceLock<Server>,
+    /// Every declared link can be an external attachment (Forgejo takes `http(s)` only).
+    links_fit: std::sync::atomic::AtomicBool,
+}
+
+/// What a Gitea or Forgejo server can do, by its version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Server {
+    /// Forgejo (it answers `/api/forgejo/v1/version`).
+    forgejo: bool,
+    /// External (link) release attachments: Forgejo 7.0 and later.
+    external_links: bool,
+    /// Release create reads `tag_message`: Gitea 1.23 and later (go-gitea/gitea PR #31840);
+    /// Forgejo by the Gitea version it names after `+gitea-`.
+    create_tag_message: bool,
+}
+
+impl Server {
+    /// From the version of `/api/forgejo/v1/version` (`Some`) or of `/api/v1/version`.
+    fn of(forgejo: Option<&str>, gitea: Option<&str>) -> Self {
+        match forgejo {
+            Some(v) => Self {
+                forgejo: true,
+                external_links: major_minor(v).0 >= 7,
+                create_tag_message: v
+                    .split_once("+gitea-")
+                    .is_some_and(|(_, g)| major_minor(g) >= (1, 23)),
+            },
+            None => Self {
+                forgejo: false,
+                external_links: false,
+                create_tag_message: gitea.is_some_and(|v| major_minor(v) >= (1, 23)),
+            },
+        }
+    }
+}
+
+/// `(major, minor)` of `1.22.6`, `v1.23.0+dev`, `11.0.1+gitea-1.22.0` or `1.21.11-1`.
+fn major_minor(v: &str) -> (u64, u64) {
+    let mut n = v
+        .trim_start_matches('v')
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|x| x.parse::<u64>().unwrap_or(0));
+    (n.next().unwrap_or(0), n.next().unwrap_or(0))
+}
+
+/// Whether Forgejo takes `url` as an external attachment: `IsValidReleaseAssetURL` in its
+/// `modules/validation/helpers.go` accepts the `http` and `https` schemes only.
+fn external_ok(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
 }
 
 impl Gitea {
@@ -54,22 +104,80 @@ impl Gitea {
             web,
             repo: repo.to_owned(),
             token,
-            forgejo: std::sync::OnceLock::new(),
+            server: std::sync::OnceLock::new(),
+            links_fit: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
-    /// Forgejo answers `/api/forgejo/v1/version`; Gitea does not.
-    async fn detect_forgejo(&self) -> bool {
-        if let Some(known) = self.forgejo.get() {
+    /// The server's kind and version: Forgejo answers `/api/forgejo/v1/version`, Gitea does
+    /// not and gives its version at `/api/v1/version`. Read once.
+    async fn server(&self) -> Server {
+        if let Some(known) = self.server.get() {
             return *known;
         }
-        let url = format!("{}/api/forgejo/v1/version", self.web);
-        let is = self
+        let forgejo = self
+            .version(&format!("{}/api/forgejo/v1/version", self.web))
+            .await;
+        let gitea = match forgejo {
+            Some(_) => None,
+            None => self.version(&format!("{}/version", self.api)).await,
+        };
+        let server = Server::of(forgejo.as_deref(), gitea.as_deref());
+        tracing::debug!(
+            "{} {}",
+            if server.forgejo { "Forgejo" } else { "Gitea" },
+            forgejo
+                .or(gitea)
+                .unwrap_or_else(|| "of unknown version".into())
+        );
+        *self.server.get_or_init(|| server)
+    }
+
+    /// The `version` a version endpoint answers, if it answers.
+    async fn version(&self, url: &str) -> Option<String> {
+        let resp = self
             .http
-            .send(self.http.request(Method::GET, &url))
+            .send(self.http.request(Method::GET, url))
             .await
-            .is_ok();
-        *self.forgejo.get_or_init(|| is)
+            .ok()?;
+        let v: serde_json::Value = resp.json().ok()?;
+        v.get("version")?.as_str().map(str::to_owned)
+    }
+
+    /// Makes sure the tag exists, annotated with `message` when relsync creates it
+    /// (`POST /repos/{o}/{r}/tags`, Gitea 1.15 and later): for servers whose release create
+    /// ignores `tag_message`. An existing tag is left as it is.
+    async fn ensure_annotated_tag(
+        &self,
+        tag: &str,
+        target: &str,
+        message: &str,
+    ) -> anyhow::Result<()> {
+        let url = format!("{}/tags/{}", self.repo_url(), segment(tag));
+        match self
+            .http
+            .read(|| self.http.request(Method::GET, &url))
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
+            Err(e) => return Err(self.explain(e, "read the tag")),
+        }
+        let body = json!({ "tag_name": tag, "target": target, "message": message });
+        match self
+            .http
+            .send(
+                self.http
+                    .request(Method::POST, &format!("{}/tags", self.repo_url()))
+                    .json(&body),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Created meanwhile by another job: it is the tag of this release.
+            Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(()),
+            Err(e) => Err(self.explain(e, "create the annotated tag")),
+        }
     }
 
     /// The id of the release for `tag`.
@@ -119,7 +227,9 @@ impl Gitea {
         super::http::with_hint(e, what, hint)
     }
 
-    /// The release for `tag`, drafts included.
+    /// The release for `tag`, drafts included. Get-by-tag finds drafts on current servers (for
+    /// a token with write access); older ones find only published releases, so on a 404 the
+    /// first page of the list (newest first), where a draft made by relsync is, is read too.
     async fn find(&self, tag: &str) -> anyhow::Result<Option<ReleaseDto>> {
         let url = format!("{}/releases/tags/{}", self.repo_url(), segment(tag));
         match self
@@ -131,44 +241,42 @@ impl Gitea {
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
             Err(e) => return Err(self.explain(e, "read the release")),
         }
-        // Drafts have no tag yet on some versions: look through the list.
-        let mut pager = Pager::new("list the releases");
-        let mut page = 1u32;
-        loop {
-            pager.visit(&page.to_string())?;
-            let url = format!("{}/releases", self.repo_url());
-            let resp = self
-                .http
-                .read(|| {
-                    self.http
-                        .request(Method::GET, &url)
-                        .query(&[("limit", "50"), ("page", &page.to_string())])
-                })
-                .await
-                .map_err(|e| self.explain(e, "list the releases"))?;
-            let items: Vec<ReleaseDto> = resp.json()?;
-            if items.is_empty() {
-                return Ok(None);
-            }
-            if let Some(found) = items.into_iter().find(|r| r.tag_name == tag) {
-                return Ok(Some(found));
-            }
-            page += 1;
-        }
+        let url = format!("{}/releases", self.repo_url());
+        let resp = self
+            .http
+            .read(|| {
+                self.http
+                    .request(Method::GET, &url)
+                    .query(&[("limit", "50"), ("page", "1")])
+            })
+            .await
+            .map_err(|e| self.explain(e, "list the releases"))?;
+        let items: Vec<ReleaseDto> = resp.json()?;
+        Ok(items.into_iter().find(|r| r.tag_name == tag))
     }
 }
 
 impl Forge for Gitea {
     fn capabilities(&self) -> Capabilities {
+        let external = self.server.get().is_some_and(|s| s.external_links);
         Capabilities {
-            links_api: self.forgejo.get().copied().unwrap_or(false),
+            links_api: external && self.links_fit.load(std::sync::atomic::Ordering::Relaxed),
             ..Capabilities::GITEA
         }
     }
 
     #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
     async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
-        self.detect_forgejo().await;
+        let server = self.server().await;
+        let fit = desired.links.iter().all(|l| external_ok(&l.url));
+        let was = self
+            .links_fit
+            .swap(fit, std::sync::atomic::Ordering::Relaxed);
+        if server.external_links && !fit && was {
+            tracing::warn!(
+                "Forgejo keeps only http(s) links as release attachments: the links are written into the notes"
+            );
+        }
         let Some(mut dto) = self.find(&desired.tag).await? else {
             return Ok(Actual::default());
         };
@@ -186,7 +294,7 @@ impl Forge for Gitea {
     }
 
     async fn create_release(&self, r: &NewRelease) -> anyhow::Result<Created> {
-        let body = json!({
+        let mut body = json!({
             "tag_name": r.tag,
             "target_commitish": r.git_ref,
             "name": r.name,
@@ -194,6 +302,14 @@ impl Forge for Gitea {
             "draft": r.draft,
             "prerelease": r.prerelease,
         });
+        if let Some(message) = &r.tag_message {
+            if self.server().await.create_tag_message {
+                body["tag_message"] = json!(message);
+            } else {
+                self.ensure_annotated_tag(&r.tag, &r.git_ref, message)
+                    .await?;
+            }
+        }
         let url = format!("{}/releases", self.repo_url());
         match self
             .http
@@ -300,17 +416,49 @@ impl Forge for Gitea {
             .map_err(|e| self.explain(e, &format!("delete the attachment `{}`", file.name)))
     }
 
+    /// A web URL, dots literal as in the server's own `browser_download_url`.
     fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
         format!(
             "{}/{}/releases/download/{}/{}",
             self.web,
             self.repo,
-            segment(tag),
-            segment(name)
+            segment_dots(tag),
+            segment_dots(name)
         )
     }
 
     fn release_url(&self, tag: &str) -> String {
-        format!("{}/{}/releases/tag/{}", self.web, self.repo, segment(tag))
+        format!(
+            "{}/{}/releases/tag/{}",
+            self.web,
+            self.repo,
+            segment_dots(tag)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Server, external_ok};
+
+    #[test]
+    fn capabilities_follow_the_version() {
+        let old_forgejo = Server::of(Some("1.21.11-1"), None);
+        assert!(old_forgejo.forgejo && !old_forgejo.external_links);
+        assert!(!Server::of(Some("6.0.3+gitea-1.21.0"), None).external_links);
+        let current = Server::of(Some("11.0.1+gitea-1.22.0"), None);
+        assert!(current.external_links && !current.create_tag_message);
+        assert!(Server::of(Some("12.0.0+gitea-1.23.0"), None).create_tag_message);
+        let gitea = Server::of(None, Some("1.24.6"));
+        assert!(!gitea.forgejo && !gitea.external_links && gitea.create_tag_message);
+        assert!(!Server::of(None, Some("1.22.6")).create_tag_message);
+        assert!(!Server::of(None, None).create_tag_message);
+    }
+
+    #[test]
+    fn only_http_links_are_external() {
+        assert!(external_ok("https://example.com/a"));
+        assert!(external_ok("HTTP://example.com/a"));
+        assert!(!external_ok("ftp://example.com/a"));
     }
 }

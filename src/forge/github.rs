@@ -13,7 +13,7 @@ use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
 use crate::desired::{Desired, DesiredFile, Package};
-use crate::forge_path::segment;
+use crate::forge_path::{segment, segment_dots};
 use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
 
@@ -131,7 +131,9 @@ impl Github {
 
     /// Every release for `tag`, the published one first, then drafts oldest first.
     /// Get-by-tag returns only a published release; drafts (racing jobs can each leave one)
-    /// are found in the list, which shows the newest first.
+    /// are found in the list, which shows the newest first. Only its first page is read: a
+    /// draft relsync made for this tag is among the newest, and a repository with a long
+    /// history would otherwise be paged through on every first run.
     async fn find_all(&self, tag: &str) -> anyhow::Result<Vec<ReleaseDto>> {
         let url = format!("{}/releases/tags/{}", self.repo_url(), segment(tag));
         let published: Option<ReleaseDto> =
@@ -140,12 +142,11 @@ impl Github {
                 Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => None,
                 Err(e) => return Err(self.explain(e, "read the release")),
             };
-        let first_page_only = published.is_some();
         let listed: Vec<ReleaseDto> = self
             .list(
                 format!("{}/releases?per_page=100", self.repo_url()),
                 "list the releases",
-                |r: &ReleaseDto| first_page_only || r.tag_name == tag,
+                |_: &ReleaseDto| true,
             )
             .await?;
         let mut found: Vec<ReleaseDto> = published
@@ -333,18 +334,24 @@ impl Forge for Github {
             .map_err(|e| self.explain(e, &format!("delete the asset `{}`", file.name)))
     }
 
+    /// A web URL, dots literal as in the server's own `browser_download_url`.
     fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
         format!(
             "{}/{}/releases/download/{}/{}",
             self.web,
             self.repo,
-            segment(tag),
-            segment(name)
+            segment_dots(tag),
+            segment_dots(name)
         )
     }
 
     fn release_url(&self, tag: &str) -> String {
-        format!("{}/{}/releases/tag/{}", self.web, self.repo, segment(tag))
+        format!(
+            "{}/{}/releases/tag/{}",
+            self.web,
+            self.repo,
+            segment_dots(tag)
+        )
     }
 }
 

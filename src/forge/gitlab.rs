@@ -129,6 +129,13 @@ impl Gitlab {
                     ""
                 }
             )),
+            Some(StatusCode::BAD_REQUEST) if matches!(&e, HttpError::Status { message, .. } if message.contains("Milestone(s) not found")) => {
+                Some(format!(
+                    "a milestone in `{}` does not exist in the project (relsync could not check before writing: the token in `{var}` may not read milestones): create it under Plan > Milestones, or remove it from `{}`",
+                    crate::plan::milestones::KEY,
+                    crate::plan::milestones::KEY
+                ))
+            }
             _ => None,
         };
         let hint =
@@ -256,12 +263,12 @@ impl Gitlab {
         let state = release
             .map(|r| crate::block::State::parse(&r.description).state)
             .unwrap_or_default();
-        let session = self.uploaded.lock().map(|u| u.clone()).unwrap_or_default();
+        let this_run = self.uploaded.lock().map(|u| u.clone()).unwrap_or_default();
         desired
             .files
             .iter()
             .filter_map(|f| {
-                if let Some(s) = session.iter().rev().find(|s| s.name == f.name) {
+                if let Some(s) = this_run.iter().rev().find(|s| s.name == f.name) {
                     return Some(s.clone());
                 }
                 state

@@ -89,6 +89,8 @@ pub struct Capabilities {
     pub labels: bool,
     /// Draft and pre-release flags (GitHub, Gitea).
     pub prerelease: bool,
+    /// The longest description the forge accepts, in characters (GitHub: 125,000).
+    pub max_description: Option<usize>,
 }
 
 impl Capabilities {
@@ -113,9 +115,12 @@ impl Capabilities {
         milestones: false,
         labels: true,
         prerelease: false,
+        max_description: None,
     };
 
-    /// GitHub's: assets with digests on a draft published last, no links API.
+    /// GitHub's: assets with digests on a draft published last, no links API, a body of at most
+    /// 125,000 characters (422 "body is too long" beyond: softprops/action-gh-release#374,
+    /// cli/cli#7705).
     pub const GITHUB: Self = Self {
         links_api: false,
         files_linked: false,
@@ -125,6 +130,7 @@ impl Capabilities {
         milestones: false,
         labels: false,
         prerelease: true,
+        max_description: Some(125_000),
     };
 
     /// Gitea's and Forgejo's: attachments with non-unique names, no links API.
@@ -137,6 +143,7 @@ impl Capabilities {
         milestones: false,
         labels: false,
         prerelease: true,
+        max_description: None,
     };
 
     /// GitLab's.
@@ -149,6 +156,7 @@ impl Capabilities {
         milestones: true,
         labels: false,
         prerelease: false,
+        max_description: None,
     };
 }
 

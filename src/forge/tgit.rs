@@ -13,7 +13,7 @@ use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
 use crate::desired::{Desired, DesiredFile, Package};
-use crate::forge_path::segment;
+use crate::forge_path::segment_dots as segment;
 use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
 
@@ -289,6 +289,19 @@ impl Forge for Tgit {
     fn release_url(&self, tag: &str) -> String {
         format!("{}/{}/releases/{}", self.web, self.project, segment(tag))
     }
+}
+
+/// What `release.name` means on Tencent Git, when it is not the tag: the API page documents
+/// no title parameter for creating or updating a release, so the title relsync sends may be
+/// ignored and the release then shows the tag. `None` when the name is the tag.
+#[must_use]
+pub fn name_note(tag: &str, name: &str) -> Option<String> {
+    if name == tag || tag.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "on Tencent Git `release.name` (\"{name}\") is sent as the release `title`, which the Releases API page documents for neither create nor update: a server may ignore it and show the tag `{tag}` as the title; put what the title should say at the top of the notes to be sure it is shown"
+    ))
 }
 
 /// What Tencent Git does to uploaded names, as far as it is known: characters outside

@@ -238,6 +238,11 @@ pub struct RawAssets {
     pub checksums: Option<Checksums>,
     /// `managed` (default), `all` or `none`.
     pub prune: Option<Prune>,
+    /// Matrix builds: the part of the release's assets this job owns (a template; empty: no
+    /// scope). Jobs with different scopes sync one release without deleting each other's
+    /// assets; a job without a scope owns them all. `RELSYNC_SCOPE` overrides it; GitLab
+    /// `parallel:` jobs default to their matrix values.
+    pub scope: Option<String>,
     /// Upload files reached through symbolic links (their targets must be inside the
     /// repository); default false: a symlink is refused.
     pub follow_symlinks: Option<bool>,

@@ -92,6 +92,8 @@ pub struct AssetsSection {
     pub checksums: Option<String>,
     /// Pruning policy.
     pub prune: Prune,
+    /// Scope template (matrix builds); `None`: unset.
+    pub scope: Option<String>,
     /// Follow symlinks whose targets are inside the repository.
     pub follow_symlinks: bool,
 }
@@ -176,6 +178,7 @@ impl Manifest {
                 },
                 checksums: None,
                 prune: Prune::Managed,
+                scope: None,
                 follow_symlinks: false,
             },
             template_env: Vec::new(),
@@ -558,6 +561,10 @@ impl Manifest {
             }
         };
         self.assets.prune = a.prune.unwrap_or_default();
+        if let Some(scope) = a.scope {
+            self.check_template("assets.scope", &scope)?;
+            self.assets.scope = Some(scope);
+        }
         self.assets.follow_symlinks = a.follow_symlinks.unwrap_or(false);
         Ok(())
     }

@@ -86,6 +86,7 @@ mod tests {
                 version: "1".into(),
             },
             prune: Prune::Managed,
+            scope: None,
             commit_count: 1,
             shallow_warning: None,
             limits: crate::desired::limits::Limits::default(),

@@ -92,7 +92,7 @@ const CASES: &[Case] = &[
         name: "glob matches nothing",
         manifest: Some("assets:\n  files:\n    - path: \"out/*.zip\"\n"),
         files: &[],
-        args: &["check"],
+        args: &["check", "--strict"],
         expect: &["release.yml:3", "assets.files[0].path", "matches no file"],
     },
     Case {
@@ -594,7 +594,7 @@ fn plan_offline_previews_a_release_before_its_files_are_built() {
         run.stderr
     );
     assert!(!run.stdout.contains("SHA256SUMS"), "{}", run.stdout);
-    // `check` still requires the files.
-    let check = Cli::new(r.path(), &["check"]).run().code(2);
+    // `check --strict` still requires the files.
+    let check = Cli::new(r.path(), &["check", "--strict"]).run().code(2);
     assert!(check.stderr.contains("matches no file"), "{}", check.stderr);
 }

@@ -275,6 +275,40 @@ fn a_missing_milestone_stops_apply_before_any_write_and_plan_warns() {
     writes_nothing(&emu, || apply(&repo, &emu));
 }
 
+#[test]
+fn with_a_job_token_milestones_are_not_checked_and_gitlabs_refusal_names_the_key() {
+    let manifest = MANIFEST.replace(
+        "  name: \"App {{ version }}\"\n",
+        "  name: \"App {{ version }}\"\n  milestones: [\"1.0\"]\n",
+    );
+    let (repo, emu) = fixture(&manifest, &[("dist/app.tar.gz", "build 1")]);
+    let plan = ci(&repo, &emu, &["plan"])
+        .env("CI_JOB_TOKEN", JOB)
+        .run()
+        .success();
+    assert!(plan.stdout.contains("were not checked"), "{}", plan.stdout);
+    let run = apply_job(&repo, &emu).code(1);
+    assert!(
+        run.stderr.contains("Milestone(s) not found")
+            && run.stderr.contains("release.milestones")
+            && run.stderr.contains("Plan > Milestones"),
+        "{}",
+        run.stderr
+    );
+    // Once the milestone exists, the files uploaded before are not uploaded again.
+    emu.add_milestone(PROJECT, "1.0");
+    emu.reset_requests();
+    apply_job(&repo, &emu).success();
+    assert!(
+        writes(&emu)
+            .iter()
+            .all(|w| !w.contains("/packages/generic/")),
+        "{:?}",
+        writes(&emu)
+    );
+    writes_nothing(&emu, || apply_job(&repo, &emu));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The emulator's rules on the wire, with GitLab's answers
 

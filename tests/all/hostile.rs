@@ -45,7 +45,7 @@ impl Kind {
     fn release_path(self) -> &'static str {
         match self {
             Kind::GitlabPrivate | Kind::GitlabJob => "/api/v4/projects/7/releases/v1%2E1%2E0",
-            Kind::Tgit => "/api/v3/projects/7/releases/v1%2E1%2E0",
+            Kind::Tgit => "/api/v3/projects/7/releases/v1.1.0",
             Kind::Github => "/repos/octo/app/releases/tags/v1%2E1%2E0",
         }
     }
@@ -192,16 +192,17 @@ fn a_github_next_link_to_another_origin_is_refused() {
     let repo = repo(None);
     let other = Hostile::start(|_| Reply::json(200, &json!([])));
     let next = format!(
-        "<{}/repos/octo/app/releases?page=2>; rel=\"next\"",
+        "<{}/repos/octo/app/releases/1/assets?page=2>; rel=\"next\"",
         other.url()
     );
+    // The release's asset list is paged (the release list is read to its first page only).
     let forge = Hostile::start(move |r: &Seen| {
         if r.path.ends_with("/releases/tags/v1%2E1%2E0") {
-            Reply::json(404, &json!({"message": "Not Found"}))
+            Reply::json(200, &gh_release("https://uploads.github.example"))
+        } else if r.path.ends_with("/assets") {
+            Reply::json(200, &json!([])).header("link", next.clone())
         } else {
-            let mut other_release = gh_release("https://uploads.github.example");
-            other_release["tag_name"] = json!("v0.9.0");
-            Reply::json(200, &json!([other_release])).header("link", next.clone())
+            Reply::json(200, &json!([]))
         }
     });
     let out = failed(Kind::Github.cli(&repo, &forge.url(), &["plan"]).run());
@@ -346,16 +347,17 @@ fn a_link_header_loop_stops_with_an_error() {
     let base = forge_url.clone();
     let forge = Hostile::start(move |r: &Seen| {
         if r.path.ends_with("/releases/tags/v1%2E1%2E0") {
-            return Reply::json(404, &json!({"message": "Not Found"}));
+            return Reply::json(200, &gh_release("https://uploads.github.example"));
         }
-        // Page 1 links to page 2, page 2 back to page 1.
+        if !r.path.ends_with("/assets") {
+            return Reply::json(200, &json!([]));
+        }
+        // The release's asset list: page 1 links to page 2, page 2 back to page 1.
         let next = if r.q("page") == Some("2") { "1" } else { "2" };
-        let mut other = gh_release("https://uploads.github.example");
-        other["tag_name"] = json!("v0.9.0");
-        Reply::json(200, &json!([other])).header(
+        Reply::json(200, &json!([])).header(
             "link",
             format!(
-                "<{}/repos/octo/app/releases?per_page=100&page={next}>; rel=\"next\"",
+                "<{}/repos/octo/app/releases/1/assets?per_page=100&page={next}>; rel=\"next\"",
                 base.get().expect("url")
             ),
         )
@@ -366,7 +368,7 @@ fn a_link_header_loop_stops_with_an_error() {
     let lists = forge
         .requests()
         .iter()
-        .filter(|r| r.path.ends_with("/releases"))
+        .filter(|r| r.path.ends_with("/assets"))
         .count();
     assert!(lists <= 3, "{lists} list requests");
 }
@@ -540,10 +542,12 @@ fn pooled(stderr: &str) -> usize {
 #[test]
 fn every_answer_is_read_so_its_connection_is_reused() {
     let repo = repo(None);
-    // Gitea: the Forgejo probe (only its status matters), the release by tag (404 with a
-    // body), the list (padded), then the same on a second page.
+    // Gitea: the Forgejo probe (404 with a body), the version, the release by tag (404 with
+    // a body), then the first page of the list (padded).
     let gitea = Hostile::start(|r: &Seen| {
-        if r.path.ends_with("/version") {
+        if r.path == "/api/forgejo/v1/version" {
+            Reply::json(404, &json!({"message": "not found", "padding": padding()}))
+        } else if r.path.ends_with("/version") {
             Reply::json(200, &json!({"version": "9.0.0", "padding": padding()}))
         } else if r.path.contains("/releases/tags/") {
             Reply::json(

@@ -159,7 +159,7 @@ fn github_notes_over_125000_characters_are_cut_and_attached_in_full() {
         managed_notes(body),
         &full,
         &all,
-        &format!("{web}/releases/download/v1%2E0%2E0/CHANGELOG-1%2E0%2E0%2Emd"),
+        &format!("{web}/releases/download/v1.0.0/CHANGELOG-1.0.0.md"),
         &format!("{web}/compare/v0%2E1%2E0...v1%2E0%2E0"),
     );
     // The state names the attached file, so `prune: managed` knows it.
@@ -179,7 +179,7 @@ fn github_refuses_a_body_over_its_limit_as_github_does() {
     let emu = GithubEmulator::start();
     emu.add_repo(GH_REPO);
     emu.add_token(GH_TOKEN);
-    emu.set_body_max(10);
+    emu.set_body_limit(Some(10));
     let (repo, _) = long_history(3, 40, "release:\n  notes:\n    attach_full: false\n");
     let run = github(&repo, &emu, &["apply"]).run();
     assert_ne!(run.code, 0, "{}", run.stderr);

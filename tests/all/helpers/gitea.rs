@@ -102,6 +102,17 @@ impl GiteaEmulator {
         self.lock().state.note_max_bytes = max;
     }
 
+    /// The version the server reports (`/api/v1/version`, and `/api/forgejo/v1/version` on
+    /// Forgejo); default a current Gitea (`1.24.6`) or Forgejo (`11.0.1+gitea-1.22.0`). It
+    /// decides, as on the real servers:
+    /// - Forgejo external (link) attachments: from Forgejo 7.0 (`1.21.11-1` or `6.0.0` have
+    ///   none, and `POST .../assets` without a file fails there as on Gitea);
+    /// - `tag_message` on release create: read from Gitea 1.23 (go-gitea/gitea PR #31840;
+    ///   Forgejo by its `+gitea-` version), ignored before (a lightweight tag).
+    pub fn set_version(&self, version: &str) {
+        self.lock().state.version = Some(version.to_string());
+    }
+
     /// Adds a private repository (`owner/repo`) with a default branch `main` at a fixed commit.
     pub fn add_repo(&self, owner_repo: &str) {
         self.lock().state.add_repo(owner_repo);
@@ -125,6 +136,29 @@ impl GiteaEmulator {
     /// `?access_token=`) with write access.
     pub fn add_token(&self, token: &str) {
         self.lock().state.tokens.push(token.to_string());
+    }
+
+    /// Adds `count` published releases of an older history (tags `v0.0.<n>`, a day old), as a
+    /// mature repository has: they fill the first pages of `GET /releases`.
+    pub fn add_old_releases(&self, owner_repo: &str, count: usize) {
+        let mut g = self.lock();
+        let start = chrono::Utc::now() - chrono::Duration::days(1);
+        for n in 0..count {
+            let tag = format!("v0.0.{n}");
+            g.state.add_tag(owner_repo, &tag, model::MAIN_SHA, None);
+            let id = g.state.release_ids.next();
+            g.state.repo_mut(owner_repo).releases.push(model::Release {
+                id,
+                tag: tag.clone(),
+                target: "main".into(),
+                title: tag,
+                note: String::new(),
+                draft: false,
+                prerelease: false,
+                created_at: start + chrono::Duration::seconds(n as i64),
+                attachments: Vec::new(),
+            });
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -177,6 +211,17 @@ impl GiteaEmulator {
             .iter()
             .map(|t| t.name.clone())
             .collect()
+    }
+
+    /// The message of an annotated tag; `None` for a lightweight or missing tag.
+    pub fn tag_message(&self, owner_repo: &str, tag: &str) -> Option<String> {
+        let g = self.lock();
+        g.state
+            .repo(owner_repo)
+            .tags
+            .iter()
+            .find(|t| t.name == tag)
+            .and_then(|t| t.message.clone())
     }
 
     /// The commit a tag points at.

@@ -160,11 +160,6 @@ impl GithubEmulator {
         self.lock().state.read_only_tokens.push(token.to_string());
     }
 
-    /// The longest release body in characters (default 125,000, GitHub's limit).
-    pub fn set_body_max(&self, chars: usize) {
-        self.lock().state.body_max = chars;
-    }
-
     /// The repository setting "immutable releases": releases published while it is on become
     /// `immutable: true`; they then refuse asset uploads, asset edits and deletes, and changes of
     /// `tag_name`, `target_commitish` or back to draft (422), and a deleted immutable release
@@ -172,6 +167,12 @@ impl GithubEmulator {
     /// not unfreeze releases published before.
     pub fn set_immutable_releases(&self, on: bool) {
         self.lock().state.immutable_setting = on;
+    }
+
+    /// The longest release `body` GitHub accepts, in characters (default 125,000; `None`: no
+    /// limit). A longer one is refused with 422 "body is too long (maximum is N characters)".
+    pub fn set_body_limit(&self, limit: Option<usize>) {
+        self.lock().state.body_limit = limit;
     }
 
     /// The next `count` requests get a secondary rate limit: 403 with `retry-after` and GitHub's
@@ -184,6 +185,38 @@ impl GithubEmulator {
             },
             count,
         );
+    }
+
+    /// Adds `count` published releases of an older history (tags `v0.0.<n>`, a day old), as a
+    /// mature repository has: they fill the first pages of `GET /releases`.
+    pub fn add_old_releases(&self, owner_repo: &str, count: usize) {
+        let mut g = self.lock();
+        let start = chrono::Utc::now() - chrono::Duration::days(1);
+        for n in 0..count {
+            let id = g.state.release_ids.next();
+            let at = start + chrono::Duration::seconds(n as i64);
+            let tag = format!("v0.0.{n}");
+            let r = g.state.repo_mut(owner_repo);
+            r.tags.push(model::Tag {
+                name: tag.clone(),
+                sha: model::MAIN_SHA.to_string(),
+            });
+            r.releases.push(model::Release {
+                id,
+                tag: tag.clone(),
+                target: "main".into(),
+                name: Some(tag),
+                body: Some(String::new()),
+                draft: false,
+                prerelease: false,
+                immutable: false,
+                created_at: at,
+                published_at: Some(at),
+                updated_at: at,
+                untagged: format!("untagged-{id:020x}"),
+                assets: Vec::new(),
+            });
+        }
     }
 
     // -----------------------------------------------------------------------------------------

@@ -18,7 +18,10 @@
 //!
 //! It runs axum on its own thread with its own tokio runtime, bound to `127.0.0.1:0`, and stops
 //! on drop. Routing is done on the raw request path, segment by segment, so `%2F` inside a
-//! segment (project paths, tags with `/`) differs from a raw `/`.
+//! segment (project paths, tags with `/`) differs from a raw `/`, as the API page asks
+//! (`tencent/code` → `tencent%2Fcode`). Literal dots are what the known client sends (PyTgit,
+//! `quote(v, safe="")`); whether the real gateway also decodes `%2E` is not known, so the
+//! emulator decodes it and the tests assert from the request log that none is sent.
 
 #![allow(dead_code)]
 

@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use super::super::emu_common::{HttpReq, Page, Resp, form_pairs, link, segments};
-use super::model::{Attachment, FORGEJO_VERSION, GITEA_VERSION, Release, State};
+use super::model::{Attachment, Release, State};
 use super::multipart;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -186,7 +186,7 @@ pub(super) fn dispatch(state: &mut State, req: &HttpReq) -> (Resp, Option<String
     }
     if path == "/api/forgejo/v1/version" && state.forgejo && req.method == "GET" {
         return (
-            Resp::json(200, &json!({ "version": FORGEJO_VERSION })),
+            Resp::json(200, &json!({ "version": state.version() })),
             None,
         );
     }
@@ -201,12 +201,7 @@ fn api(state: &mut State, req: &HttpReq, cred: &Cred, rest: &str) -> Resp {
     let m = req.method.as_str();
     match (m, strs.as_slice()) {
         ("GET", ["version"]) => {
-            let v = if state.forgejo {
-                FORGEJO_VERSION
-            } else {
-                GITEA_VERSION
-            };
-            return Resp::json(200, &json!({ "version": v }));
+            return Resp::json(200, &json!({ "version": state.version() }));
         }
         ("GET", ["user"]) => {
             return match cred {
@@ -317,6 +312,7 @@ fn api(state: &mut State, req: &HttpReq, cred: &Cred, rest: &str) -> Resp {
             let items = tags.iter().map(|t| state.tag_json(repo, t)).collect();
             paginate(state, req, items)
         }
+        ("POST", ["tags"]) => create_tag(state, ri, req),
         ("GET", ["tags", tag]) => {
             let repo = &state.repos[ri];
             match repo.tags.iter().find(|t| t.name == *tag) {
@@ -422,7 +418,8 @@ fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
     if target.is_empty() {
         target = state.repos[ri].default_branch.clone();
     }
-    let message = Some(s(&body, "tag_message")).filter(|m| !m.is_empty());
+    let message =
+        Some(s(&body, "tag_message")).filter(|m| !m.is_empty() && state.create_reads_tag_message());
     if !draft && state.ensure_tag(ri, &tag, &target, message).is_err() {
         return target_not_found(state, &target);
     }
@@ -447,6 +444,44 @@ fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
         201,
         &state.release_json(repo, repo.releases.last().expect("just pushed")),
     )
+}
+
+const CREATE_TAG_PROPS: &[(&str, Ty)] = &[
+    ("tag_name", Ty::Str),
+    ("target", Ty::Str),
+    ("message", Ty::Str),
+];
+
+/// `POST /repos/{o}/{r}/tags` (`routers/api/v1/repo/tag.go` `CreateTag`, Gitea 1.15 and later):
+/// `tag_name`, `target` (default: the default branch) and `message`; a message makes an
+/// annotated tag. 404 for an unknown target, 409 "tag exist" for an existing tag.
+fn create_tag(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
+    let body = match bind(state, req, "CreateTagOption", CREATE_TAG_PROPS) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let tag = s(&body, "tag_name");
+    if tag.is_empty() {
+        return err(state, 422, "[TagName]: Required");
+    }
+    if state.repos[ri].tags.iter().any(|t| t.name == tag) {
+        return err(state, 409, "tag exist");
+    }
+    let mut target = s(&body, "target");
+    if target.is_empty() {
+        target = state.repos[ri].default_branch.clone();
+    }
+    let message = Some(s(&body, "message")).filter(|m| !m.is_empty());
+    if state.ensure_tag(ri, &tag, &target, message).is_err() {
+        return err(
+            state,
+            404,
+            &format!("target not found: object does not exist [id: {target}, rel_path: ]"),
+        );
+    }
+    let repo = &state.repos[ri];
+    let t = repo.tags.iter().find(|t| t.name == tag).expect("just made");
+    Resp::json(201, &state.tag_json(repo, t))
 }
 
 fn edit_release(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> Resp {
@@ -495,7 +530,7 @@ fn edit_release(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> Resp {
 // Attachments
 
 fn create_attachment(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> Resp {
-    let forgejo = state.forgejo;
+    let forgejo = state.external_attachments();
     let content_type = req.header("content-type").unwrap_or("").to_string();
     let is_form = content_type
         .to_ascii_lowercase()
@@ -537,6 +572,8 @@ fn create_attachment(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> R
         );
     }
     if has_external {
+        // Forgejo's `modules/validation/helpers.go`: `IsValidReleaseAssetURL` is `IsValidURL`,
+        // which accepts the `http` and `https` schemes only (an `ftp://` link is refused).
         let valid = external_url.starts_with("http://") || external_url.starts_with("https://");
         if !valid {
             return err(
@@ -617,7 +654,7 @@ fn edit_attachment(state: &mut State, ri: usize, i: usize, j: usize, req: &HttpR
     };
     let name = s(&body, "name");
     let url = s(&body, "browser_download_url");
-    let forgejo = state.forgejo;
+    let forgejo = state.external_attachments();
     let a = &state.repos[ri].releases[i].attachments[j];
     if forgejo && !url.is_empty() && a.external_url.is_none() {
         return err(state, 400, "existing attachment is not external");

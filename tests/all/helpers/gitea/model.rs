@@ -20,8 +20,20 @@ pub(super) fn ts(t: &Time) -> String {
 /// The commit `main` points at in a new repository.
 pub(super) const MAIN_SHA: &str = "65f1bf27bc3bf70f64657658635e66094edbcb4d";
 
-pub(super) const GITEA_VERSION: &str = "1.22.6";
+/// The default Gitea version: a current one.
+pub(super) const GITEA_VERSION: &str = "1.24.6";
+/// The default Forgejo version: a current one. Forgejo versions carry the Gitea version whose
+/// API they are compatible with after `+gitea-`.
 pub(super) const FORGEJO_VERSION: &str = "11.0.1+gitea-1.22.0";
+
+/// `(major, minor)` of a version string such as `1.22.6`, `11.0.1+gitea-1.22.0` or
+/// `1.21.11-1`; `(0, 0)` when it has none.
+pub(super) fn major_minor(v: &str) -> (u64, u64) {
+    let mut n = v
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|x| x.parse::<u64>().unwrap_or(0));
+    (n.next().unwrap_or(0), n.next().unwrap_or(0))
+}
 
 #[derive(Debug, Clone)]
 pub(super) struct Tag {
@@ -90,6 +102,8 @@ pub struct State {
     /// (`Error 1406: Data too long`, go-gitea/gitea#16656) as a 500. PostgreSQL and SQLite
     /// have no such limit.
     pub(super) note_max_bytes: Option<usize>,
+    /// The server version; `None`: the current default of Gitea or Forgejo.
+    pub(super) version: Option<String>,
     pub(super) tokens: Vec<String>,
     pub(super) repos: Vec<Repo>,
     pub(super) request_seq: u64,
@@ -105,6 +119,7 @@ impl State {
             root,
             forgejo: false,
             note_max_bytes: Some(65_535),
+            version: None,
             tokens: Vec::new(),
             repos: Vec::new(),
             request_seq: 0,
@@ -113,6 +128,37 @@ impl State {
             attachment_ids: Seq::default(),
             tag_ids: Seq::default(),
         }
+    }
+
+    /// What `/api/v1/version` (and, on Forgejo, `/api/forgejo/v1/version`) answers.
+    pub(super) fn version(&self) -> String {
+        self.version.clone().unwrap_or_else(|| {
+            if self.forgejo {
+                FORGEJO_VERSION.into()
+            } else {
+                GITEA_VERSION.into()
+            }
+        })
+    }
+
+    /// Forgejo's external (link) release attachments, which arrived with Forgejo 7.0 (its
+    /// `routers/api/v1/repo/release_attachment.go` reads `external_url`). Gitea has none; an
+    /// older Forgejo takes the request down the file-upload path.
+    pub(super) fn external_attachments(&self) -> bool {
+        self.forgejo && major_minor(&self.version()).0 >= 7
+    }
+
+    /// Release create reads `tag_message` (an annotated tag) from Gitea 1.23 on: go-gitea/gitea
+    /// PR #31840, "Support annotated tags when using create release API"; before, the API
+    /// always made a lightweight tag. Forgejo is judged by the Gitea version after `+gitea-`.
+    pub(super) fn create_reads_tag_message(&self) -> bool {
+        let v = self.version();
+        let gitea = if self.forgejo {
+            v.split_once("+gitea-").map_or("0.0", |(_, g)| g).to_owned()
+        } else {
+            v
+        };
+        major_minor(&gitea) >= (1, 23)
     }
 
     pub(super) fn api_root(&self) -> String {
@@ -306,7 +352,7 @@ impl State {
                 .clone()
                 .unwrap_or_else(|| format!("{}/attachments/{}", self.root, a.uuid)),
         });
-        if self.forgejo {
+        if self.external_attachments() {
             v["type"] = json!(if a.external_url.is_some() {
                 "external"
             } else {

@@ -602,23 +602,6 @@ fn tag_error(message: &str, doc: &str) -> Resp {
     )
 }
 
-/// GitHub's answer to a body over its limit (the 422 reported in softprops/action-gh-release#374
-/// and ncipollo/release-action#493).
-fn body_too_long(state: &State, body: &Map<String, Value>, doc: &str) -> Option<Resp> {
-    let text = s(body, "body")?;
-    (text.chars().count() > state.body_max).then(|| {
-        validation_failed(
-            vec![json!({
-                "resource": "Release",
-                "code": "custom",
-                "field": "body",
-                "message": format!("body is too long (maximum is {} characters)", state.body_max),
-            })],
-            doc,
-        )
-    })
-}
-
 fn already_exists(doc: &str) -> Resp {
     validation_failed(
         vec![json!({ "resource": "Release", "code": "already_exists", "field": "tag_name" })],
@@ -669,12 +652,12 @@ fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
     if let Err(r) = check_schema(&body, RELEASE_PROPS, &["tag_name"], doc) {
         return r;
     }
-    if let Some(r) = body_too_long(state, &body, doc) {
-        return r;
-    }
     let tag = s(&body, "tag_name").unwrap_or_default();
     if !valid_tag_name(&tag) {
         return tag_error("tag_name is not a valid tag", doc);
+    }
+    if let Some(r) = body_too_long(state, s(&body, "body").as_deref(), doc) {
+        return r;
     }
     let draft = b(&body, "draft").unwrap_or(false);
     let prerelease = b(&body, "prerelease").unwrap_or(false);
@@ -736,6 +719,22 @@ fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
     Resp::json(201, &state.release_json(repo, rel)).header("Location", location)
 }
 
+/// 422 when `body` is longer than the limit (see `model::BODY_LIMIT`).
+fn body_too_long(state: &State, body: Option<&str>, doc: &str) -> Option<Resp> {
+    let limit = state.body_limit?;
+    (body?.chars().count() > limit).then(|| {
+        validation_failed(
+            vec![json!({
+                "resource": "Release",
+                "code": "custom",
+                "field": "body",
+                "message": format!("body is too long (maximum is {limit} characters)"),
+            })],
+            doc,
+        )
+    })
+}
+
 fn update_release(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> Resp {
     let doc = DOC_UPDATE;
     let body = match parse_body(req, doc) {
@@ -745,7 +744,7 @@ fn update_release(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> Resp
     if let Err(r) = check_schema(&body, RELEASE_PROPS, &[], doc) {
         return r;
     }
-    if let Some(r) = body_too_long(state, &body, doc) {
+    if let Some(r) = body_too_long(state, s(&body, "body").as_deref(), doc) {
         return r;
     }
     let old = state.repos[ri].releases[i].clone();

@@ -21,6 +21,12 @@ pub(super) fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
+/// GitHub refuses a release body longer than 125,000 characters with a 422 `custom` error,
+/// "body is too long (maximum is 125000 characters)": the limit is not in the OpenAPI
+/// description; it is reported in softprops/action-gh-release#374, ncipollo/release-action#493
+/// and cli/cli#7705.
+pub(super) const BODY_LIMIT: usize = 125_000;
+
 /// The commit `main` points at in a new repository.
 pub(super) const MAIN_SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 
@@ -159,9 +165,8 @@ pub struct State {
     pub(super) read_only_tokens: Vec<String>,
     pub(super) repos: Vec<Repo>,
     pub(super) immutable_setting: bool,
-    /// The longest release body, in characters. GitHub answers 422 `body is too long (maximum
-    /// is 125000 characters)` past it (softprops/action-gh-release#374, cli/cli#7705).
-    pub(super) body_max: usize,
+    /// The longest release `body` accepted, in characters (`None`: no limit).
+    pub(super) body_limit: Option<usize>,
     pub(super) rate_used: u64,
     pub(super) rate_reset: i64,
     pub(super) request_seq: u64,
@@ -179,7 +184,7 @@ impl State {
             read_only_tokens: Vec::new(),
             repos: Vec::new(),
             immutable_setting: false,
-            body_max: 125_000,
+            body_limit: Some(BODY_LIMIT),
             rate_used: 0,
             rate_reset: Utc::now().timestamp() + 3600,
             request_seq: 0,
