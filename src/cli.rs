@@ -39,7 +39,7 @@ pub enum Command {
     Notes,
     /// Validate release.yml, its templates and globs, without touching the forge (files not
     /// built yet are named, not required; `--strict` requires them).
-    Check(CheckArgs),
+    Check,
     /// Print the JSON Schema of release.yml.
     Schema,
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -88,14 +88,6 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
-/// `check` options.
-#[derive(Debug, Args, Default)]
-pub struct CheckArgs {
-    /// Fail (exit 2) when a declared file is not built yet, as `apply` does.
-    #[arg(long)]
-    pub strict: bool,
-}
-
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum OutputFormat {
@@ -142,6 +134,11 @@ pub struct GlobalArgs {
     /// Plan without reading the forge.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// `check`, `notes`: fail (exit 2) instead of warning: when a declared file is not built
+    /// yet (as `apply` does), and when the configuration selects nothing (a `tag_pattern`
+    /// matching no tag or written as a regex, `paths` leaving out every commit).
+    #[arg(long, global = true)]
+    pub strict: bool,
     /// How many writes `apply` sends at once (default 8, or `forge.concurrency`); 1 sends
     /// them one at a time.
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]

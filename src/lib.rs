@@ -53,16 +53,14 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
     let mut settings = Settings::resolve(&cli.global, env)?;
     // `check` and `notes` preview a release before its files are built, as `plan --offline`
     // does: a glob that matches nothing yet is named, not an error.
-    if matches!(&cli.command, Command::Check(a) if !a.strict)
-        || matches!(cli.command, Command::Notes)
-    {
+    if matches!(cli.command, Command::Check | Command::Notes) && !cli.global.strict {
         settings.offline = true;
     }
     match &cli.command {
         Command::Schema | Command::Completions(_) | Command::Man => Ok(ExitStatus::Success),
-        Command::Check(args) => {
+        Command::Check => {
             let d = build_offline(&settings)?;
-            let missing = if args.strict {
+            let missing = if cli.global.strict {
                 Vec::new()
             } else {
                 not_built(&settings)
@@ -167,7 +165,7 @@ fn check_flags(cli: &Cli) -> anyhow::Result<()> {
         Command::Plan(_) => ("plan", true),
         Command::Apply => ("apply", true),
         Command::Notes => ("notes", true),
-        Command::Check(_) => ("check", true),
+        Command::Check => ("check", true),
         Command::Schema => ("schema", false),
         Command::Completions(_) => ("completions", false),
         Command::Man => ("man", false),
@@ -188,6 +186,7 @@ fn check_flags(cli: &Cli) -> anyhow::Result<()> {
             ("--output", g.output != OutputFormat::Text),
             ("--dotenv", g.dotenv.is_some()),
             ("--offline", g.offline),
+            ("--strict", g.strict),
             ("--asset", !g.assets.is_empty()),
             ("--concurrency", g.concurrency.is_some()),
         ];
@@ -209,6 +208,13 @@ fn check_flags(cli: &Cli) -> anyhow::Result<()> {
             ),
             _ => refuse("--offline", "it never reads the forge", "drop `--offline`"),
         };
+    }
+    if g.strict && !matches!(cli.command, Command::Check | Command::Notes) {
+        return refuse(
+            "--strict",
+            "only `check` and `notes` warn where `apply` would fail or the configuration selects nothing",
+            "run `relsync check --strict` before this step",
+        );
     }
     if g.concurrency.is_some() && !matches!(cli.command, Command::Apply) {
         return refuse(

@@ -160,7 +160,7 @@ fn github_notes_over_125000_characters_are_cut_and_attached_in_full() {
         &full,
         &all,
         &format!("{web}/releases/download/v1.0.0/CHANGELOG-1.0.0.md"),
-        &format!("{web}/compare/v0%2E1%2E0...v1%2E0%2E0"),
+        &format!("{web}/compare/v0.1.0...v1.0.0"),
     );
     // The state names the attached file, so `prune: managed` knows it.
     assert!(
@@ -238,7 +238,7 @@ fn gitlab_notes_over_1000000_characters_are_cut_and_the_full_notes_linked() {
         &full,
         &all,
         link["url"].as_str().unwrap(),
-        &format!("{web}/-/compare/v0%2E1%2E0...v1%2E0%2E0"),
+        &format!("{web}/-/compare/v0.1.0...v1.0.0"),
     );
 
     emu.reset_requests();
@@ -390,7 +390,7 @@ fn gitea_notes_over_65535_bytes_are_cut_to_what_mysql_stores() {
     let shown = all.iter().filter(|d| kept.contains(d.as_str())).count();
     assert!(shown > 10, "{shown}");
     assert_eq!(left_out(notes), all.len() - shown + 2);
-    assert!(notes.contains(&format!("({web}/compare/v0%2E1%2E0...v1%2E0%2E0)")));
+    assert!(notes.contains(&format!("({web}/compare/v0.1.0...v1.0.0)")));
 
     emu.reset_requests();
     gitea(&repo, &emu).run().success();
