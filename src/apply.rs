@@ -40,12 +40,11 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
                 "run in a tag pipeline, pass `--tag TAG`, or set `RELSYNC_TAG`",
             ));
         }
-        let uploaded = BTreeMap::new();
-        let refused = BTreeSet::new();
+        let (uploaded, refused, ignored) = (BTreeMap::new(), BTreeSet::new(), BTreeMap::new());
         let plan = plan::diff(
             &desired,
             None,
-            &plan_context(&forge, &desired, &uploaded, &refused),
+            &plan_context(&forge, &desired, &uploaded, &refused, &ignored),
         );
         crate::print_plan(settings, &desired, &plan, true, out)?;
         return Ok(plan.has_changes());
@@ -93,12 +92,11 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
             Ok(!done.done.is_empty())
         } else {
             let actual = forge.observe(&desired).await?;
-            let uploaded = BTreeMap::new();
-            let refused = BTreeSet::new();
+            let (uploaded, refused, ignored) = (BTreeMap::new(), BTreeSet::new(), BTreeMap::new());
             let mut plan = plan::diff(
                 &desired,
                 Some(&actual),
-                &plan_context(&forge, &desired, &uploaded, &refused),
+                &plan_context(&forge, &desired, &uploaded, &refused, &ignored),
             );
             plan.warnings.extend(milestone_warning);
             crate::print_plan(settings, &desired, &plan, false, out)?;
@@ -221,11 +219,26 @@ pub async fn converge<F: Forge>(
             return Err(interrupted(i, &done));
         }
         let actual = forge.observe(desired).await?;
-        let plan = plan::diff(
-            desired,
-            Some(&actual),
-            &plan_context(forge, desired, &learnt.uploaded, &learnt.refused),
-        );
+        let mut plan = plan::diff(desired, Some(&actual), &learnt.context(forge, desired));
+        // The convergence guard: what the last round wrote and this plan wants to write again
+        // with the same value, the forge ignored.
+        let found = plan::guard::ignored(&learnt.sent, &plan.actions);
+        if !found.is_empty() {
+            let forge_name = desired.limits.forge.unwrap_or("the forge");
+            for (field, value) in &found {
+                tracing::warn!(
+                    "{forge_name} ignored `{field}`: it still reads back unchanged after relsync wrote {}; relsync stops rewriting it (recorded in its state; a new value in the manifest is tried once)",
+                    if field == plan::guard::DESCRIPTION {
+                        "it".to_owned()
+                    } else {
+                        format!("{value:?}")
+                    }
+                );
+            }
+            learnt.ignored.extend(found);
+            plan = plan::diff(desired, Some(&actual), &learnt.context(forge, desired));
+        }
+        learnt.sent.clear();
         if let Some(why) = &plan.blocked {
             return Err(partial(anyhow::anyhow!("{why}"), &done));
         }
@@ -344,6 +357,16 @@ struct Learnt {
     uploaded: BTreeMap<String, plan::StateFile>,
     /// Stored files whose deletion the forge refused.
     refused: BTreeSet<u64>,
+    /// Fields written by the last round, with their values (see [`plan::guard`]).
+    sent: Vec<(String, String)>,
+    /// Fields the forge ignored, with the value tried.
+    ignored: BTreeMap<String, String>,
+}
+
+impl Learnt {
+    fn context<'a, F: Forge>(&'a self, forge: &'a F, desired: &'a Desired) -> plan::Context<'a> {
+        plan_context(forge, desired, &self.uploaded, &self.refused, &self.ignored)
+    }
 }
 
 /// Runs the plan's actions phase by phase ([`phases`]): the actions of a phase at once, up to
@@ -417,6 +440,7 @@ async fn execute<F: Forge>(
                 (Action::CreateRelease { .. }, _) => stop |= !caps.files_linked,
                 _ => {}
             }
+            learnt.sent.extend(plan::guard::action_fields(action));
             record(action, done);
         }
         if let Some(e) = failure {
@@ -533,12 +557,14 @@ fn plan_context<'a, F: Forge>(
     desired: &'a Desired,
     uploaded: &'a BTreeMap<String, plan::StateFile>,
     refused: &'a BTreeSet<u64>,
+    ignored: &'a BTreeMap<String, String>,
 ) -> plan::Context<'a> {
     plan::Context {
         caps: forge.capabilities(),
         file_url: Box::new(move |n: &str| forge.file_url(&desired.tag, &desired.package, n)),
         uploaded,
         refused,
+        ignored,
     }
 }
 
@@ -596,3 +622,6 @@ pub(crate) mod faults;
 
 #[cfg(test)]
 mod diff_table;
+
+#[cfg(test)]
+mod guard_seam;

@@ -95,6 +95,10 @@ pub struct State {
     /// Labels relsync set (Tencent Git does not report them back).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Fields the forge ignored when relsync wrote them, with the value tried: left as they are
+    /// while the manifest asks for that same value (see `plan::guard`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ignored: BTreeMap<String, String>,
     /// Matrix builds: the names of the links and files each scope's jobs declared; an asset
     /// in no scope is the job's without a scope (see `plan::scope`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

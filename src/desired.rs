@@ -15,6 +15,8 @@ use crate::manifest::raw::{LinkType, NotesMode, Prune};
 use crate::render::{AssetContext, CiTemplateContext, Context, ProjectContext, Renderer};
 use crate::settings::Settings;
 
+pub mod limits;
+
 /// The release as it should be on the forge.
 #[derive(Debug, Clone, Serialize)]
 pub struct Desired {
@@ -62,6 +64,8 @@ pub struct Desired {
     pub commit_count: usize,
     /// Set when a shallow clone cut the range and `on_shallow: warn`.
     pub shallow_warning: Option<String>,
+    /// The forge's limits, and how the notes were cut to fit them.
+    pub limits: limits::Limits,
     /// Everything the notes template could read (`notes --output json`).
     pub context: crate::render::Context,
 }
@@ -309,9 +313,16 @@ pub fn build(
         scope,
         commit_count: cl.commits.len(),
         shallow_warning: cl.shallow_warning.clone(),
+        limits: limits::Limits::default(),
         context: ctx,
     };
     secrets.check_rendered(settings, &renderer, &d)?;
+    let mut d = d;
+    let tag = d.tag.clone();
+    let package = d.package.clone();
+    let file_url = |name: &str| asset_url(&tag, &package, name);
+    let changes = changes_link(settings, &cl, &d.context);
+    limits::fit(settings, &mut d, &file_url, changes)?;
     Ok(d)
 }
 
@@ -580,6 +591,21 @@ fn resolve_scope(settings: &Settings, pre: &PreContext) -> Result<Option<String>
 fn layout(settings: &Settings, project: &ProjectContext) -> Option<Layout> {
     let url = project.url.as_deref()?;
     Some(Layout::at(settings.forge, url, project.path.as_deref()))
+}
+
+/// The link the end of cut notes gives to all changes: the compare view, or the tag's
+/// history on a first release.
+fn changes_link(settings: &Settings, cl: &Changelog, ctx: &Context) -> Option<(String, String)> {
+    if let (Some(url), Some(prev), Some(tag)) = (&ctx.compare_url, &cl.previous_tag, &cl.tag) {
+        return Some((format!("{prev}...{tag}"), url.clone()));
+    }
+    let (tag, url) = (cl.tag.as_deref()?, ctx.project.url.as_deref()?);
+    let enc = crate::forge::layout::web_segment(tag);
+    let sep = match settings.forge {
+        Some(crate::manifest::raw::ForgeKind::Gitlab) | None => "/-/commits/",
+        Some(_) => "/commits/",
+    };
+    Some((format!("the history of {tag}"), format!("{url}{sep}{enc}")))
 }
 
 fn render_links(

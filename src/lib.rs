@@ -144,6 +144,7 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                         })
                     }),
                     uploaded: &uploaded,
+                    ignored: &std::collections::BTreeMap::new(),
                     refused: &std::collections::BTreeSet::new(),
                 };
                 let plan = plan::diff(&d, None, &cx);

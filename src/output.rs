@@ -65,6 +65,9 @@ pub struct PlanReport<'a> {
     pub commit_count: usize,
     /// Rendered notes.
     pub notes: &'a str,
+    /// How the notes were cut to fit the forge's description limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes_cut: Option<&'a crate::desired::limits::Cut>,
     /// Declared links.
     pub links: &'a [DesiredLink],
     /// Files with size and sha256.
@@ -78,6 +81,9 @@ pub struct PlanReport<'a> {
     /// What the user should know about this plan.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub warnings: &'a [String],
+    /// Fields left as the forge holds them because it ignored them, with the value tried.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ignored: &'a std::collections::BTreeMap<String, String>,
     /// Release URL (apply).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<&'a str>,
@@ -105,12 +111,14 @@ pub fn report<'a>(
         offline,
         commit_count: d.commit_count,
         notes: &d.notes,
+        notes_cut: d.limits.cut.as_ref(),
         links: &d.links,
         files: &d.files,
         actions: &plan.actions,
         summary: plan.summary,
         changes_pending: plan.has_changes(),
         warnings: &plan.warnings,
+        ignored: &plan.ignored,
         url: None,
         done: None,
     }
@@ -186,6 +194,9 @@ pub fn plan_text(d: &Desired, plan: &Plan, forge: Option<&str>, offline: bool) -
     );
     let first = d.notes.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let _ = writeln!(s, "notes    {} line(s): {first}", d.notes.lines().count());
+    if let Some(cut) = &d.limits.cut {
+        let _ = writeln!(s, "notes    {}", crate::desired::limits::describe_cut(cut));
+    }
     for f in &d.files {
         let _ = writeln!(
             s,
@@ -202,6 +213,12 @@ pub fn plan_text(d: &Desired, plan: &Plan, forge: Option<&str>, offline: bool) -
     }
     for w in &plan.warnings {
         let _ = writeln!(s, "warning: {w}");
+    }
+    for (field, value) in &plan.ignored {
+        let _ = writeln!(
+            s,
+            "note: `{field}` is left as the forge holds it: the forge ignored {value:?} when relsync wrote it"
+        );
     }
     let sm = plan.summary;
     let _ = writeln!(
@@ -573,6 +590,7 @@ mod tests {
             scope: None,
             commit_count: 0,
             shallow_warning: None,
+            limits: crate::desired::limits::Limits::default(),
             context: crate::render::Context::default(),
         }
     }

@@ -8,6 +8,7 @@ use crate::desired::{Desired, DesiredFile};
 use crate::forge::{Actual, Capabilities, Link, NewLink, NewRelease, ReleasePatch, StoredFile};
 use crate::manifest::raw::Prune;
 
+pub mod guard;
 mod notes_limit;
 pub mod scope;
 mod stored_links;
@@ -133,6 +134,10 @@ pub struct Plan {
     /// What the user should know, e.g. that the state could not be read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Fields left as the forge holds them, because it ignored the value wanted when relsync
+    /// wrote it (see [`guard`]), with that value.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ignored: BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -167,6 +172,8 @@ pub struct Context<'a> {
     pub uploaded: &'a BTreeMap<String, StateFile>,
     /// Ids of stored files whose deletion the forge refused during this run.
     pub refused: &'a BTreeSet<u64>,
+    /// Fields this run found the forge ignores, with the value tried (see [`guard`]).
+    pub ignored: &'a BTreeMap<String, String>,
 }
 
 /// Computes the plan. `actual` is `None` offline (nothing is known of the forge, so
@@ -369,6 +376,42 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         .map(|l| l.name.clone())
         .chain(desired.files.iter().map(|f| f.name.clone()))
         .collect();
+    // Fields the forge ignored with the very values wanted now are left as they are.
+    let mut skips = guard::Skips::new(&old_state.ignored, cx.ignored);
+    // The release's changed fields but the description, which holds the state built below.
+    let early = actual.release.as_ref().map(|release| {
+        let mut patch = ReleasePatch {
+            name: (release.name != desired.name).then(|| desired.name.clone()),
+            description: None,
+            milestones: {
+                let a: BTreeSet<_> = release.milestones.iter().collect();
+                let b: BTreeSet<_> = desired.milestones.iter().collect();
+                (caps.milestones && a != b).then(|| desired.milestones.clone())
+            },
+            released_at: desired
+                .released_at
+                .filter(|d| caps.milestones && release.released_at != Some(*d)),
+            labels: {
+                // Where the forge does not report labels, the state says what relsync set.
+                let current = release.labels.as_ref().unwrap_or(&old_state.labels);
+                let a: BTreeSet<_> = current.iter().collect();
+                let b: BTreeSet<_> = desired.labels.iter().collect();
+                (caps.labels && a != b).then(|| desired.labels.clone())
+            },
+            prerelease: (caps.prerelease && release.prerelease != desired.prerelease)
+                .then_some(desired.prerelease),
+            draft: (caps.prerelease && release.draft != desired.draft).then_some(desired.draft),
+        };
+        skips.filter(&mut patch);
+        patch
+    });
+    let ignored_links: HashSet<String> = want
+        .iter()
+        .filter_map(|w| {
+            let h = actual.links.iter().find(|l| l.name == w.name)?;
+            (!same_link(h, w) && skips.link_unchanged(h, w)).then(|| w.name.clone())
+        })
+        .collect();
     let mut new_state = State {
         links: want
             .iter()
@@ -383,6 +426,7 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
         },
         kept: kept::still_stored(&refused, &actual.files),
         scopes: BTreeMap::new(),
+        ignored: skips.kept.clone(),
     };
     new_state.scopes = scope::record(job_scope, &old_state, &declared, &new_state);
     // A matrix job keeps the notes already in the block (see `scope`).
@@ -463,35 +507,21 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
     actions.extend(uploads);
     actions.extend(unchanged);
     let description = compose_description(desired.notes_mode, Some(&release.description), &block);
-    let patch = ReleasePatch {
-        name: (release.name != desired.name).then(|| desired.name.clone()),
-        description: (normalise(&release.description) != normalise(&description))
-            .then(|| description.clone()),
-        milestones: {
-            let a: BTreeSet<_> = release.milestones.iter().collect();
-            let b: BTreeSet<_> = desired.milestones.iter().collect();
-            (caps.milestones && a != b).then(|| desired.milestones.clone())
-        },
-        released_at: desired
-            .released_at
-            .filter(|d| caps.milestones && release.released_at != Some(*d)),
-        labels: {
-            // Where the forge does not report labels, the state says what relsync set.
-            let current = release.labels.as_ref().unwrap_or(&old_state.labels);
-            let a: BTreeSet<_> = current.iter().collect();
-            let b: BTreeSet<_> = desired.labels.iter().collect();
-            (caps.labels && a != b).then(|| desired.labels.clone())
-        },
-        prerelease: (caps.prerelease && release.prerelease != desired.prerelease)
-            .then_some(desired.prerelease),
-        draft: None,
-    };
+    let mut patch = early.unwrap_or_default();
+    let publish = patch.draft.take();
+    if normalise(&release.description) != normalise(&description)
+        && !skips.skip(guard::DESCRIPTION, &guard::digest(&description))
+    {
+        patch.description = Some(description.clone());
+    }
+    let blocked = blocked.or_else(|| crate::desired::limits::over_limit(desired, &description));
     let blocked = conflict.or(blocked).or(diff_links(
         &want,
         &actual.links,
         &old_state,
         prune,
         job_scope,
+        &ignored_links,
         &mut actions,
     ));
     actions.append(&mut file_deletes);
@@ -517,16 +547,18 @@ pub fn diff(desired: &Desired, actual: Option<&Actual>, cx: &Context<'_>) -> Pla
             patch,
         });
     }
-    if caps.prerelease && release.draft != desired.draft {
+    if let Some(draft) = publish {
         actions.push(Action::UpdateRelease {
             tag: desired.tag.clone(),
             patch: ReleasePatch {
-                draft: Some(desired.draft),
+                draft: Some(draft),
                 ..ReleasePatch::default()
             },
         });
     }
-    finish(actions, description, blocked, warnings)
+    let mut plan = finish(actions, description, blocked, warnings);
+    plan.ignored = skips.kept;
+    plan
 }
 
 /// Why the state in the description cannot be relied on, and what that means this run.
@@ -580,6 +612,7 @@ fn diff_links(
     state: &State,
     prune: Prune,
     job_scope: Option<&str>,
+    ignored: &HashSet<String>,
     actions: &mut Vec<Action>,
 ) -> Option<String> {
     let mut have_by_name: HashMap<&str, &Link> =
@@ -589,7 +622,9 @@ fn diff_links(
     let mut unchanged = Vec::new();
     for w in want {
         match have_by_name.remove(w.name.as_str()) {
-            Some(h) if same_link(h, w) => unchanged.push(w.name.clone()),
+            Some(h) if same_link(h, w) || ignored.contains(&w.name) => {
+                unchanged.push(w.name.clone());
+            }
             Some(h) => updates.push((h, w.clone())),
             None => creates.push(w.clone()),
         }
@@ -746,6 +781,7 @@ fn finish(
         description,
         blocked,
         warnings,
+        ignored: BTreeMap::new(),
     }
 }
 
@@ -779,7 +815,15 @@ mod tests {
             ..State::default()
         };
         let mut actions = Vec::new();
-        diff_links(want, have, &state, prune, None, &mut actions);
+        diff_links(
+            want,
+            have,
+            &state,
+            prune,
+            None,
+            &HashSet::new(),
+            &mut actions,
+        );
         actions
             .iter()
             .map(|a| match a {

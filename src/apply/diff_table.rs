@@ -53,6 +53,10 @@ fn short(a: &Action) -> Option<String> {
     })
 }
 
+fn uploaded_none() -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::new()
+}
+
 /// The plan for `want` against the fake's current state.
 fn plan_of(fake: &Fake, want: &Desired) -> Vec<String> {
     let actual = block_on(fake.observe(want)).expect("observe");
@@ -61,6 +65,7 @@ fn plan_of(fake: &Fake, want: &Desired) -> Vec<String> {
         caps: fake.capabilities(),
         file_url: Box::new(|n: &str| fake.file_url(&want.tag, &want.package, n)),
         uploaded: &uploaded,
+        ignored: &uploaded_none(),
         refused: &std::collections::BTreeSet::new(),
     };
     let p = plan::diff(want, Some(&actual), &cx);

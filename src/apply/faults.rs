@@ -72,6 +72,7 @@ pub(crate) fn desired(name: &str, links: &[(&str, &str)], files: &[(&str, &[u8])
         scope: None,
         commit_count: 1,
         shallow_warning: None,
+        limits: crate::desired::limits::Limits::default(),
         context: crate::render::Context::default(),
     }
 }

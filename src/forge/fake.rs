@@ -105,6 +105,11 @@ pub struct World {
     faults: BTreeMap<usize, Fault>,
     #[serde(skip)]
     meanwhile: BTreeMap<usize, (Vec<FakeRelease>, Vec<FakeFile>)>,
+    /// Fields an update accepts and answers with success, but does not change (`name`,
+    /// `description`, `milestones`, `labels`, `prerelease`, `draft`, link `url`, `link_type`,
+    /// `direct_asset_path`): a server that ignores a parameter.
+    #[serde(skip)]
+    ignores: std::collections::BTreeSet<&'static str>,
     crash_pending: bool,
 }
 
@@ -227,6 +232,12 @@ impl Fake {
         self.lock()
             .meanwhile
             .insert(n, (other.releases.clone(), other.files.clone()));
+    }
+
+    /// From now on updates of the release or a link leave `field` as it is, and still answer
+    /// with success, as a server does with a parameter it does not know.
+    pub fn ignore_on_update(&self, field: &'static str) {
+        self.lock().ignores.insert(field);
     }
 
     /// Forgets every scripted fault and a pending crash.
@@ -586,6 +597,15 @@ impl Forge for Fake {
 
     async fn update_release(&self, current: &Release, patch: &ReleasePatch) -> anyhow::Result<()> {
         self.request(Method::PUT, format!("release {}", current.tag), |w| {
+            let takes = |f: &str| !w.ignores.contains(f);
+            let (name, description, milestones, labels, prerelease, draft) = (
+                takes("name"),
+                takes("description"),
+                takes("milestones"),
+                takes("labels"),
+                takes("prerelease"),
+                takes("draft"),
+            );
             let r = w
                 .releases
                 .iter_mut()
@@ -595,25 +615,37 @@ impl Forge for Fake {
                 })
                 .ok_or_else(|| status(&Method::PUT, "release", 404, "404 Not found"))?;
             let rel = &mut r.release;
-            if let Some(v) = &patch.name {
+            if let Some(v) = &patch.name
+                && name
+            {
                 rel.name.clone_from(v);
             }
-            if let Some(v) = &patch.description {
+            if let Some(v) = &patch.description
+                && description
+            {
                 rel.description.clone_from(v);
             }
-            if let Some(v) = &patch.milestones {
+            if let Some(v) = &patch.milestones
+                && milestones
+            {
                 rel.milestones.clone_from(v);
             }
             if let Some(v) = patch.released_at {
                 rel.released_at = Some(v);
             }
-            if let Some(v) = &patch.labels {
+            if let Some(v) = &patch.labels
+                && labels
+            {
                 rel.labels = Some(v.clone());
             }
-            if let Some(v) = patch.prerelease {
+            if let Some(v) = patch.prerelease
+                && prerelease
+            {
                 rel.prerelease = v;
             }
-            if let Some(v) = patch.draft {
+            if let Some(v) = patch.draft
+                && draft
+            {
                 rel.draft = v;
             }
             Ok(())
@@ -643,6 +675,9 @@ impl Forge for Fake {
 
     async fn update_link(&self, tag: &str, id: u64, link: &NewLink) -> anyhow::Result<()> {
         self.request(Method::PUT, format!("link {}", link.name), |w| {
+            let takes = |f: &str| !w.ignores.contains(f);
+            let (url, link_type, path) =
+                (takes("url"), takes("link_type"), takes("direct_asset_path"));
             let r = w
                 .release_mut(tag)
                 .ok_or_else(|| status(&Method::PUT, "link", 404, "404 Not found"))?;
@@ -653,9 +688,15 @@ impl Forge for Fake {
                 .find(|l| l.id == id)
                 .ok_or_else(|| status(&Method::PUT, "link", 404, "404 Not found"))?;
             l.name.clone_from(&link.name);
-            l.url.clone_from(&link.url);
-            l.link_type = Some(link.link_type);
-            l.direct_asset_path.clone_from(&link.direct_asset_path);
+            if url {
+                l.url.clone_from(&link.url);
+            }
+            if link_type {
+                l.link_type = Some(link.link_type);
+            }
+            if path {
+                l.direct_asset_path.clone_from(&link.direct_asset_path);
+            }
             Ok(())
         })
     }

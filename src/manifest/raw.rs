@@ -144,6 +144,9 @@ pub struct RawNotes {
     pub template: Option<String>,
     /// `managed` (only the marked block), `replace` (the whole description) or `keep`.
     pub mode: Option<NotesMode>,
+    /// When the notes are cut to fit the forge's description limit, attach the full notes as
+    /// `CHANGELOG-<version>.md`; default true.
+    pub attach_full: Option<bool>,
 }
 
 /// Who owns the release description.

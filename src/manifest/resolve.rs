@@ -75,6 +75,8 @@ pub struct ReleaseSection {
     pub notes_template: Option<PathBuf>,
     /// Who owns the description.
     pub notes_mode: NotesMode,
+    /// Attach the full notes when they are cut to fit the forge's limit.
+    pub notes_attach_full: bool,
 }
 
 /// `assets:` with defaults applied.
@@ -164,6 +166,7 @@ impl Manifest {
                 prerelease: None,
                 notes_template: None,
                 notes_mode: NotesMode::Managed,
+                notes_attach_full: true,
             },
             changelog: default_changelog(),
             assets: AssetsSection {
@@ -405,6 +408,7 @@ impl Manifest {
             },
             notes_template,
             notes_mode: notes.mode.unwrap_or_default(),
+            notes_attach_full: notes.attach_full.unwrap_or(true),
         };
         Ok(())
     }

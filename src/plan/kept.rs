@@ -89,6 +89,7 @@ mod tests {
             scope: None,
             commit_count: 1,
             shallow_warning: None,
+            limits: crate::desired::limits::Limits::default(),
             context: crate::render::Context::default(),
         }
     }
@@ -146,6 +147,7 @@ mod tests {
                 file_url: Box::new(move |_| url.to_owned()),
                 uploaded: &uploaded,
                 refused: &refused,
+                ignored: &std::collections::BTreeMap::new(),
             },
         )
     }

@@ -18,8 +18,9 @@ pub mod limit;
 /// Instructions one rendering may run (minijinja fuel): far above what a changelog of
 /// 100 000 commits needs, far below a runaway loop.
 pub const FUEL: u64 = 50_000_000;
-/// The largest rendered release notes, in bytes.
-pub const MAX_NOTES: usize = 1024 * 1024;
+/// The largest rendered release notes, in bytes: room for the notes of a long history, which
+/// are then cut to the forge's description limit (`desired::limits`) and attached in full.
+pub const MAX_NOTES: usize = 16 * 1024 * 1024;
 /// The largest rendered manifest string (name, URL, …), in bytes.
 pub const MAX_STRING: usize = 64 * 1024;
 /// The memory one rendering may hold beyond its context.

@@ -503,8 +503,8 @@ fn huge_single_allocation_is_stopped_by_the_memory_budget() {
 
 #[test]
 fn notes_larger_than_the_limit_are_refused() {
-    let repo = notes_repo("{% for i in range(100000) %}{{ \"x\" * 100 }}\n{% endfor %}");
-    check_refuses(&repo, &["notes.md.j2", "renders more than 1.0 MiB"]);
+    let repo = notes_repo("{% for i in range(100000) %}{{ \"x\" * 200 }}\n{% endfor %}");
+    check_refuses(&repo, &["notes.md.j2", "renders more than 16.0 MiB"]);
 }
 
 #[test]

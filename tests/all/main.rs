@@ -34,6 +34,7 @@ mod helpers;
 mod hostile;
 mod inputs;
 mod kill;
+mod limits;
 mod matrix;
 mod network;
 mod notes_content;

@@ -96,6 +96,12 @@ impl GiteaEmulator {
         self.lock().state.forgejo = on;
     }
 
+    /// The longest release note in bytes (default 65,535, MySQL's `TEXT`); `None` for a
+    /// database without a limit (PostgreSQL, SQLite). Longer notes get a 500.
+    pub fn set_note_max_bytes(&self, max: Option<usize>) {
+        self.lock().state.note_max_bytes = max;
+    }
+
     /// The version the server reports (`/api/v1/version`, and `/api/forgejo/v1/version` on
     /// Forgejo); default a current Gitea (`1.24.6`) or Forgejo (`11.0.1+gitea-1.22.0`). It
     /// decides, as on the real servers:

@@ -173,6 +173,18 @@ impl GitlabEmulator {
         self.lock().state.max_file_size = bytes;
     }
 
+    /// The longest release description in characters (default 1,000,000, GitLab's
+    /// `MAX_TEXT_SIZE_LIMIT`); longer ones get GitLab's 400 "is too long".
+    pub fn set_description_max(&self, chars: usize) {
+        self.lock().state.description_max = chars;
+    }
+
+    /// Off: a server older than 15.9 that knows only `filepath` and silently drops a link's
+    /// `direct_asset_path` (default on).
+    pub fn set_direct_asset_path_param(&self, on: bool) {
+        self.lock().state.direct_asset_path_param = on;
+    }
+
     // -----------------------------------------------------------------------------------------
     // State inspection
 

@@ -155,6 +155,12 @@ impl TgitEmulator {
         self.lock().state.labels_in_json = on;
     }
 
+    /// Off: `PUT /releases/:tag` answers 200 but ignores `title`, which seed 004 does not list
+    /// for PUT (a plain tag promoted by PUT then keeps its name as the title).
+    pub fn set_title_on_put(&self, on: bool) {
+        self.lock().state.title_on_put = on;
+    }
+
     // -----------------------------------------------------------------------------------------
     // State inspection
 

@@ -396,6 +396,11 @@ fn target_not_found(state: &State, target: &str) -> Resp {
     )
 }
 
+/// A note the database refuses (see `State::note_max_bytes`).
+fn note_too_long(state: &State, note: &str) -> bool {
+    state.note_max_bytes.is_some_and(|max| note.len() > max)
+}
+
 fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
     let body = match bind(state, req, "CreateReleaseOption", CREATE_PROPS) {
         Ok(b) => b,
@@ -417,6 +422,9 @@ fn create_release(state: &mut State, ri: usize, req: &HttpReq) -> Resp {
         Some(s(&body, "tag_message")).filter(|m| !m.is_empty() && state.create_reads_tag_message());
     if !draft && state.ensure_tag(ri, &tag, &target, message).is_err() {
         return target_not_found(state, &target);
+    }
+    if note_too_long(state, &s(&body, "body")) {
+        return internal(state);
     }
     let id = state.release_ids.next();
     let rel = Release {
@@ -499,6 +507,9 @@ fn edit_release(state: &mut State, ri: usize, i: usize, req: &HttpReq) -> Resp {
     }
     if !draft && state.ensure_tag(ri, &tag, &target, None).is_err() {
         // EditRelease turns every UpdateRelease failure into an internal error.
+        return internal(state);
+    }
+    if note_too_long(state, &pick("body", &old.note)) {
         return internal(state);
     }
     let rel = &mut state.repos[ri].releases[i];

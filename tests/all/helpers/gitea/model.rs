@@ -97,6 +97,11 @@ impl_repository!(Repo);
 pub struct State {
     pub(super) root: String,
     pub(super) forgejo: bool,
+    /// The longest release note in bytes, `None` for no limit. `models/repo/release.go` stores
+    /// `Note` as `xorm:"TEXT"`: on MySQL that is 65,535 bytes, and a longer note fails the insert
+    /// (`Error 1406: Data too long`, go-gitea/gitea#16656) as a 500. PostgreSQL and SQLite
+    /// have no such limit.
+    pub(super) note_max_bytes: Option<usize>,
     /// The server version; `None`: the current default of Gitea or Forgejo.
     pub(super) version: Option<String>,
     pub(super) tokens: Vec<String>,
@@ -113,6 +118,7 @@ impl State {
         State {
             root,
             forgejo: false,
+            note_max_bytes: Some(65_535),
             version: None,
             tokens: Vec::new(),
             repos: Vec::new(),

@@ -45,6 +45,8 @@ pub(super) fn sha256_hex(data: &[u8]) -> String {
 }
 
 pub(super) const LINK_TYPES: [&str; 4] = ["other", "runbook", "image", "package"];
+/// `app/models/release.rb`: `validates :description, length: { maximum:
+/// Gitlab::Database::MAX_TEXT_SIZE_LIMIT }`, which `lib/gitlab/database.rb` sets to 1,000,000.
 pub(super) const DESCRIPTION_MAX: usize = 1_000_000;
 pub(super) const FILEPATH_MAX: usize = 128;
 
@@ -65,6 +67,13 @@ pub struct State {
     pub(super) private_tokens: Vec<String>,
     pub(super) job_tokens: Vec<String>,
     pub(super) max_file_size: u64,
+    /// The longest release description, in characters (default [`DESCRIPTION_MAX`]).
+    pub(super) description_max: usize,
+    /// Whether links take `direct_asset_path` (GitLab 15.9 and later; seed 002 says `filepath`
+    /// was deprecated in its favour, seed 000 lists only `filepath`). Off: an older server
+    /// (old JiHu self-managed) that reads only `filepath` and drops the newer key silently, as
+    /// Grape does with undeclared parameters.
+    pub(super) direct_asset_path_param: bool,
     pub(super) ids: Ids,
     /// The GitLab version the server reports and whose rules it follows (default 17.5, a
     /// modern server). Below 16.0 a job token cannot list package files nor delete them:
@@ -173,6 +182,8 @@ impl State {
             private_tokens: Vec::new(),
             job_tokens: Vec::new(),
             max_file_size: 5 * 1024 * 1024 * 1024,
+            description_max: DESCRIPTION_MAX,
+            direct_asset_path_param: true,
             ids: Ids::default(),
             version: (17, 5),
             role: Role::Maintainer,

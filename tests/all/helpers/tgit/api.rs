@@ -364,7 +364,7 @@ fn update(st: &mut State, pi: usize, ctx: &Ctx, tag: &str) -> Resp {
         t.author_id = Some(1);
     }
     t.is_release = is_release;
-    if let Some(title) = p_str(params, "title") {
+    if let Some(title) = p_str(params, "title").filter(|_| st.title_on_put) {
         t.title = if title.trim().is_empty() {
             t.name.clone()
         } else {

@@ -42,6 +42,10 @@ pub struct State {
     pub(super) private_tokens: Vec<String>,
     pub(super) max_attachment_size: u64,
     pub(super) labels_in_json: bool,
+    /// Whether `PUT /releases/:tag` takes `title`. Seed 004 and the PyTgit client list only
+    /// `type`, `description` and `labels` for PUT, so a real server may ignore `title` there;
+    /// on by default as before (unverified either way), off to model a server that ignores it.
+    pub(super) title_on_put: bool,
     pub(super) duplicates: DuplicateAttachments,
     pub(super) row_ids: Seq,
     pub(super) attachment_ids: Seq,
@@ -99,6 +103,7 @@ impl State {
             private_tokens: Vec::new(),
             max_attachment_size: DEFAULT_MAX_ATTACHMENT,
             labels_in_json: false,
+            title_on_put: true,
             duplicates: DuplicateAttachments::Reject,
             row_ids: Seq::after(2760),
             attachment_ids: Seq::default(),

@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 
 use super::super::http::{Resp, enc, p_bool, p_enum, p_list, p_required, p_str, paginate};
 use super::super::model::{
-    DESCRIPTION_MAX, LINK_TYPES, Link, Project, Release, State, Tag, full_message, link_errors,
-    looks_like_sha, parse_time, sha256_hex, tag_name_ok,
+    LINK_TYPES, Link, Project, Release, State, Tag, full_message, link_errors, looks_like_sha,
+    parse_time, sha256_hex, tag_name_ok,
 };
 use super::{Ctx, request_url};
 
@@ -197,6 +197,7 @@ pub(super) fn create_release(st: &mut State, pi: usize, ctx: &Ctx) -> Resp {
             return Resp::message(400, &format!("'{link_type}' is not a valid link_type"));
         }
         let filepath = p_str(l, "direct_asset_path")
+            .filter(|_| st.direct_asset_path_param)
             .or_else(|| p_str(l, "filepath"))
             .filter(|f| !f.is_empty());
         links.push(Link {
@@ -222,10 +223,11 @@ pub(super) fn create_release(st: &mut State, pi: usize, ctx: &Ctx) -> Resp {
     }
     if description
         .as_ref()
-        .is_some_and(|d| d.chars().count() > DESCRIPTION_MAX)
+        .is_some_and(|d| d.chars().count() > st.description_max)
     {
         errors.push(format!(
-            "Description is too long (maximum is {DESCRIPTION_MAX} characters)"
+            "Description is too long (maximum is {} characters)",
+            st.description_max
         ));
     }
     if !link_attr_errors {
@@ -324,11 +326,11 @@ pub(super) fn update_release(st: &mut State, pi: usize, ctx: &Ctx, tag: &str) ->
         None
     };
     if let Some(Some(d)) = &description
-        && d.chars().count() > DESCRIPTION_MAX
+        && d.chars().count() > st.description_max
     {
         return Resp::json(
             400,
-            &json!({ "message": { "description": [format!("is too long (maximum is {DESCRIPTION_MAX} characters)")] } }),
+            &json!({ "message": { "description": [format!("is too long (maximum is {} characters)", st.description_max)] } }),
         );
     }
     let r = &mut st.projects[pi].releases[ri];
@@ -397,13 +399,19 @@ pub(super) fn list_links(st: &State, pi: usize, ctx: &Ctx, tag: &str) -> Resp {
 /// `direct_asset_path || filepath` when either was sent; `Some(None)` clears it (`null` or
 /// `""`). `None`: neither key was sent, and a link update keeps the old path, as GitLab's
 /// `Releases::Links::Params#allowed_params` (`app/services/releases/links/params.rb`) sets
-/// `filepath` only `if provided_filepath?`.
-pub(super) fn filepath_param(params: &Map<String, Value>) -> Option<Option<String>> {
-    if !params.contains_key("direct_asset_path") && !params.contains_key("filepath") {
+/// `filepath` only `if provided_filepath?`. Without `direct_asset_path` support
+/// (`State::direct_asset_path_param`), only `filepath` counts.
+pub(super) fn filepath_param(
+    params: &Map<String, Value>,
+    direct_asset_path: bool,
+) -> Option<Option<String>> {
+    let new_key = direct_asset_path && params.contains_key("direct_asset_path");
+    if !new_key && !params.contains_key("filepath") {
         return None;
     }
     Some(
         p_str(params, "direct_asset_path")
+            .filter(|_| direct_asset_path)
             .or_else(|| p_str(params, "filepath"))
             .filter(|f| !f.is_empty()),
     )
@@ -439,7 +447,7 @@ pub(super) fn create_link(st: &mut State, pi: usize, ctx: &Ctx, tag: &str) -> Re
         id: 0,
         name: p_str(params, "name").unwrap_or_default(),
         url: p_str(params, "url").unwrap_or_default(),
-        filepath: filepath_param(params).flatten(),
+        filepath: filepath_param(params, st.direct_asset_path_param).flatten(),
         link_type,
         created_at: Utc::now(),
     };
@@ -498,7 +506,7 @@ pub(super) fn link_by_id(st: &mut State, pi: usize, ctx: &Ctx, tag: &str, lid: &
             if let Some(u) = p_str(params, "url") {
                 l.url = u;
             }
-            if let Some(fp) = filepath_param(params) {
+            if let Some(fp) = filepath_param(params, st.direct_asset_path_param) {
                 l.filepath = fp;
             }
             if let Some(t) = link_type {
