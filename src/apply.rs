@@ -204,6 +204,10 @@ pub struct Converged {
 /// # Errors
 /// A blocked plan, a failure that a new read cannot fix, or no convergence within the
 /// rounds and time budget; the error says what was done before it.
+#[allow(
+    clippy::too_many_lines,
+    reason = "observe, plan and execute in rounds, with every exit of the loop in one place"
+)]
 pub async fn converge<F: Forge>(
     forge: &F,
     desired: &Desired,

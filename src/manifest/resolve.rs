@@ -329,6 +329,10 @@ impl Manifest {
         Ok(())
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one check per `release` key, in the schema's order"
+    )]
     fn resolve_release(&mut self, r: raw::RawRelease, repo: &Path) -> Result<(), InputError> {
         for (key, value) in [
             ("release.tag", &r.tag),

@@ -305,7 +305,7 @@ fn tgit_a_title_ignored_on_put_is_reported_once_and_not_rewritten() {
     let writes: Vec<_> = emu
         .requests()
         .into_iter()
-        .filter(|r| r.is_write())
+        .filter(crate::helpers::emu_common::Request::is_write)
         .collect();
     let titled = writes
         .iter()
