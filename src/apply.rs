@@ -46,7 +46,7 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
             None,
             &plan_context(&forge, &desired, &uploaded, &refused, &ignored),
         );
-        crate::print_plan(settings, &desired, &plan, true, out)?;
+        crate::print_plan(settings, &desired, &plan, true, None, out)?;
         return Ok(plan.has_changes());
     }
     if apply && settings.token.is_none() {
@@ -99,7 +99,14 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
                 &plan_context(&forge, &desired, &uploaded, &refused, &ignored),
             );
             plan.warnings.extend(milestone_warning);
-            crate::print_plan(settings, &desired, &plan, false, out)?;
+            crate::print_plan(
+                settings,
+                &desired,
+                &plan,
+                false,
+                actual.release.as_ref(),
+                out,
+            )?;
             Ok(plan.has_changes())
         }
     })

@@ -148,7 +148,7 @@ pub fn run(cli: &Cli, env: Env, stdout: &mut dyn Write) -> anyhow::Result<ExitSt
                     refused: &std::collections::BTreeSet::new(),
                 };
                 let plan = plan::diff(&d, None, &cx);
-                print_plan(&settings, &d, &plan, true, stdout)?;
+                print_plan(&settings, &d, &plan, true, None, stdout)?;
                 plan.has_changes()
             } else {
                 apply::run(&settings, false, stdout)?
@@ -287,7 +287,8 @@ fn build_offline(settings: &Settings) -> anyhow::Result<Desired> {
     Ok(d)
 }
 
-/// Prints a plan as text or JSON.
+/// Prints a plan as text or JSON; `current` is the release as the forge holds it, whose changed
+/// fields the text shows old → new.
 ///
 /// # Errors
 /// Writing to stdout failed.
@@ -296,6 +297,7 @@ pub fn print_plan(
     d: &Desired,
     plan: &plan::Plan,
     offline: bool,
+    current: Option<&forge::Release>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let forge = settings.forge.map(manifest::raw::ForgeKind::as_str);
@@ -305,7 +307,7 @@ pub fn print_plan(
             writeln!(out)?;
         }
         OutputFormat::Text => {
-            out.write_all(output::plan_text(d, plan, forge, offline).as_bytes())?;
+            out.write_all(output::plan_text(d, plan, forge, offline, current).as_bytes())?;
         }
     }
     Ok(())

@@ -168,9 +168,69 @@ pub fn describe_action(a: &Action) -> String {
     }
 }
 
+/// Each field a patch changes, old → new; the description as a unified diff (`-` the forge's,
+/// `+` relsync's), a few lines of context around each change.
+#[must_use]
+pub fn patch_detail(current: &crate::forge::Release, patch: &crate::forge::ReleasePatch) -> String {
+    let mut s = String::new();
+    let mut field = |name: &str, old: String, new: String| {
+        let _ = writeln!(s, "    {name}: {old} → {new}");
+    };
+    if let Some(n) = &patch.name {
+        field("name", format!("{:?}", current.name), format!("{n:?}"));
+    }
+    if let Some(m) = &patch.milestones {
+        field(
+            "milestones",
+            format!("{:?}", current.milestones),
+            format!("{m:?}"),
+        );
+    }
+    if let Some(at) = &patch.released_at {
+        let old = current
+            .released_at
+            .map_or_else(|| "(none)".to_owned(), |t| t.to_rfc3339());
+        field("released_at", old, at.to_rfc3339());
+    }
+    if let Some(l) = &patch.labels {
+        field(
+            "labels",
+            format!("{:?}", current.labels.clone().unwrap_or_default()),
+            format!("{l:?}"),
+        );
+    }
+    if let Some(p) = patch.prerelease {
+        field("prerelease", current.prerelease.to_string(), p.to_string());
+    }
+    if let Some(dr) = patch.draft {
+        field("draft", current.draft.to_string(), dr.to_string());
+    }
+    if let Some(desc) = &patch.description {
+        let _ = writeln!(s, "    description:");
+        let old = current.description.replace("\r\n", "\n");
+        let new = desc.replace("\r\n", "\n");
+        let diff = similar::TextDiff::from_lines(&old, &new);
+        let unified = diff
+            .unified_diff()
+            .context_radius(2)
+            .header("forge", "relsync")
+            .to_string();
+        for line in unified.lines().filter(|l| !l.starts_with("\\ No newline")) {
+            let _ = writeln!(s, "      {line}");
+        }
+    }
+    s
+}
+
 /// The text plan.
 #[must_use]
-pub fn plan_text(d: &Desired, plan: &Plan, forge: Option<&str>, offline: bool) -> String {
+pub fn plan_text(
+    d: &Desired,
+    plan: &Plan,
+    forge: Option<&str>,
+    offline: bool,
+    current: Option<&crate::forge::Release>,
+) -> String {
     let mut s = String::new();
     let tag = if d.unreleased {
         "(unreleased)"
@@ -210,6 +270,9 @@ pub fn plan_text(d: &Desired, plan: &Plan, forge: Option<&str>, offline: bool) -
     s.push('\n');
     for a in &plan.actions {
         let _ = writeln!(s, "{}", describe_action(a));
+        if let (Action::UpdateRelease { patch, .. }, Some(current)) = (a, current) {
+            s.push_str(&patch_detail(current, patch));
+        }
     }
     for w in &plan.warnings {
         let _ = writeln!(s, "warning: {w}");

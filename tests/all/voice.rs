@@ -315,3 +315,56 @@ fn errors_speak_in_one_voice_for_each_forge() {
         insta::assert_snapshot!(format!("errors_{forge}"), text);
     }
 }
+
+/// `plan` shows each changed field old → new and the description as a unified diff, and its
+/// counts are what `apply` then reports.
+#[test]
+fn plan_shows_old_and_new_values_and_a_diff_of_the_description() {
+    let (repo, emu) = fixture();
+    gitlab(&repo, &emu, &["apply"]).run().success();
+    std::fs::write(
+        repo.path().join("release.yml"),
+        "release:\n  name: \"App {{ version }}\"\nassets:\n  links:\n    - { name: Docs, url: \"https://docs.example.com/\" }\n    - { name: Status, url: \"https://status.example.com/\" }\n  files:\n    - path: dist/*.tar.gz\n",
+    )
+    .unwrap();
+    let plan = gitlab(&repo, &emu, &["plan"]).run().success();
+    assert!(
+        plan.stdout.contains("    name: \"v1.1.0\" → \"App 1.1.0\""),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("      --- forge"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("      +++ relsync"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.lines().any(
+            |l| l.starts_with("      +") && l.contains("[Status](https://status.example.com/)")
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("      -") && l.contains("[Docs]")),
+        "an unchanged line is context, not a change: {}",
+        plan.stdout
+    );
+    let planned = plan
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Plan: "))
+        .unwrap()
+        .to_owned();
+    let applied = gitlab(&repo, &emu, &["apply"]).run().success();
+    let changes = applied.stdout.lines().count() - 1;
+    let to_change: usize = planned
+        .split([':', ','])
+        .filter_map(|p| {
+            let p = p.trim();
+            let n: usize = p.split(' ').next()?.parse().ok()?;
+            (!p.ends_with("unchanged.") && !p.ends_with("unchanged")).then_some(n)
+        })
+        .sum();
+    assert_eq!(to_change, changes, "{planned}\n{}", applied.stdout);
+}
