@@ -27,6 +27,10 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 ///
 /// # Errors
 /// Bad input (exit 2) or a forge failure (exit 1).
+#[allow(
+    clippy::too_many_lines,
+    reason = "`plan` and `apply` share the reading of the forge; their two branches read side by side"
+)]
 pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Result<bool> {
     let forge = crate::forge::connect(settings)?;
     let desired = crate::desired::build(settings, &|tag, p, n| Some(forge.file_url(tag, p, n)))?;
