@@ -133,6 +133,11 @@ pub struct GlobalArgs {
     /// Plan without reading the forge.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// `check`, `notes`: fail (exit 2) instead of warning when the configuration selects
+    /// nothing (a `tag_pattern` matching no tag or written as a regex, `paths` leaving out
+    /// every commit).
+    #[arg(long, global = true)]
+    pub strict: bool,
     /// How many writes `apply` sends at once (default 8, or `forge.concurrency`); 1 sends
     /// them one at a time.
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]

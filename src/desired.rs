@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::assets;
 use crate::changelog::{self, Changelog, Target};
 use crate::error::InputError;
+use crate::forge::layout::Layout;
 use crate::manifest::raw::{LinkType, NotesMode, Prune};
 use crate::render::{AssetContext, CiTemplateContext, Context, ProjectContext, Renderer};
 use crate::settings::Settings;
@@ -155,7 +156,18 @@ pub fn build(
         tag,
         commit: settings.commit.clone(),
     };
-    let cl = changelog::collect(&settings.repo, &m.changelog, &target)?;
+    let mut cl = changelog::collect(&settings.repo, &m.changelog, &target)?;
+    for w in &cl.warnings {
+        if settings.strict {
+            return Err(crate::error::input_with(
+                w.message.clone(),
+                w.remedy.clone(),
+            ));
+        }
+        tracing::warn!("{} ({})", w.message, w.remedy);
+    }
+    let layout = layout(settings, &pre_ctx.project);
+    changelog::link(&mut cl, layout.as_ref());
     let renderer = Renderer::new(m.release.notes_template.as_deref())?;
     let mut ctx = Context::new(
         &cl,
@@ -163,7 +175,13 @@ pub fn build(
         pre_ctx.ci_ctx(&cl),
         pre_ctx.env.clone(),
     );
-    ctx.compare_url = compare_url(settings, &cl, &ctx.project);
+    if let Some(layout) = &layout {
+        ctx.compare_url = cl
+            .previous_tag
+            .as_deref()
+            .zip(cl.tag.as_deref())
+            .map(|(prev, tag)| layout.compare(prev, tag));
+    }
 
     let package = Package {
         name: renderer.string(
@@ -209,6 +227,12 @@ pub fn build(
             AssetContext {
                 name: f.name.clone(),
                 url: asset_url(cl.tag.as_deref().unwrap_or_default(), &package, &f.name)
+                    .or_else(|| {
+                        // Offline (`notes`, `plan --offline`): where GitHub and Gitea will
+                        // serve the file.
+                        let tag = cl.tag.as_deref()?;
+                        layout.as_ref()?.file_download(tag, &f.name)
+                    })
                     .unwrap_or_default(),
                 size: Some(f.size),
                 sha256: Some(f.sha256.clone()),
@@ -444,7 +468,7 @@ impl PreContext {
             .unwrap_or_else(|| "project".into());
         let url = settings.ci.project_url.clone().or_else(|| {
             let server = settings.server.as_deref()?;
-            let web = web_root(server);
+            let web = crate::forge::layout::web_root(server);
             path.as_deref().map(|p| format!("{web}/{p}"))
         });
         let m = &settings.manifest;
@@ -513,31 +537,10 @@ impl PreContext {
     }
 }
 
-/// The web root for an API or web URL (`https://h/api/v4` → `https://h`).
-fn web_root(server: &str) -> &str {
-    let s = server.trim_end_matches('/');
-    for suffix in ["/api/v4", "/api/v3", "/api/v1"] {
-        if let Some(root) = s.strip_suffix(suffix) {
-            return root;
-        }
-    }
-    if s == "https://api.github.com" {
-        return "https://github.com";
-    }
-    s
-}
-
-fn compare_url(settings: &Settings, cl: &Changelog, project: &ProjectContext) -> Option<String> {
-    let (prev, tag) = (cl.previous_tag.as_deref()?, cl.tag.as_deref()?);
+/// The project's web layout, when the forge and project are known.
+fn layout(settings: &Settings, project: &ProjectContext) -> Option<Layout> {
     let url = project.url.as_deref()?;
-    let enc =
-        |s: &str| percent_encoding::utf8_percent_encode(s, crate::forge_path::SEGMENT).to_string();
-    Some(match settings.forge {
-        Some(crate::manifest::raw::ForgeKind::Gitlab) | None => {
-            format!("{url}/-/compare/{}...{}", enc(prev), enc(tag))
-        }
-        Some(_) => format!("{url}/compare/{}...{}", enc(prev), enc(tag)),
-    })
+    Some(Layout::at(settings.forge, url, project.path.as_deref()))
 }
 
 fn render_links(
@@ -833,18 +836,5 @@ mod tests {
         assert!(!is_semver_prerelease("1.2.0"));
         assert!(!is_semver_prerelease("1.2.0+build-5"));
         assert!(!is_semver_prerelease("unreleased"));
-    }
-
-    #[test]
-    fn web_roots() {
-        assert_eq!(
-            web_root("https://gitlab.example.com/api/v4/"),
-            "https://gitlab.example.com"
-        );
-        assert_eq!(web_root("https://api.github.com"), "https://github.com");
-        assert_eq!(
-            web_root("https://ghe.example.com/api/v3"),
-            "https://ghe.example.com"
-        );
     }
 }

@@ -166,6 +166,7 @@ fn check_flags(cli: &Cli) -> anyhow::Result<()> {
             ("--output", g.output != OutputFormat::Text),
             ("--dotenv", g.dotenv.is_some()),
             ("--offline", g.offline),
+            ("--strict", g.strict),
             ("--asset", !g.assets.is_empty()),
             ("--concurrency", g.concurrency.is_some()),
         ];
@@ -187,6 +188,13 @@ fn check_flags(cli: &Cli) -> anyhow::Result<()> {
             ),
             _ => refuse("--offline", "it never reads the forge", "drop `--offline`"),
         };
+    }
+    if g.strict && !matches!(cli.command, Command::Check | Command::Notes) {
+        return refuse(
+            "--strict",
+            "only `check` and `notes` report a configuration that selects nothing",
+            "run `relsync check --strict` before this step",
+        );
     }
     if g.concurrency.is_some() && !matches!(cli.command, Command::Apply) {
         return refuse(

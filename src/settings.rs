@@ -63,6 +63,8 @@ pub struct Settings {
     pub offline: bool,
     /// `-q`: only errors and the final line.
     pub quiet: bool,
+    /// `--strict`: a configuration that selects nothing is an error (exit 2).
+    pub strict: bool,
     /// Writes of one phase in flight at once (`--concurrency`, `forge.concurrency`).
     pub concurrency: usize,
     /// How long one request to the forge may take, retries included
@@ -154,6 +156,7 @@ impl Settings {
             dotenv: args.dotenv.clone(),
             offline: args.offline,
             quiet: args.quiet,
+            strict: args.strict,
             concurrency,
             ci,
             retry_budget,

@@ -5,14 +5,20 @@
 
 mod model;
 mod parse;
+mod people;
 mod read;
+mod refs;
+mod selection;
 mod walk;
 
-pub use model::{Changelog, Commit, Footer, Group, Person};
-pub use parse::{Parsed, parse_message};
+pub use model::{
+    Changelog, Commit, Contributor, Footer, Group, MergeRequest, Notice, Person, Ref, RefKind,
+};
+pub use parse::{Parsed, parse_message, parse_message_with};
+pub use people::is_bot;
+pub use refs::{link, parse_merge, parse_refs};
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Once;
 
@@ -47,19 +53,69 @@ pub struct ChangelogSettings {
     pub paths: Vec<String>,
     /// What to do when a shallow clone cuts the range.
     pub on_shallow: OnShallow,
+    /// Breaking changes are kept even when `exclude` matches them.
+    pub protect_breaking: bool,
+    /// Leave out release commits (`chore(release): …`, `v1.2.3`, `Release 1.2.3`).
+    pub skip_release_commits: bool,
+    /// One entry per commit, or one per merge request.
+    pub entries: Entries,
+    /// Who is listed as a contributor.
+    pub contributors: ContributorSettings,
+}
+
+/// `changelog.contributors`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContributorSettings {
+    /// Leave out bots: `[bot]` names and addresses, `renovate`, `dependabot`, GitHub's
+    /// bot noreply addresses.
+    pub exclude_bots: bool,
+    /// Globs on names and emails (any case) of people left out.
+    pub exclude: Vec<String>,
+}
+
+impl Default for ContributorSettings {
+    fn default() -> Self {
+        Self {
+            exclude_bots: true,
+            exclude: Vec::new(),
+        }
+    }
+}
+
+/// What one entry of the notes is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entries {
+    /// Each commit.
+    #[default]
+    Commits,
+    /// Each merge request (pull request) read from a merge commit, titled by it; commits
+    /// merged without one stay single entries.
+    MergeRequests,
 }
 
 /// One changelog group: which commits it takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupSpec {
     /// Heading in the notes.
     pub title: String,
     /// Conventional types it takes (`feat`, `fix`).
     pub types: Vec<String>,
-    /// Takes breaking changes (checked before `types`).
+    /// Conventional scopes it takes (`deps`); checked before types.
+    pub scopes: Vec<String>,
+    /// A regex on the subject (or the description after the conventional header); checked
+    /// before types.
+    pub subject: Option<String>,
+    /// Takes breaking changes (checked first).
     pub breaking: bool,
     /// Takes everything no other group takes.
     pub default: bool,
+    /// Its commits are left out of the notes.
+    pub hidden: bool,
+    /// Rendered folded (`<details>`) by the default template.
+    pub collapsed: bool,
+    /// Replaces the scope of its commits; `Some("")` removes it.
+    pub scope: Option<String>,
 }
 
 /// What a shallow clone that cuts the range does.
@@ -96,6 +152,10 @@ impl Default for ChangelogSettings {
             include_merges: false,
             paths: Vec::new(),
             on_shallow: OnShallow::Error,
+            protect_breaking: true,
+            skip_release_commits: true,
+            entries: Entries::Commits,
+            contributors: ContributorSettings::default(),
         }
     }
 }
@@ -107,11 +167,19 @@ impl GroupSpec {
             types: types.iter().map(|t| (*t).to_string()).collect(),
             breaking,
             default,
+            ..Self::default()
         }
     }
 }
 
-/// The built-in groups: Breaking changes, Features, Bug fixes, Performance, Other.
+/// What the default Dependencies group takes besides the `deps`/`deps-dev` scopes: the
+/// subjects Renovate and Dependabot write (`Bump x from 1 to 2`, `Update dependency x to
+/// v2`, `Update rust crate x to 1.2`, `Update actions/checkout action to v4`, `Pin
+/// dependencies`, `Lock file maintenance`).
+pub const DEPENDENCY_SUBJECT: &str = r"(?i)^(?:bump \S+ from \S+ to \S+|bump the \S+ group|update (?:dependency|module|(?:\S+ )?(?:crate|package|action|docker tag|image|digest)) \S+ to \S+|update \S+ (?:action|crate|package|docker tag|digest) to \S+|update all(?: non-major)? dependencies|pin dependencies|lock file maintenance)";
+
+/// The built-in groups: Breaking changes, Features, Bug fixes, Performance, Other, then
+/// Dependencies (folded, without the `deps` scope).
 #[must_use]
 pub fn default_groups() -> Vec<GroupSpec> {
     vec![
@@ -120,7 +188,37 @@ pub fn default_groups() -> Vec<GroupSpec> {
         GroupSpec::new("Bug fixes", &["fix"], false, false),
         GroupSpec::new("Performance", &["perf"], false, false),
         GroupSpec::new("Other", &[], false, true),
+        dependencies_group(),
     ]
+}
+
+/// The built-in Dependencies group.
+#[must_use]
+pub fn dependencies_group() -> GroupSpec {
+    GroupSpec {
+        title: "Dependencies".to_string(),
+        types: vec!["deps".to_string()],
+        scopes: vec!["deps".to_string(), "deps-dev".to_string()],
+        subject: Some(DEPENDENCY_SUBJECT.to_string()),
+        collapsed: true,
+        scope: Some(String::new()),
+        ..GroupSpec::default()
+    }
+}
+
+/// A release commit by its subject: `chore(release): …`, a `release` type, or a version
+/// alone (`v1.2.3`, `Release 1.2.3`, `1.2.3`, `Version 2.0`).
+fn is_release_commit(c: &Commit) -> bool {
+    static VERSION: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new(r"(?i)^(?:(?:release|version|bump version to)\s+)?v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.+-]*)?$")
+            .expect("valid version regex")
+    });
+    match c.r#type.as_deref() {
+        Some("chore") if c.scope.as_deref() == Some("release") => true,
+        // Every version has a digit: most subjects are decided without the regex.
+        _ if !c.subject.bytes().any(|b| b.is_ascii_digit()) => false,
+        _ => VERSION.is_match(c.subject.trim()) || VERSION.is_match(c.description.trim()),
+    }
 }
 
 /// The version a tag names: the tag without `tag_pattern`'s literal prefix (`v*`:
@@ -272,7 +370,14 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
                 .with_context(|| format!("reading commit {oid}"))
         })),
     };
+    let mailmap = people::mailmap(&git);
+    let extra_types: Vec<String> = settings
+        .groups
+        .iter()
+        .flat_map(|g| g.types.iter().cloned())
+        .collect();
     let mut entries: Vec<Entry> = Vec::with_capacity(walked.size_hint().0);
+    let (mut path_checked, mut path_kept) = (0_usize, 0_usize);
     let mut walked = walked.peekable();
     while let Some(commit) = walked.next() {
         let commit = commit?;
@@ -290,30 +395,49 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
             }
         }
         let merge = commit.parent_count() > 1;
+        // Lossy UTF-8 borrows the message unless it is invalid.
+        let message = String::from_utf8_lossy(commit.message_bytes());
+        let mr = if merge {
+            let parsed = parse_message(&message, false);
+            refs::parse_merge(&parsed.subject, &parsed.body, &oid.to_string())
+                .map(|mr| (mr, commit.parent_ids().collect::<Vec<_>>()))
+        } else {
+            None
+        };
         let keep = (settings.include_merges || !merge)
+            && !parse::is_autosquash(&message)
             && match &path_filter {
                 Some(filter) => {
+                    path_checked += 1;
                     let next = walked.peek().and_then(|next| next.as_ref().ok());
                     let parent_tree = first_parent_tree(&git, &commit, next)?;
-                    filter.touches(&git, commit.tree_id(), parent_tree)?
+                    let touches = filter.touches(&git, commit.tree_id(), parent_tree)?;
+                    path_kept += usize::from(touches);
+                    touches
                 }
                 None => true,
             };
-        // Lossy UTF-8 borrows the message unless it is invalid. A commit the filters drop
-        // still counts for revert pairing, so only its revert target is read.
-        let message = String::from_utf8_lossy(commit.message_bytes());
+        // A commit the filters drop still counts for revert pairing, so only what it
+        // reverts is read.
         entries.push(if keep {
-            let parsed = parse_message(&message, settings.conventional);
+            let parsed = parse_message_with(&message, settings.conventional, &extra_types);
             Entry {
                 id: oid,
-                revert: parsed.revert.clone(),
-                commit: Some(build_commit(&commit, parsed, merge)),
+                reverts: parse::Reverts {
+                    shas: parsed.reverts.clone(),
+                    subject: parsed.reverted_subject.clone(),
+                },
+                subject: parsed.subject.clone(),
+                commit: Some(build_commit(&commit, parsed, merge, mailmap.as_ref())),
+                mr,
             }
         } else {
             Entry {
                 id: oid,
-                revert: parse::revert_of(&message, settings.conventional),
+                reverts: parse::revert_of(&message, settings.conventional),
+                subject: parse::subject_of(&message),
                 commit: None,
+                mr,
             }
         });
     }
@@ -324,27 +448,58 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         )
     });
 
-    drop_revert_pairs(&mut entries);
-    let mut commits: Vec<Commit> = entries
-        .into_iter()
-        .filter_map(|e| e.commit)
-        .filter(|c| !settings.exclude.iter().any(|re| re.is_match(&c.subject)))
-        .collect();
+    let mut warnings = selection::tag_pattern(&git, pattern, &settings.tag_pattern)?;
+    if path_checked > 0 && path_kept == 0 {
+        warnings.push(selection::paths_select_nothing(
+            &settings.paths,
+            path_checked,
+        ));
+    }
 
-    // Groups: breaking first, then types, then the default group.
+    drop_revert_pairs(&mut entries);
+    attach_merge_requests(&git, &mut entries)?;
+    for entry in &mut entries {
+        let Some(c) = &entry.commit else { continue };
+        let excluded = settings.exclude.iter().any(|re| re.is_match(&c.subject))
+            || (settings.skip_release_commits && is_release_commit(c));
+        if excluded && !(c.breaking && settings.protect_breaking) {
+            entry.commit = None;
+        }
+    }
+    if settings.entries == Entries::MergeRequests {
+        merge_request_entries(&git, &mut entries, settings, &extra_types, mailmap.as_ref())?;
+    }
+    let mut commits: Vec<Commit> = entries.into_iter().filter_map(|e| e.commit).collect();
+
+    // Groups: breaking first, then scopes and subjects, then types, then the default group.
+    let subjects: Vec<Option<Regex>> = settings
+        .groups
+        .iter()
+        .map(|g| g.subject.as_deref().and_then(|re| Regex::new(re).ok()))
+        .collect();
     let assigned: Vec<Option<usize>> = commits
         .iter()
-        .map(|c| group_of(c, &settings.groups))
+        .map(|c| group_of(c, &settings.groups, &subjects))
         .collect();
     let mut grouped: Vec<Vec<Commit>> = (0..settings.groups.len())
         .map(|i| Vec::with_capacity(assigned.iter().filter(|&&g| g == Some(i)).count()))
         .collect();
-    for (commit, group) in commits.iter_mut().zip(assigned) {
+    let mut visible = Vec::with_capacity(commits.len());
+    for (mut commit, group) in commits.drain(..).zip(assigned) {
         if let Some(i) = group {
-            commit.group.clone_from(&settings.groups[i].title);
+            let spec = &settings.groups[i];
+            if spec.hidden {
+                continue;
+            }
+            commit.group.clone_from(&spec.title);
+            if let Some(scope) = &spec.scope {
+                commit.scope = Some(scope.clone()).filter(|s| !s.is_empty());
+            }
             grouped[i].push(commit.clone());
         }
+        visible.push(commit);
     }
+    let commits = visible;
     let groups = settings
         .groups
         .iter()
@@ -352,11 +507,18 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         .filter(|(_, commits)| !commits.is_empty())
         .map(|(spec, commits)| Group {
             title: spec.title.clone(),
+            collapsed: spec.collapsed,
             commits,
         })
         .collect();
     let breaking_changes = commits.iter().filter(|c| c.breaking).cloned().collect();
-    let contributors = contributors(&commits);
+    let contributors = people::contributors(
+        &reader,
+        &commits,
+        hide,
+        &settings.contributors,
+        mailmap.as_ref(),
+    )?;
 
     Ok(Changelog {
         version: tag
@@ -372,21 +534,152 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         breaking_changes,
         contributors,
         shallow_warning,
+        warnings,
     })
 }
 
-/// A walked commit: its id and revert target (for pairing), and the parsed commit when the
-/// merge and path filters keep it.
+/// A walked commit: its id, what it reverts and its subject (for pairing), the parsed
+/// commit when the filters keep it, and the merge request a merge commit records with the
+/// merge's parents.
 struct Entry {
     id: Oid,
-    revert: Option<String>,
+    reverts: parse::Reverts,
+    subject: String,
     commit: Option<Commit>,
+    mr: Option<(MergeRequest, Vec<Oid>)>,
 }
 
-/// Drop a revert and the commit it reverts when both are in the range. Newest first, so a
-/// revert of a revert cancels only the revert and the original change stays.
+/// Sets `mr` on every commit a merge request brought in: the merge commit and the commits
+/// of `M^1..M^2` in the range. Older merges first, so a commit merged into a branch by one
+/// merge request, then into the main branch by another, keeps the first.
+fn attach_merge_requests(git: &Repository, entries: &mut [Entry]) -> Result<()> {
+    if entries.iter().all(|e| e.mr.is_none()) {
+        return Ok(());
+    }
+    let index: HashMap<Oid, usize> = entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+    let mut owner: Vec<Option<usize>> = vec![None; entries.len()];
+    for m in (0..entries.len()).rev() {
+        let Some((_, parents)) = &entries[m].mr else {
+            continue;
+        };
+        if owner[m].is_none() {
+            owner[m] = Some(m);
+        }
+        let mut walk = git.revwalk().context("starting a revwalk")?;
+        for p in &parents[1..] {
+            walk.push(*p).context("walking a merged branch")?;
+        }
+        walk.hide(parents[0]).context("walking a merged branch")?;
+        for oid in walk {
+            let oid = oid.context("walking a merged branch")?;
+            if let Some(&i) = index.get(&oid)
+                && owner[i].is_none()
+            {
+                owner[i] = Some(m);
+            }
+        }
+    }
+    let mrs: Vec<Option<MergeRequest>> = entries
+        .iter()
+        .map(|e| e.mr.as_ref().map(|(mr, _)| mr.clone()))
+        .collect();
+    for (entry, owner) in entries.iter_mut().zip(owner) {
+        if let (Some(c), Some(m)) = (&mut entry.commit, owner) {
+            c.mr.clone_from(&mrs[m]);
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the commits of each merge request with one entry titled by it, at the merge
+/// commit's place. Its type, scope and breaking flag come from the title (a conventional
+/// title counts), a breaking commit inside makes it breaking, and its authors are the
+/// commits' authors. A merge request none of whose commits is kept is left out.
+fn merge_request_entries(
+    git: &Repository,
+    entries: &mut [Entry],
+    settings: &ChangelogSettings,
+    extra_types: &[String],
+    mailmap: Option<&git2::Mailmap>,
+) -> Result<()> {
+    let mut members: HashMap<String, Vec<Commit>> = HashMap::new();
+    for entry in entries.iter_mut() {
+        let is_merge_of_its_own = entry
+            .commit
+            .as_ref()
+            .zip(entry.mr.as_ref())
+            .is_some_and(|(c, (mr, _))| c.id == mr.merge_commit);
+        if is_merge_of_its_own {
+            entry.commit = None;
+            continue;
+        }
+        if let Some(c) = &entry.commit
+            && let Some(mr) = &c.mr
+        {
+            let sha = mr.merge_commit.clone();
+            members.entry(sha).or_default().extend(entry.commit.take());
+        }
+    }
+    for entry in entries.iter_mut() {
+        let Some((mr, _)) = &entry.mr else { continue };
+        let Some(inside) = members.remove(&mr.merge_commit) else {
+            continue;
+        };
+        let merge = git
+            .find_commit(entry.id)
+            .with_context(|| format!("reading the merge commit {}", entry.id))?;
+        let message = String::from_utf8_lossy(merge.message_bytes());
+        let body = parse_message(&message, false).body;
+        let title = if mr.title.is_empty() {
+            parse_message(&message, false).subject
+        } else {
+            mr.title.clone()
+        };
+        let parsed = parse_message_with(
+            &format!("{title}\n\n{body}"),
+            settings.conventional,
+            extra_types,
+        );
+        let mut c = build_commit(&read::RangeCommit::Git(merge), parsed, true, mailmap);
+        c.mr = Some(mr.clone());
+        if !c.breaking
+            && let Some(b) = inside.iter().find(|m| m.breaking)
+        {
+            c.breaking = true;
+            c.breaking_description.clone_from(&b.breaking_description);
+        }
+        // The people who wrote the commits, oldest first, rather than who merged.
+        let mut people: Vec<Person> = Vec::new();
+        for m in inside.iter().rev() {
+            for p in std::iter::once(&m.author).chain(&m.co_authors) {
+                if !people.contains(p) {
+                    people.push(p.clone());
+                }
+            }
+            for r in &m.refs {
+                if !c.refs.iter().any(|known| known.text == r.text) {
+                    c.refs.push(r.clone());
+                }
+            }
+        }
+        if let Some((first, rest)) = people.split_first() {
+            c.author = first.clone();
+            c.co_authors = rest.to_vec();
+        }
+        entry.commit = Some(c);
+    }
+    Ok(())
+}
+
+/// Drop a revert and the commits it reverts when they are in the range: every sha it
+/// lists, else the commit whose subject it quotes. The revert goes when all it reverts was
+/// found. Newest first, so a revert of a revert cancels only the revert and the original
+/// change stays.
 fn drop_revert_pairs(entries: &mut [Entry]) {
-    if entries.iter().all(|e| e.revert.is_none()) {
+    if entries
+        .iter()
+        .all(|e| e.reverts.shas.is_empty() && e.reverts.subject.is_none())
+    {
         return;
     }
     let ids: Vec<String> = entries.iter().map(|e| e.id.to_string()).collect();
@@ -400,19 +693,39 @@ fn drop_revert_pairs(entries: &mut [Entry]) {
         if dropped[i] {
             continue;
         }
-        let Some(target) = entries[i].revert.as_deref() else {
-            continue;
-        };
-        let found = index
-            .get(target)
-            .copied()
-            .or_else(|| ids.iter().position(|id| id.starts_with(target)));
-        if let Some(j) = found
-            && j != i
-            && !dropped[j]
+        let reverts = &entries[i].reverts;
+        let mut targets: Vec<Option<usize>> = reverts
+            .shas
+            .iter()
+            .map(|sha| {
+                index
+                    .get(sha.as_str())
+                    .copied()
+                    .or_else(|| ids.iter().position(|id| id.starts_with(sha.as_str())))
+            })
+            .collect();
+        if targets.is_empty()
+            && let Some(quoted) = &reverts.subject
         {
+            // Older commits come later; the nearest older one with that subject.
+            targets.push(
+                (i + 1..entries.len()).find(|&j| !dropped[j] && entries[j].subject == *quoted),
+            );
+        }
+        let found: Vec<usize> = targets
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&j| j != i && !dropped[j])
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        for j in &found {
+            dropped[*j] = true;
+        }
+        if found.len() == targets.len() {
             dropped[i] = true;
-            dropped[j] = true;
         }
     }
     for (entry, dropped) in entries.iter_mut().zip(dropped) {
@@ -422,10 +735,34 @@ fn drop_revert_pairs(entries: &mut [Entry]) {
     }
 }
 
-fn group_of(commit: &Commit, groups: &[GroupSpec]) -> Option<usize> {
+fn group_of(commit: &Commit, groups: &[GroupSpec], subjects: &[Option<Regex>]) -> Option<usize> {
     if commit.breaking
         && let Some(i) = groups.iter().position(|g| g.breaking)
     {
+        return Some(i);
+    }
+    let by_scope = |g: &GroupSpec| {
+        commit
+            .scope
+            .as_deref()
+            .is_some_and(|s| g.scopes.iter().any(|t| t.eq_ignore_ascii_case(s)))
+    };
+    // The built-in dependency subjects all start with one of these letters.
+    let maybe_dependency = [&commit.subject, &commit.description].iter().any(|t| {
+        matches!(
+            t.bytes().next().map(|b| b.to_ascii_lowercase()),
+            Some(b'b' | b'u' | b'p' | b'l')
+        )
+    });
+    let by_subject = |i: usize| {
+        if !maybe_dependency && groups[i].subject.as_deref() == Some(DEPENDENCY_SUBJECT) {
+            return false;
+        }
+        subjects[i]
+            .as_ref()
+            .is_some_and(|re| re.is_match(&commit.subject) || re.is_match(&commit.description))
+    };
+    if let Some(i) = (0..groups.len()).find(|&i| by_scope(&groups[i]) || by_subject(i)) {
         return Some(i);
     }
     if let Some(kind) = &commit.r#type
@@ -436,28 +773,6 @@ fn group_of(commit: &Commit, groups: &[GroupSpec]) -> Option<usize> {
         return Some(i);
     }
     groups.iter().position(|g| g.default)
-}
-
-fn contributors(commits: &[Commit]) -> Vec<Person> {
-    let mut seen: HashSet<Cow<'_, str>> = HashSet::new();
-    let mut people = Vec::new();
-    for commit in commits {
-        for person in std::iter::once(&commit.author).chain(&commit.co_authors) {
-            let email = person.email.as_str();
-            let key = if email.is_empty() {
-                Cow::Owned(format!("name:{}", person.name.to_lowercase()))
-            } else if email.is_ascii() && !email.bytes().any(|b| b.is_ascii_uppercase()) {
-                // Already lowercase: no allocation for the common case.
-                Cow::Borrowed(email)
-            } else {
-                Cow::Owned(email.to_lowercase())
-            };
-            if seen.insert(key) {
-                people.push(person.clone());
-            }
-        }
-    }
-    people
 }
 
 /// The tree of `commit`'s first parent; `None` for a root (or shallow-boundary) commit.
@@ -482,26 +797,48 @@ fn first_parent_tree(
     Ok(Some(parent.tree_id()))
 }
 
-fn build_commit(commit: &RangeCommit<'_>, parsed: Parsed, merge: bool) -> Commit {
+fn build_commit(
+    commit: &RangeCommit<'_>,
+    parsed: Parsed,
+    merge: bool,
+    mailmap: Option<&git2::Mailmap>,
+) -> Commit {
     let id = hex::encode(commit.id().as_bytes());
     let (author, date) = commit.author();
+    let refs = refs::parse_refs(&parsed.subject, &parsed.body);
+    let mut description = parsed.description;
+    // A squash merge's `(#N)` is listed with the references, not repeated in the text.
+    if let Some(r) = refs.iter().find(|r| r.squash)
+        && let Some(cut) = description.strip_suffix(&format!("({})", r.text))
+        && !cut.trim().is_empty()
+    {
+        description = cut.trim_end().to_string();
+    }
     Commit {
         short_id: id[..7].to_string(),
         id,
+        refs,
         subject: parsed.subject,
-        description: parsed.description,
+        description,
         body: parsed.body,
         r#type: parsed.r#type,
         scope: parsed.scope,
         breaking: parsed.breaking,
         breaking_description: parsed.breaking_description,
         footers: parsed.footers,
-        author,
-        co_authors: parsed.co_authors,
+        author: people::resolve(mailmap, author),
+        co_authors: parsed
+            .co_authors
+            .into_iter()
+            .map(|p| people::resolve(mailmap, p))
+            .collect(),
         date: utc(date),
         group: String::new(),
         merge,
         revert: parsed.revert,
+        reverts: parsed.reverts,
+        url: None,
+        mr: None,
     }
 }
 

@@ -28,10 +28,25 @@ pub struct Changelog {
     pub groups: Vec<Group>,
     /// The breaking commits, newest first.
     pub breaking_changes: Vec<Commit>,
-    /// Authors and co-authors, deduplicated by email, in first-appearance order.
-    pub contributors: Vec<Person>,
+    /// Authors and co-authors in first-appearance order: one per person (same name or
+    /// email), `.mailmap` applied, bots and `contributors.exclude` left out.
+    pub contributors: Vec<Contributor>,
     /// Set when the history is shallow, cuts the range and `on_shallow: warn`.
     pub shallow_warning: Option<String>,
+    /// The configuration selects nothing: a `tag_pattern` that matches no tag or looks
+    /// like a regex, `paths` that filter out every commit. Warnings, or errors with
+    /// `--strict`.
+    #[serde(skip)]
+    pub warnings: Vec<Notice>,
+}
+
+/// A problem with the configuration that does not stop the run by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// What is wrong, naming the key.
+    pub message: String,
+    /// How to fix it.
+    pub remedy: String,
 }
 
 /// One commit of the range.
@@ -69,8 +84,75 @@ pub struct Commit {
     pub group: String,
     /// More than one parent.
     pub merge: bool,
-    /// The sha this commit reverts (`This reverts commit <sha>.`).
+    /// The sha this commit reverts (`This reverts commit <sha>.`): the first of `reverts`.
     pub revert: Option<String>,
+    /// Every sha this commit reverts.
+    pub reverts: Vec<String>,
+    /// The commit's web page, when the forge is known.
+    pub url: Option<String>,
+    /// Issues, merge requests and pull requests the commit names, in its subject
+    /// (`(#123)`, `!12`, `group/app#12`) and in `Closes`/`Fixes`/`Resolves`/`Refs`/
+    /// `Related to`/`See merge request` lines of any paragraph.
+    pub refs: Vec<Ref>,
+    /// The merge request (pull request) that brought the commit in, read from the message
+    /// of its merge commit.
+    pub mr: Option<MergeRequest>,
+}
+
+/// What a reference points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefKind {
+    /// A GitHub or Gitea pull request.
+    Pr,
+    /// A GitLab or Tencent Git merge request.
+    Mr,
+    /// An issue.
+    Issue,
+}
+
+/// A reference to an issue, merge request or pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ref {
+    /// `pr`, `mr` or `issue`.
+    pub kind: RefKind,
+    /// The number (`123` of `#123`).
+    pub number: u64,
+    /// The project it belongs to, when not this one (`group/app` of `group/app#12`).
+    pub project: Option<String>,
+    /// As written: `#123`, `!12`, `group/app#12`.
+    pub text: String,
+    /// Its web page, when the forge is known.
+    pub url: Option<String>,
+    /// Named by a closing keyword (`Closes`, `Fixes`, `Resolves`).
+    #[serde(skip)]
+    pub closes: bool,
+    /// A `(#N)` at the end of the subject: the pull request of a squash merge on GitHub
+    /// and Gitea.
+    #[serde(skip)]
+    pub squash: bool,
+}
+
+/// A merge request or pull request, read from a merge commit's message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeRequest {
+    /// `pr` (GitHub, Gitea) or `mr` (GitLab, Tencent Git).
+    pub kind: RefKind,
+    /// Its number (`!12` -> 12, `#7` -> 7).
+    pub number: u64,
+    /// Its title.
+    pub title: String,
+    /// `!12` or `#7`.
+    pub text: String,
+    /// The project it was merged in, when the message names it (`group/app`).
+    pub project: Option<String>,
+    /// Its web page, when the forge is known.
+    pub url: Option<String>,
+    /// The sha of the merge commit.
+    pub merge_commit: String,
+    /// What the merge commit's message references besides the merge request itself
+    /// (GitLab's `Closes #3`).
+    pub refs: Vec<Ref>,
 }
 
 /// A footer (`Token: value` or `Token #value`).
@@ -91,11 +173,31 @@ pub struct Person {
     pub email: String,
 }
 
+/// A contributor of the release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contributor {
+    /// Display name (after `.mailmap`).
+    pub name: String,
+    /// Email address (after `.mailmap`).
+    pub email: String,
+    /// No commit reachable from the previous release was written by them.
+    pub first_time: bool,
+}
+
+impl PartialEq<Person> for Contributor {
+    /// The same name and email.
+    fn eq(&self, other: &Person) -> bool {
+        self.name == other.name && self.email == other.email
+    }
+}
+
 /// A titled group of commits, in the order the settings list them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Group {
     /// Heading in the notes.
     pub title: String,
+    /// Shown folded (`<details>`) by the default template.
+    pub collapsed: bool,
     /// The group's commits, newest first.
     pub commits: Vec<Commit>,
 }

@@ -35,9 +35,33 @@ pub struct Parsed {
     pub footers: Vec<Footer>,
     /// `Co-authored-by: Name <email>` trailers.
     pub co_authors: Vec<Person>,
-    /// The sha this commit reverts, lowercased, as written (may be abbreviated).
+    /// The sha this commit reverts, lowercased, as written (may be abbreviated): the
+    /// first of `reverts`.
     pub revert: Option<String>,
+    /// Every sha this commit reverts, lowercased, in the order written. Empty unless the
+    /// commit is a revert (see [`Reverts`]).
+    pub reverts: Vec<String>,
+    /// The subject a revert quotes (`Revert "feat: x"` -> `feat: x`), to pair it when no
+    /// sha is given.
+    pub reverted_subject: Option<String>,
 }
+
+/// What a revert commit undoes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reverts {
+    /// The shas, lowercased, in the order written.
+    pub shas: Vec<String>,
+    /// The quoted subject of git's `Revert "…"`.
+    pub subject: Option<String>,
+}
+
+/// The conventional types recognised whatever their case (`Fix:`, `FEAT:`). Any other
+/// all-lowercase word is a type too; a capitalised unknown word (`Forgejo: links`) is
+/// prose, and the subject stays whole.
+pub const KNOWN_TYPES: &[&str] = &[
+    "feat", "feature", "fix", "perf", "refactor", "docs", "doc", "style", "test", "tests", "build",
+    "ci", "chore", "revert", "deps", "security", "release",
+];
 
 /// `This reverts commit <sha>` anywhere in the body (git's revert message). Compiled only
 /// for a body that mentions `commit` (see [`mentions_commit`]).
@@ -180,25 +204,51 @@ fn parse_footer_line(line: &str) -> Option<FooterLine<'_>> {
 /// type, scope or breaking flag); footers, co-authors and reverts are read either way.
 #[must_use]
 pub fn parse_message(msg: &str, conventional: bool) -> Parsed {
+    parse_message_with(msg, conventional, &[])
+}
+
+/// Whether `kind` is read as a conventional type: a [`KNOWN_TYPES`] entry or one of
+/// `extra` (the types the groups list) in any case, or any all-lowercase word.
+fn is_type(kind: &str, extra: &[String]) -> bool {
+    KNOWN_TYPES.iter().any(|t| t.eq_ignore_ascii_case(kind))
+        || extra.iter().any(|t| t.eq_ignore_ascii_case(kind))
+        || !kind.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// The conventional header of `subject`, when its type is one (see [`is_type`]).
+fn conventional_header<'a>(subject: &'a str, extra: &[String]) -> Option<Header<'a>> {
+    parse_header(subject).filter(|h| is_type(h.kind, extra))
+}
+
+/// [`parse_message`], reading the types in `extra` (those the groups list) as
+/// conventional whatever their case.
+#[must_use]
+pub fn parse_message_with(msg: &str, conventional: bool, extra: &[String]) -> Parsed {
     let normalized = normalize(msg);
     let (subject, body) = split_message(&normalized);
 
     let header = if conventional {
-        parse_header(subject)
+        conventional_header(&subject, extra)
     } else {
         None
     };
     let mut parsed = Parsed {
         description: header
             .as_ref()
-            .map_or(subject, |h| h.desc.trim())
+            .map_or(subject.as_ref(), |h| h.desc.trim())
             .to_string(),
         footers: parse_footers(body),
         ..Parsed::default()
     };
     let mut bang = false;
     if let Some(header) = header {
-        parsed.r#type = Some(header.kind.to_ascii_lowercase());
+        let kind = header.kind.to_ascii_lowercase();
+        // `feature` is an alias of `feat`.
+        parsed.r#type = Some(if kind == "feature" {
+            "feat".into()
+        } else {
+            kind
+        });
         parsed.scope = header
             .scope
             .map(str::trim)
@@ -233,36 +283,107 @@ pub fn parse_message(msg: &str, conventional: bool) -> Parsed {
         .filter_map(|f| parse_person(&f.value))
         .collect();
 
-    parsed.revert = reverted_in_body(body).or_else(|| {
-        if parsed.r#type.as_deref() == Some("revert") {
-            reverted_in_refs(&parsed.footers)
-        } else {
-            None
-        }
-    });
+    let reverts = reverts_of(&subject, body, parsed.r#type.as_deref(), &parsed.footers);
+    parsed.revert = reverts.shas.first().cloned();
+    parsed.reverts = reverts.shas;
+    parsed.reverted_subject = reverts.subject;
 
-    parsed.subject = subject.to_string();
+    parsed.subject = subject.into_owned();
     parsed.body = body.to_string();
     parsed
 }
 
-/// What `parse_message(msg, conventional).revert` is, without building the rest: for the
-/// commits the filters drop, which still count for revert pairing.
-pub(crate) fn revert_of(msg: &str, conventional: bool) -> Option<String> {
+/// What `parse_message(msg, conventional)` says the commit reverts, without building the
+/// rest: for the commits the filters drop, which still count for revert pairing.
+pub(crate) fn revert_of(msg: &str, conventional: bool) -> Reverts {
     let normalized = normalize(msg);
     let (subject, body) = split_message(&normalized);
-    reverted_in_body(body).or_else(|| {
-        let header = parse_header(subject).filter(|_| conventional)?;
-        if header.kind.eq_ignore_ascii_case("revert") {
-            reverted_in_refs(&parse_footers(body))
-        } else {
-            None
-        }
-    })
+    let kind = conventional_header(&subject, &[])
+        .filter(|_| conventional)
+        .map(|h| h.kind.to_ascii_lowercase());
+    if kind.as_deref() == Some("revert") || is_revert_subject(&subject) {
+        reverts_of(&subject, body, kind.as_deref(), &parse_footers(body))
+    } else {
+        Reverts::default()
+    }
 }
 
-/// The message with CRLF line ends made LF (borrowed when there are none).
+/// The subject as [`parse_message`] reads it, alone: for the commits the filters drop,
+/// which a revert may still name by subject.
+pub(crate) fn subject_of(msg: &str) -> String {
+    let normalized = normalize(msg);
+    split_message(&normalized).0.into_owned()
+}
+
+/// The subject of a revert by its words: git's `Revert "…"`, or a revert verb first
+/// (`Revert`, `Reverts`, `Reverted`, `Reverting`, `Back out`).
+fn is_revert_subject(subject: &str) -> bool {
+    let first = subject
+        .split(|c: char| c.is_whitespace() || c == ':')
+        .next()
+        .unwrap_or("");
+    ["revert", "reverts", "reverted", "reverting"]
+        .iter()
+        .any(|v| first.eq_ignore_ascii_case(v))
+        || subject
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("back out"))
+}
+
+/// What a commit reverts. Only a real revert reverts: git's `Revert "…"` subject, the
+/// `revert` type, or a revert verb. A squash body that quotes `This reverts commit …` of
+/// one of its commits is not a revert. Every sha it lists counts (`This reverts commit
+/// <sha>.` lines, then `Refs:` shas for the `revert` type); without any, git's quoted
+/// subject.
+fn reverts_of(subject: &str, body: &str, kind: Option<&str>, footers: &[Footer]) -> Reverts {
+    let typed = kind == Some("revert");
+    if !typed && !is_revert_subject(subject) {
+        return Reverts::default();
+    }
+    let mut shas: Vec<String> = Vec::new();
+    if mentions_commit(body) {
+        for c in REVERTS.captures_iter(body) {
+            let sha = c[1].to_ascii_lowercase();
+            if !shas.contains(&sha) {
+                shas.push(sha);
+            }
+        }
+    }
+    if typed {
+        for sha in reverted_in_refs(footers) {
+            if !shas.contains(&sha) {
+                shas.push(sha);
+            }
+        }
+    }
+    let subject = quoted_subject(subject);
+    Reverts { shas, subject }
+}
+
+/// `Revert "feat: x"` -> `feat: x` (git's revert subject; a revert of a revert nests the
+/// quotes, which are kept).
+fn quoted_subject(subject: &str) -> Option<String> {
+    let rest = subject.strip_prefix("Revert \"")?;
+    // GitHub's squash merge of a revert pull request: `Revert "feat: x" (#124)`.
+    let rest = match rest.rfind(" (#") {
+        Some(i)
+            if rest.ends_with(')')
+                && rest[i + 3..rest.len() - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            &rest[..i]
+        }
+        _ => rest,
+    };
+    let inner = rest.strip_suffix('"')?;
+    (!inner.is_empty()).then(|| inner.to_string())
+}
+
+/// The message without a leading byte order mark, with CRLF line ends made LF (borrowed
+/// when there are none).
 fn normalize(msg: &str) -> Cow<'_, str> {
+    let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
     if msg.contains("\r\n") {
         Cow::Owned(msg.replace("\r\n", "\n"))
     } else {
@@ -270,31 +391,58 @@ fn normalize(msg: &str) -> Cow<'_, str> {
     }
 }
 
-/// The subject (first non-blank line) and the body after it, both trimmed.
-fn split_message(text: &str) -> (&str, &str) {
+/// The subject and the body after it, both trimmed. The subject is what git calls it: the
+/// first paragraph, its lines trimmed and joined with a space (borrowed when it is one
+/// line).
+fn split_message(text: &str) -> (Cow<'_, str>, &str) {
     let text = text.trim_start();
-    let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
-    (first.trim(), rest.trim())
-}
-
-/// git's `This reverts commit <sha>.` in the body, lowercased.
-fn reverted_in_body(body: &str) -> Option<String> {
-    if !mentions_commit(body) {
-        return None;
+    let mut end = text.len();
+    let mut body_start = text.len();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if offset > 0 && line.trim().is_empty() {
+            end = offset;
+            body_start = offset;
+            break;
+        }
+        offset += line.len();
     }
-    REVERTS.captures(body).map(|c| c[1].to_ascii_lowercase())
+    let paragraph = &text[..end];
+    let body = text[body_start..].trim();
+    let first = paragraph.trim();
+    if !first.contains('\n') {
+        return (Cow::Borrowed(first), body);
+    }
+    let joined = first
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (Cow::Owned(joined), body)
 }
 
-/// The conventional-commits way, `revert: subject` + `Refs: <sha>`: the first sha-like
-/// value of the `Refs` footers, lowercased.
-fn reverted_in_refs(footers: &[Footer]) -> Option<String> {
+/// A commit that `git rebase --autosquash` folds into another: `fixup!`, `squash!` or
+/// `amend!` first.
+#[must_use]
+pub fn is_autosquash(msg: &str) -> bool {
+    let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg).trim_start();
+    ["fixup!", "squash!", "amend!"]
+        .iter()
+        .any(|p| msg.starts_with(p))
+}
+
+/// The conventional-commits way, `revert: subject` + `Refs: <sha>`: the sha-like values
+/// of the `Refs` footers, lowercased.
+fn reverted_in_refs(footers: &[Footer]) -> Vec<String> {
     footers
         .iter()
         .filter(|f| f.token.eq_ignore_ascii_case("refs"))
-        .flat_map(|f| f.value.split([',', ' ']))
+        .flat_map(|f| f.value.split([',', ' ', '\n']))
         .map(str::trim)
-        .find(|v| is_sha(v))
+        .filter(|v| is_sha(v))
         .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 /// Whether `text` contains `commit` in any ASCII case: a necessary condition for a
@@ -608,14 +756,17 @@ mod tests {
             "revert: x\n\nthis REVERTS COMMIT abcdef0\n\nRefs: 1234567",
             "",
             "\n\nrevert: x\n\nRefs: 1234567",
+            "feat: squash\n\n* Revert \"x\"\n\nThis reverts commit 1234567.",
+            "Revert \"feat: x\"",
+            "Reverts a and b\n\nThis reverts commit 1234567.\nThis reverts commit abcdef0.",
         ];
         for msg in messages {
             for conventional in [true, false] {
-                assert_eq!(
-                    revert_of(msg, conventional),
-                    parse_message(msg, conventional).revert,
-                    "{msg:?}"
-                );
+                let parsed = parse_message(msg, conventional);
+                let fast = revert_of(msg, conventional);
+                assert_eq!(fast.shas, parsed.reverts, "{msg:?}");
+                assert_eq!(fast.subject, parsed.reverted_subject, "{msg:?}");
+                assert_eq!(fast.shas.first(), parsed.revert.as_ref(), "{msg:?}");
             }
         }
     }
@@ -832,5 +983,97 @@ mod tests {
         assert_eq!(p.subject, "");
         assert_eq!(p.body, "");
         assert_eq!(p.r#type, None);
+    }
+
+    #[test]
+    fn leading_byte_order_mark_is_stripped() {
+        let p = parse_message("\u{feff}feat(api): add x\n", true);
+        assert_eq!(p.r#type.as_deref(), Some("feat"));
+        assert_eq!(p.subject, "feat(api): add x");
+    }
+
+    #[test]
+    fn subject_is_the_first_paragraph_joined() {
+        let p = parse_message("fix: a long subject\n  wrapped here\n\nThe body.\n", true);
+        assert_eq!(p.subject, "fix: a long subject wrapped here");
+        assert_eq!(p.description, "a long subject wrapped here");
+        assert_eq!(p.body, "The body.");
+        let p = parse_message("one\r\ntwo\r\n", true);
+        assert_eq!(p.subject, "one two");
+        assert_eq!(p.body, "");
+    }
+
+    #[test]
+    fn autosquash_commits_are_recognised() {
+        assert!(is_autosquash("fixup! feat: x"));
+        assert!(is_autosquash("\u{feff}squash! x\n\nbody"));
+        assert!(is_autosquash("amend! fix: y"));
+        assert!(!is_autosquash("fix: fixup! in the docs"));
+        assert!(!is_autosquash("fixup: x"));
+    }
+
+    #[test]
+    fn feature_is_an_alias_of_feat() {
+        assert_eq!(
+            parse_message("feature(ui): x", true).r#type.as_deref(),
+            Some("feat")
+        );
+        assert_eq!(
+            parse_message("Feature: x", true).r#type.as_deref(),
+            Some("feat")
+        );
+    }
+
+    #[test]
+    fn capitalised_unknown_word_keeps_the_subject_whole() {
+        let p = parse_message("Forgejo: links as external attachments", true);
+        assert_eq!(p.r#type, None);
+        assert_eq!(p.description, "Forgejo: links as external attachments");
+        let p = parse_message("GitLab(api): retries", true);
+        assert_eq!(p.r#type, None);
+        // Known types in any case, any lowercase word, and the groups' own types stay types.
+        assert_eq!(
+            parse_message("Docs: x", true).r#type.as_deref(),
+            Some("docs")
+        );
+        assert_eq!(
+            parse_message("infra: x", true).r#type.as_deref(),
+            Some("infra")
+        );
+        let extra = vec!["Security".to_string(), "UX".to_string()];
+        assert_eq!(
+            parse_message_with("UX: tidy", true, &extra)
+                .r#type
+                .as_deref(),
+            Some("ux")
+        );
+    }
+
+    #[test]
+    fn squash_body_quoting_a_revert_is_not_a_revert() {
+        let msg = "feat: the whole branch (#12)\n\n* feat: x\n\n* Revert \"feat: x\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.\n";
+        let p = parse_message(msg, true);
+        assert_eq!(p.revert, None);
+        assert!(p.reverts.is_empty());
+    }
+
+    #[test]
+    fn revert_lists_every_sha() {
+        let msg = "Revert the cache work\n\nThis reverts commit 1111111aaaa.\nThis reverts commit 2222222bbbb.\nThis reverts commit 1111111aaaa.\n";
+        let p = parse_message(msg, true);
+        assert_eq!(p.reverts, vec!["1111111aaaa", "2222222bbbb"]);
+        let p = parse_message("revert: x\n\nRefs: 1234567, abcdef0", true);
+        assert_eq!(p.reverts, vec!["1234567", "abcdef0"]);
+    }
+
+    #[test]
+    fn revert_without_sha_keeps_the_quoted_subject() {
+        let p = parse_message("Revert \"feat(api): add x\"\n\nIt broke the build.", true);
+        assert!(p.reverts.is_empty());
+        assert_eq!(p.reverted_subject.as_deref(), Some("feat(api): add x"));
+        let p = parse_message("Revert \"feat: x\" (#124)\n\nReverts octo/app#123", true);
+        assert_eq!(p.reverted_subject.as_deref(), Some("feat: x"));
+        let p = parse_message("Revert \"Revert \"fix: y\"\"", true);
+        assert_eq!(p.reverted_subject.as_deref(), Some("Revert \"fix: y\""));
     }
 }

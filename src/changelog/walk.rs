@@ -352,6 +352,8 @@ fn path_glob(pattern: &str) -> Result<Glob, globset::Error> {
 /// the first parent, then a glob check on the changed paths.
 pub(crate) struct PathFilter {
     globs: GlobSet,
+    /// `!`-negated globs: a path they match does not count.
+    negated: GlobSet,
     /// Literal directories (or files) every pattern lives under; empty = diff everything.
     pathspecs: Vec<String>,
     /// Literal paths whose patterns take everything below them (`dir`, `dir/**`): a
@@ -367,9 +369,24 @@ impl PathFilter {
             return Ok(None);
         }
         let mut builder = GlobSetBuilder::new();
+        let mut negated = GlobSetBuilder::new();
         let mut pathspecs: Vec<String> = Vec::new();
         let mut covering: Vec<String> = Vec::new();
-        for raw in paths {
+        let (excluded, included): (Vec<&String>, Vec<&String>) =
+            paths.iter().partition(|p| p.starts_with('!'));
+        for raw in &excluded {
+            let path = raw[1..].trim_start_matches("./").trim_end_matches('/');
+            negated.add(path_glob(path)?);
+            if !path.ends_with("**") {
+                negated.add(path_glob(&format!("{path}/**"))?);
+            }
+        }
+        if included.is_empty() {
+            // Only negations: everything else counts.
+            builder.add(path_glob("**")?);
+            pathspecs.push(String::new());
+        }
+        for raw in included {
             let path = raw.trim_start_matches("./").trim_end_matches('/');
             builder.add(path_glob(path)?);
             if !path.ends_with("**") {
@@ -398,7 +415,12 @@ impl PathFilter {
             }
         }
         pathspecs.retain(|p| !p.is_empty());
+        if !excluded.is_empty() {
+            // A changed entry under a covering path may be all negated paths.
+            covering.clear();
+        }
         Ok(Some(Self {
+            negated: negated.build()?,
             globs: builder.build()?,
             pathspecs,
             covering,
@@ -451,7 +473,7 @@ impl PathFilter {
             [delta.new_file().path(), delta.old_file().path()]
                 .into_iter()
                 .flatten()
-                .any(|p| self.globs.is_match(p))
+                .any(|p| self.globs.is_match(p) && !self.negated.is_match(p))
         }))
     }
 }

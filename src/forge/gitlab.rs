@@ -661,7 +661,12 @@ impl Forge for Gitlab {
     }
 
     fn release_url(&self, tag: &str) -> String {
-        format!("{}/{}/-/releases/{}", self.web, self.project, segment(tag))
+        format!(
+            "{}/{}/-/releases/{}",
+            self.web,
+            self.project,
+            super::layout::web_segment(tag)
+        )
     }
 
     async fn missing_milestones(&self, titles: &[String]) -> anyhow::Result<Option<Vec<String>>> {

@@ -7,6 +7,7 @@ pub mod gitea;
 pub mod github;
 pub mod gitlab;
 pub mod http;
+pub mod layout;
 mod release_json;
 pub mod tgit;
 

@@ -287,7 +287,12 @@ impl Forge for Tgit {
     }
 
     fn release_url(&self, tag: &str) -> String {
-        format!("{}/{}/releases/{}", self.web, self.project, segment(tag))
+        format!(
+            "{}/{}/releases/{}",
+            self.web,
+            self.project,
+            super::layout::web_segment(tag)
+        )
     }
 }
 

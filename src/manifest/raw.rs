@@ -181,6 +181,35 @@ pub struct RawChangelog {
     pub paths: Option<Vec<String>>,
     /// `error` (default) or `warn` when a shallow clone cuts the range.
     pub on_shallow: Option<OnShallowRaw>,
+    /// Keep breaking changes that `exclude` matches; default true.
+    pub protect_breaking: Option<bool>,
+    /// Leave out release commits (`chore(release): …`, `v1.2.3`); default true.
+    pub skip_release_commits: Option<bool>,
+    /// `commits` (default): one entry per commit; `merge_requests`: one per merge request
+    /// or pull request, titled by it.
+    pub entries: Option<EntriesRaw>,
+    /// Who is listed as a contributor.
+    pub contributors: Option<RawContributors>,
+}
+
+/// `changelog.entries:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntriesRaw {
+    /// One entry per commit.
+    Commits,
+    /// One entry per merge request (pull request), titled by it.
+    MergeRequests,
+}
+
+/// `changelog.contributors:`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawContributors {
+    /// Leave out bots (`[bot]`, Renovate, Dependabot); default true.
+    pub exclude_bots: Option<bool>,
+    /// Globs on names or emails (any case) of people left out.
+    pub exclude: Option<Vec<String>>,
 }
 
 /// One string or a list of strings.
@@ -219,6 +248,19 @@ pub struct RawGroup {
     /// Takes what no other group takes.
     #[serde(default)]
     pub default: bool,
+    /// Conventional scopes it takes (checked before types).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// A regex on the subject it takes (checked before types).
+    pub subject: Option<String>,
+    /// Leave its commits out of the notes.
+    #[serde(default)]
+    pub hidden: bool,
+    /// Fold it (`<details>`) in the default template.
+    #[serde(default)]
+    pub collapsed: bool,
+    /// Replace the scope of its commits (`""` removes it).
+    pub scope: Option<String>,
 }
 
 /// `assets:`.

@@ -445,6 +445,17 @@ impl Manifest {
                     "mark exactly one group as the default",
                 ));
             }
+            for (i, g) in groups.iter().enumerate() {
+                if let Some(re) = &g.subject {
+                    Regex::new(re).map_err(|e| {
+                        self.error(
+                            &format!("changelog.groups[{i}].subject"),
+                            format!("invalid regex: {e}"),
+                            "escape special characters with `\\\\`",
+                        )
+                    })?;
+                }
+            }
             let mut specs: Vec<GroupSpec> = groups
                 .into_iter()
                 .map(|g| GroupSpec {
@@ -452,15 +463,19 @@ impl Manifest {
                     types: g.types,
                     breaking: g.breaking,
                     default: g.default,
+                    scopes: g.scopes,
+                    subject: g.subject,
+                    hidden: g.hidden,
+                    collapsed: g.collapsed,
+                    scope: g.scope,
                 })
                 .collect();
             if defaults == 0 {
                 // Commits that no group takes must still appear somewhere.
                 specs.push(GroupSpec {
                     title: "Other".into(),
-                    types: Vec::new(),
-                    breaking: false,
                     default: true,
+                    ..GroupSpec::default()
                 });
             }
             cl.groups = specs;
@@ -491,6 +506,27 @@ impl Manifest {
         cl.on_shallow = match c.on_shallow {
             Some(raw::OnShallowRaw::Warn) => OnShallow::Warn,
             _ => OnShallow::Error,
+        };
+        cl.protect_breaking = c.protect_breaking.unwrap_or(true);
+        cl.skip_release_commits = c.skip_release_commits.unwrap_or(true);
+        cl.entries = match c.entries {
+            Some(raw::EntriesRaw::MergeRequests) => changelog::Entries::MergeRequests,
+            _ => changelog::Entries::Commits,
+        };
+        let people = c.contributors.unwrap_or_default();
+        let exclude = people.exclude.unwrap_or_default();
+        for (i, g) in exclude.iter().enumerate() {
+            check_glob(g).map_err(|e| {
+                self.error(
+                    &format!("changelog.contributors.exclude[{i}]"),
+                    e,
+                    "write a name or email glob such as `*@bots.example.com`",
+                )
+            })?;
+        }
+        cl.contributors = changelog::ContributorSettings {
+            exclude_bots: people.exclude_bots.unwrap_or(true),
+            exclude,
         };
         self.changelog = cl.clone();
         Ok(())
@@ -561,17 +597,7 @@ impl Manifest {
 
 /// The changelog defaults: `v*` tags, conventional commits, the default groups.
 fn default_changelog() -> ChangelogSettings {
-    ChangelogSettings {
-        tag_pattern: "v*".into(),
-        ignore_tags: Vec::new(),
-        since: None,
-        conventional: true,
-        groups: changelog::default_groups(),
-        exclude: Vec::new(),
-        include_merges: false,
-        paths: Vec::new(),
-        on_shallow: OnShallow::Error,
-    }
+    ChangelogSettings::default()
 }
 
 fn check_glob(g: &str) -> Result<(), String> {

@@ -9,9 +9,10 @@ use std::path::Path;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::changelog::{Changelog, Commit, Group, Person};
+use crate::changelog::{Changelog, Commit, Contributor, Group};
 use crate::error::{InputError, input_with};
 
+pub mod filters;
 pub mod limit;
 
 /// Instructions one rendering may run (minijinja fuel): far above what a changelog of
@@ -52,8 +53,8 @@ pub struct Context {
     pub groups: Vec<Group>,
     /// Commits with breaking changes.
     pub breaking_changes: Vec<Commit>,
-    /// Authors and co-authors, deduplicated by email.
-    pub contributors: Vec<Person>,
+    /// Authors and co-authors, one per person, without bots; `first_time` marks new ones.
+    pub contributors: Vec<Contributor>,
     /// The release's assets.
     pub assets: Vec<AssetContext>,
     /// Link comparing the previous release with this one, when the forge is known.
@@ -151,6 +152,7 @@ pub fn environment() -> Environment<'static> {
     env.set_keep_trailing_newline(true);
     env.set_trim_blocks(false);
     env.set_fuel(Some(FUEL));
+    env.add_filter("regex_replace", filters::regex_replace);
     env
 }
 

@@ -700,6 +700,7 @@ fn groups_follow_the_configured_order() {
         types: types.iter().map(|t| (*t).to_string()).collect(),
         breaking: false,
         default,
+        ..GroupSpec::default()
     };
     let mut s = settings();
     s.groups = vec![
@@ -738,7 +739,8 @@ fn default_groups_are_the_documented_ones() {
             "Features",
             "Bug fixes",
             "Performance",
-            "Other"
+            "Other",
+            "Dependencies"
         ]
     );
     assert!(groups[0].breaking && groups[0].types.is_empty());

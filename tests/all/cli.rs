@@ -404,7 +404,13 @@ fn notes_with_compare_link_in_gitlab_ci() {
         .env("CI_PROJECT_PATH", "group/app")
         .run()
         .success();
-    assert!(run.stdout.contains("[v1.0.0...v1.1.0](https://gitlab.example.com/group/app/-/compare/v1%2E0%2E0...v1%2E1%2E0)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "[v1.0.0...v1.1.0](https://gitlab.example.com/group/app/-/compare/v1.0.0...v1.1.0)"
+        ),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

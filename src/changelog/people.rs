@@ -1,0 +1,231 @@
+//! Who contributed to a release: `.mailmap` resolution, one entry per person (identities
+//! sharing a name or an email are one person), bots left out, and first-time contributors
+//! found in the history before the release.
+
+use std::collections::HashMap;
+
+use anyhow::{Context as _, Result};
+use git2::{Mailmap, Oid, Repository, Signature, Time};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+use super::ContributorSettings;
+use super::model::{Commit, Contributor, Person};
+use super::read::Reader;
+use crate::error::input;
+
+/// The repository's mailmap, when it has one: a `.mailmap` in the working tree, or
+/// `mailmap.file` / `mailmap.blob` configured. Without one, names are not looked up.
+pub(crate) fn mailmap(git: &Repository) -> Option<Mailmap> {
+    let in_tree = git
+        .workdir()
+        .is_some_and(|dir| dir.join(".mailmap").exists());
+    let configured = git.config().ok().is_some_and(|config| {
+        ["mailmap.file", "mailmap.blob"]
+            .iter()
+            .any(|key| config.get_string(key).is_ok())
+    });
+    if in_tree || configured {
+        git.mailmap().ok()
+    } else {
+        None
+    }
+}
+
+/// `person` as `.mailmap` maps it (git's `Repository::mailmap`: the `.mailmap` of the
+/// working tree, `mailmap.file` and `mailmap.blob`).
+pub(crate) fn resolve(mailmap: Option<&Mailmap>, person: Person) -> Person {
+    let Some(mailmap) = mailmap else {
+        return person;
+    };
+    let Ok(sig) = Signature::new(&person.name, &person.email, &Time::new(0, 0)) else {
+        return person;
+    };
+    match mailmap.resolve_signature(&sig) {
+        Ok(real) => Person {
+            name: String::from_utf8_lossy(real.name_bytes()).into_owned(),
+            email: String::from_utf8_lossy(real.email_bytes()).into_owned(),
+        },
+        Err(_) => person,
+    }
+}
+
+/// Whether `person` is a bot: a `[bot]` name or address (GitHub Apps), Renovate or
+/// Dependabot, or a GitLab project or group access token's user
+/// (`project_12_bot_…@noreply.host`).
+#[must_use]
+pub fn is_bot(person: &Person) -> bool {
+    let name = person.name.to_ascii_lowercase();
+    let email = person.email.to_ascii_lowercase();
+    let (local, domain) = email.split_once('@').unwrap_or((&email, ""));
+    let gitlab_token_user = domain.starts_with("noreply.")
+        && ["project_", "group_"].iter().any(|p| {
+            local.strip_prefix(p).is_some_and(|rest| {
+                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                digits > 0 && rest[digits..].starts_with("_bot")
+            })
+        });
+    name.ends_with("[bot]")
+        || local.ends_with("[bot]")
+        || ["renovate", "dependabot"]
+            .iter()
+            .any(|b| name.contains(b) || local.contains(b))
+        || gitlab_token_user
+}
+
+fn exclude_set(globs: &[String]) -> Result<GlobSet> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        builder.add(
+            GlobBuilder::new(glob)
+                .case_insensitive(true)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| {
+                    input(format!(
+                        "changelog.contributors.exclude: `{glob}` is not a valid glob: {e}"
+                    ))
+                })?,
+        );
+    }
+    builder
+        .build()
+        .map_err(|e| input(format!("changelog.contributors.exclude: {e}")))
+}
+
+/// Identities grouped into people: two identities with the same name or the same email
+/// (any case) are one person, shown as first seen.
+struct People {
+    people: Vec<Contributor>,
+    by_key: HashMap<String, usize>,
+}
+
+fn keys(p: &Person) -> impl Iterator<Item = String> {
+    let name = p.name.trim().to_lowercase();
+    let email = p.email.trim().to_lowercase();
+    [
+        (!name.is_empty()).then(|| format!("n:{name}")),
+        (!email.is_empty()).then(|| format!("e:{email}")),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+impl People {
+    fn find(&self, p: &Person) -> Option<usize> {
+        keys(p).find_map(|k| self.by_key.get(&k).copied())
+    }
+
+    fn add(&mut self, p: &Person) {
+        let i = match self.find(p) {
+            Some(i) => i,
+            None => {
+                self.people.push(Contributor {
+                    name: p.name.clone(),
+                    email: p.email.clone(),
+                    first_time: false,
+                });
+                self.people.len() - 1
+            }
+        };
+        for k in keys(p) {
+            self.by_key.entry(k).or_insert(i);
+        }
+    }
+}
+
+/// The contributors of `commits` (authors and co-authors, in first-appearance order), with
+/// `first_time` set for those who authored no commit reachable from `before` (the previous
+/// release; with none, the whole history is the release and everyone is new).
+pub(crate) fn contributors(
+    reader: &Reader<'_>,
+    commits: &[Commit],
+    before: Option<Oid>,
+    settings: &ContributorSettings,
+    mailmap: Option<&Mailmap>,
+) -> Result<Vec<Contributor>> {
+    let exclude = exclude_set(&settings.exclude)?;
+    let mut people = People {
+        people: Vec::new(),
+        by_key: HashMap::new(),
+    };
+    for commit in commits {
+        for p in std::iter::once(&commit.author).chain(&commit.co_authors) {
+            let excluded = (settings.exclude_bots && is_bot(p))
+                || exclude.is_match(&p.name)
+                || exclude.is_match(&p.email);
+            if !excluded {
+                people.add(p);
+            }
+        }
+    }
+    let mut unseen = vec![true; people.people.len()];
+    if let Some(before) = before
+        && !people.people.is_empty()
+    {
+        let mut left = unseen.len();
+        let mut walk = reader.repo().revwalk().context("starting a revwalk")?;
+        walk.push(before)
+            .context("walking the history before the release")?;
+        for oid in walk {
+            let oid = oid.context("walking the history before the release")?;
+            let commit = reader
+                .read(oid)
+                .with_context(|| format!("reading commit {oid}"))?;
+            let person = resolve(mailmap, commit.author().0);
+            if let Some(i) = people.find(&person)
+                && unseen[i]
+            {
+                unseen[i] = false;
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    let mut out = people.people;
+    for (c, new) in out.iter_mut().zip(unseen) {
+        c.first_time = new;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(name: &str, email: &str) -> Person {
+        Person {
+            name: name.into(),
+            email: email.into(),
+        }
+    }
+
+    #[test]
+    fn bots() {
+        for bot in [
+            p(
+                "dependabot[bot]",
+                "49699333+dependabot[bot]@users.noreply.github.com",
+            ),
+            p(
+                "renovate[bot]",
+                "29139614+renovate[bot]@users.noreply.github.com",
+            ),
+            p("Renovate Bot", "bot@renovateapp.com"),
+            p("x", "x[bot]@users.noreply.github.com"),
+            p("app_bot", "project_42_bot_3f2a@noreply.gitlab.example.com"),
+            p("g", "group_7_bot@noreply.gitlab.com"),
+        ] {
+            assert!(is_bot(&bot), "{bot:?}");
+        }
+        for human in [
+            p("Ada Lovelace", "ada@example.com"),
+            p("Bob", "12345+bob@users.noreply.github.com"),
+            p("Robot Framework fan", "rf@example.com"),
+            p("p", "project_x_bot@noreply.example.com"),
+        ] {
+            assert!(!is_bot(&human), "{human:?}");
+        }
+    }
+}
