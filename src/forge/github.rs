@@ -13,7 +13,7 @@ use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
 use crate::desired::{Desired, DesiredFile, Package};
-use crate::forge_path::segment;
+use crate::forge_path::{segment, segment_dots};
 use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
 
@@ -336,13 +336,12 @@ impl Forge for Github {
 
     /// A web URL, dots literal as in the server's own `browser_download_url`.
     fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
-        // A web URL: raw names, so a download saves `app.tar.gz` (see `layout`).
         format!(
             "{}/{}/releases/download/{}/{}",
             self.web,
             self.repo,
-            super::layout::web_segment(tag),
-            super::layout::web_segment(name)
+            segment_dots(tag),
+            segment_dots(name)
         )
     }
 
@@ -351,7 +350,7 @@ impl Forge for Github {
             "{}/{}/releases/tag/{}",
             self.web,
             self.repo,
-            super::layout::web_segment(tag)
+            segment_dots(tag)
         )
     }
 }
