@@ -1,12 +1,23 @@
 #!/usr/bin/env python3
 """Write a `git fast-import` stream for the changelog benchmark repository.
 
-Shaped like a busy real project: COMMITS linear commits on `main`, TAGS release tags
-(`v1.<minor>.<patch>`, a tag every 2-3 commits, every 10th annotated, HEAD tagged and the
-tag before it two commits back), a few files in two package directories
-(`packages/api`, `packages/web`) and at the root, conventional commit messages with
-bodies, co-author trailers and the odd breaking change. Everything is deterministic
-(fixed dates, fixed pseudo-random sequence), so the repository is identical on every run.
+Shaped like a busy real project rather than a toy one, because what makes real histories
+expensive is their size per commit, not only the number of commits:
+
+- COMMITS linear commits on `main` and TAGS release tags (`v1.<minor>.<patch>`, a tag every
+  2-3 commits, every 10th annotated, HEAD tagged and the tag before it two commits back);
+- a tree of about 4,000 files in about 300 directories (12 packages under `packages/`, each
+  with `src/<module>/` directories, tests and docs; `docs/` and `.github/` at the root), so
+  every commit rewrites trees hundreds of entries wide, as in a real monorepo;
+- each commit changes one to four files, mostly within one package (`packages/api` takes
+  about a third of the changes);
+- messages of real lengths: a conventional subject, a body of 0-14 wrapped lines (about 45%
+  of commits have none), trailers (`Signed-off-by`, `Reviewed-by`, `Co-authored-by`,
+  `Refs: #N`, `Change-Id`), merge-request style `(#N)` suffixes and the odd breaking change;
+- 900 authors with a long tail (a few do most of the work), as in an open project.
+
+Everything is deterministic (fixed dates, fixed pseudo-random sequence), so the repository
+is identical on every run.
 
 usage: gen_bench_repo.py COMMITS TAGS META_FILE > stream
 META_FILE receives shell assignments naming the tags the benchmark uses.
@@ -17,19 +28,34 @@ import sys
 EPOCH = 1_600_000_000  # 2020-09-13T12:26:40Z
 STEP = 1800            # half an hour between commits
 
-FILES = [
-    ("packages/api/src/lib.rs", 30),
-    ("packages/api/Cargo.toml", 5),
-    ("packages/web/src/app.js", 30),
-    ("packages/web/package.json", 5),
-    ("README.md", 10),
-    ("docs/guide.md", 20),
+PACKAGES = [
+    ("api", 33), ("web", 15), ("core", 10), ("cli", 6), ("db", 6), ("auth", 5),
+    ("search", 4), ("billing", 4), ("mail", 3), ("jobs", 3), ("ui-kit", 6), ("sdk", 5),
 ]
+MODULES = 22          # src/m00 .. src/m21 in each package
+FILES_PER_MODULE = 13
 TYPES = [
     ("feat", 25), ("fix", 30), ("chore", 15), ("docs", 8), ("refactor", 8),
     ("perf", 4), ("test", 6), ("ci", 4),
 ]
-PEOPLE = [(f"Dev {i:02d}", f"dev{i:02d}@example.com") for i in range(60)]
+WORDS = (
+    "the a request response handler cache index query token session parser buffer retry "
+    "timeout config option default error path file module client server worker queue "
+    "batch stream header body field value limit page cursor schema migration column table "
+    "user account role permission check validate update remove add keep avoid when after "
+    "before instead of so that because this which it now still never always only each "
+    "every other new old empty large small slow fast first last missing invalid"
+).split()
+FIRST = ("Alex Sam Kim Robin Jo Chris Pat Lee Dana Max Noa Ira Eli Yuki Ana Luca Mia Omar "
+         "Sara Tom Zoe Ben Lina Ravi Ines Hugo Emma Ivan Nora Jan").split()
+LAST = ("Smith Müller García Rossi Dubois Kowalski Novak Tanaka Kim Silva Jensen Berg "
+        "Moreau Costa Nguyen Fischer Olsen Horvat Ivanova Schmidt").split()
+# 900 people: names from a small set of parts, emails unique.
+PEOPLE = [
+    (f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]}",
+     f"dev{i:03d}@example.com")
+    for i in range(900)
+]
 
 
 class Lcg:
@@ -42,6 +68,9 @@ class Lcg:
         self.state = (self.state * 6364136223846793005 + 1442695040888963407) % (1 << 64)
         return self.state >> 33
 
+    def below(self, n):
+        return self.next() % n
+
     def weighted(self, items):
         total = sum(w for _, w in items)
         roll = self.next() % total
@@ -51,11 +80,77 @@ class Lcg:
             roll -= weight
         return items[-1][0]
 
+    def person(self):
+        # A long tail: half the commits come from the first 40 people.
+        if self.below(2) == 0:
+            return PEOPLE[self.below(40)]
+        return PEOPLE[self.below(len(PEOPLE))]
+
+    def sentence(self, lo, hi):
+        n = lo + self.below(hi - lo + 1)
+        return " ".join(WORDS[self.below(len(WORDS))] for _ in range(n))
+
+
+def package_files(pkg):
+    files = []
+    for m in range(MODULES):
+        for f in range(FILES_PER_MODULE):
+            files.append(f"packages/{pkg}/src/m{m:02d}/file_{f:02d}.rs")
+    files += [f"packages/{pkg}/tests/t{t:02d}.rs" for t in range(12)]
+    files += [f"packages/{pkg}/docs/page{d}.md" for d in range(4)]
+    files += [f"packages/{pkg}/Cargo.toml", f"packages/{pkg}/README.md"]
+    return files
+
+
+ROOT_FILES = (
+    [f"docs/guide/ch{c:02d}.md" for c in range(30)]
+    + [f".github/workflows/w{w}.yml" for w in range(6)]
+    + ["README.md", "CHANGELOG.md", "Cargo.toml", "Cargo.lock", "LICENSE"]
+)
+FILES = {pkg: package_files(pkg) for pkg, _ in PACKAGES}
+
 
 def data(out, payload):
     out.write(b"data %d\n" % len(payload))
     out.write(payload)
     out.write(b"\n")
+
+
+def content(path, rev, rng):
+    """A source-like file of about 1-3 KB; `rev` changes a few of its lines."""
+    lines = [f"// {path}"]
+    for k in range(20 + rng.below(50)):
+        lines.append(f"fn item_{k}() {{ /* {WORDS[(k * 7 + len(path)) % len(WORDS)]} */ }}")
+    lines.append(f"// revision {rev}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def message(i, kind, scope, rng):
+    subject = f"{kind}({scope}): " if scope else f"{kind}: "
+    subject += rng.sentence(3, 9) + f" ({i})"
+    if rng.below(4) == 0:
+        subject += f" (#{1000 + i // 2})"
+    msg = subject + "\n"
+    if rng.below(100) >= 45:
+        paragraphs = 1 + rng.below(3)
+        for _ in range(paragraphs):
+            msg += "\n"
+            for _ in range(1 + rng.below(5)):
+                msg += rng.sentence(8, 12) + "\n"
+    if rng.below(50) == 0:
+        msg += f"\nBREAKING CHANGE: {rng.sentence(5, 10)}\n"
+    trailers = []
+    if rng.below(3) == 0:
+        trailers.append(f"Refs: #{rng.below(9000) + 1}")
+    if rng.below(6) == 0:
+        p = rng.person()
+        trailers.append(f"Co-authored-by: {p[0]} <{p[1]}>")
+    if rng.below(2) == 0:
+        p = rng.person()
+        trailers.append(f"Reviewed-by: {p[0]} <{p[1]}>")
+    if rng.below(3) == 0:
+        trailers.append(f"Change-Id: I{rng.next():010x}{rng.next():010x}{rng.next():010x}")
+    return msg, trailers
 
 
 def main():
@@ -75,18 +170,19 @@ def main():
     positions = {}
     for i in range(commits):
         kind = rng.weighted(TYPES)
-        path = rng.weighted(FILES)
-        scope = path.split("/")[1] if path.startswith("packages/") else None
-        who = PEOPLE[rng.next() % len(PEOPLE)]
-        subject = f"{kind}({scope}): change {i}" if scope else f"{kind}: change {i}"
-        msg = subject + "\n"
-        if rng.next() % 3 == 0:
-            msg += f"\nWhy change {i} was needed, in a sentence or two of body text.\n"
-        if rng.next() % 50 == 0:
-            msg += f"\nBREAKING CHANGE: behaviour {i} changed\n"
-        if rng.next() % 20 == 0:
-            pair = PEOPLE[rng.next() % len(PEOPLE)]
-            msg += f"\nCo-authored-by: {pair[0]} <{pair[1]}>\n"
+        in_root = rng.below(10) == 0
+        pkg = None if in_root else rng.weighted(PACKAGES)
+        pool = ROOT_FILES if in_root else FILES[pkg]
+        if i == 0:
+            # The first commit adds the whole tree.
+            changed = ROOT_FILES + [f for files in FILES.values() for f in files]
+        else:
+            changed = sorted({pool[rng.below(len(pool))] for _ in range(1 + rng.below(4))})
+        scope = pkg if pkg and rng.below(5) else None
+        who = rng.person()
+        msg, trailers = message(i, kind, scope, rng)
+        trailers.append(f"Signed-off-by: {who[0]} <{who[1]}>")
+        msg += "\n" + "\n".join(trailers) + "\n"
         when = EPOCH + i * STEP
         out.write(b"commit refs/heads/main\n")
         out.write(b"mark :%d\n" % (i + 1))
@@ -96,9 +192,9 @@ def main():
         data(out, msg.encode())
         if i > 0:
             out.write(b"from :%d\n" % i)
-        content = f"// {path}, revision {i}\n{'x' * (i % 64)}\nsome stable text\n"
-        out.write(f"M 100644 inline {path}\n".encode())
-        data(out, content.encode())
+        for path in changed:
+            out.write(f"M 100644 inline {path}\n".encode())
+            data(out, content(path, i, rng))
         out.write(b"\n")
         for k in tag_at.get(i, []):
             name = tag_name(k)

@@ -2,7 +2,7 @@
 //! sharing a name or an email are one person), bots left out, and first-time contributors
 //! found in the history before the release.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context as _, Result};
 use git2::{Mailmap, Oid, Repository, Signature, Time};
@@ -162,21 +162,58 @@ pub(crate) fn contributors(
         && !people.people.is_empty()
     {
         let mut left = unseen.len();
-        let mut walk = reader.repo().revwalk().context("starting a revwalk")?;
-        walk.push(before)
-            .context("walking the history before the release")?;
-        for oid in walk {
-            let oid = oid.context("walking the history before the release")?;
-            let commit = reader
-                .read(oid)
-                .with_context(|| format!("reading commit {oid}"))?;
-            let person = resolve(mailmap, commit.author().0);
+        // Marks the person behind an author seen before the release; true once everyone is.
+        let mut saw = |person: Person| {
+            let person = resolve(mailmap, person);
             if let Some(i) = people.find(&person)
                 && unseen[i]
             {
                 unseen[i] = false;
                 left -= 1;
-                if left == 0 {
+            }
+            left == 0
+        };
+        if reader.is_raw() {
+            // Every ancestor once, in any order (the order does not change who was seen),
+            // each read once; an identity already looked at is skipped without copying it.
+            let mut seen_ids = HashSet::new();
+            let mut identities: HashSet<Vec<u8>> = HashSet::new();
+            let mut key = Vec::new();
+            let mut stack = vec![before];
+            seen_ids.insert(before);
+            while let Some(oid) = stack.pop() {
+                let commit = reader
+                    .read(oid)
+                    .with_context(|| format!("reading commit {oid}"))?;
+                for parent in commit.parent_ids() {
+                    if seen_ids.insert(parent) {
+                        stack.push(parent);
+                    }
+                }
+                if let Some((name, email)) = commit.author_bytes() {
+                    key.clear();
+                    key.extend_from_slice(name);
+                    key.push(0);
+                    key.extend_from_slice(email);
+                    if identities.contains(key.as_slice()) {
+                        continue;
+                    }
+                    identities.insert(key.clone());
+                }
+                if saw(commit.author().0) {
+                    break;
+                }
+            }
+        } else {
+            let mut walk = reader.repo().revwalk().context("starting a revwalk")?;
+            walk.push(before)
+                .context("walking the history before the release")?;
+            for oid in walk {
+                let oid = oid.context("walking the history before the release")?;
+                let commit = reader
+                    .read(oid)
+                    .with_context(|| format!("reading commit {oid}"))?;
+                if saw(commit.author().0) {
                     break;
                 }
             }

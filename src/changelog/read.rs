@@ -110,6 +110,18 @@ impl RangeCommit<'_> {
         }
     }
 
+    /// The author's name and email as stored, without copying them; `None` for a commit
+    /// libgit2 parsed (use [`Self::author`]).
+    pub(crate) fn author_bytes(&self) -> Option<(&[u8], &[u8])> {
+        match self {
+            Self::Git(_) => None,
+            Self::Raw(c) => {
+                let data = c.object.data();
+                Some((&data[c.name.clone()], &data[c.email.clone()]))
+            }
+        }
+    }
+
     /// The author (lossy UTF-8) and the author time in seconds.
     pub(crate) fn author(&self) -> (Person, i64) {
         let lossy = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
@@ -147,6 +159,12 @@ impl<'r> Reader<'r> {
     /// The repository read.
     pub(crate) fn repo(&self) -> &'r Repository {
         self.repo
+    }
+
+    /// Whether commits are read straight from the object database, parents as stored (no
+    /// shallow boundary, no grafts).
+    pub(crate) fn is_raw(&self) -> bool {
+        self.odb.is_some()
     }
 
     pub(crate) fn new(repo: &'r Repository) -> Self {
