@@ -34,6 +34,11 @@ pub struct Github {
 }
 
 impl Github {
+    /// The repository's web URLs, built as `notes` builds them.
+    fn layout(&self) -> super::layout::Layout {
+        super::layout::Layout::new(Some(ForgeKind::Github), &self.web, &self.repo)
+    }
+
     /// Connects to the API root `server` for `owner/repo`.
     ///
     /// # Errors
@@ -336,22 +341,14 @@ impl Forge for Github {
 
     /// A web URL, dots literal as in the server's own `browser_download_url`.
     fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {
-        format!(
-            "{}/{}/releases/download/{}/{}",
-            self.web,
-            self.repo,
-            super::layout::web_segment(tag),
-            super::layout::web_segment(name)
-        )
+        let layout = self.layout();
+        layout
+            .file_download(tag, name)
+            .unwrap_or_else(|| layout.release(tag))
     }
 
     fn release_url(&self, tag: &str) -> String {
-        format!(
-            "{}/{}/releases/tag/{}",
-            self.web,
-            self.repo,
-            super::layout::web_segment(tag)
-        )
+        self.layout().release(tag)
     }
 }
 
