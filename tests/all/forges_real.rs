@@ -156,13 +156,7 @@ fn gitea_fixture(manifest: &str) -> (TestRepo, GiteaEmulator) {
 
 fn gitea_apply(repo: &TestRepo, emu: &GiteaEmulator) -> Run {
     Cli::new(repo.path(), &["apply"])
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITEA_ACTIONS", "true")
-        .env("GITHUB_REF_TYPE", "tag")
-        .env("GITHUB_REF_NAME", "v1.1.0")
-        .env("GITHUB_SHA", &repo.head().to_string())
-        .env("GITHUB_REPOSITORY", GITEA_REPO)
-        .env("GITHUB_SERVER_URL", &emu.url())
+        .gitea_job(&emu.url(), GITEA_REPO, "v1.1.0", &repo.head().to_string())
         .env("GITEA_TOKEN", GITEA_TOKEN)
         .run()
 }
@@ -338,13 +332,13 @@ fn github_fixture(files: &[(&str, &str)]) -> (TestRepo, GithubEmulator) {
 fn github_apply(repo: &TestRepo, emu: &GithubEmulator) -> Run {
     Cli::new(repo.path(), &["apply"])
         .env("CI", "true")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_REF_TYPE", "tag")
-        .env("GITHUB_REF_NAME", "v1.1.0")
-        .env("GITHUB_SHA", &repo.head().to_string())
-        .env("GITHUB_REPOSITORY", GH_REPO)
-        .env("GITHUB_API_URL", &emu.api_url())
-        .env("GITHUB_SERVER_URL", &emu.url())
+        .github_job(
+            &emu.api_url(),
+            &emu.url(),
+            GH_REPO,
+            "v1.1.0",
+            &repo.head().to_string(),
+        )
         .env("GITHUB_TOKEN", GH_TOKEN)
         .run()
 }

@@ -28,13 +28,7 @@ fn fixture() -> (TestRepo, GiteaEmulator) {
 
 fn apply(repo: &TestRepo, emu: &GiteaEmulator) -> Run {
     Cli::new(repo.path(), &["apply"])
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITEA_ACTIONS", "true")
-        .env("GITHUB_REF_TYPE", "tag")
-        .env("GITHUB_REF_NAME", "v1.1.0")
-        .env("GITHUB_SHA", &repo.head().to_string())
-        .env("GITHUB_REPOSITORY", REPO)
-        .env("GITHUB_SERVER_URL", &emu.url())
+        .gitea_job(&emu.url(), REPO, "v1.1.0", &repo.head().to_string())
         .env("GITEA_TOKEN", TOKEN)
         .run()
 }

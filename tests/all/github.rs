@@ -43,13 +43,13 @@ fn fixture() -> (TestRepo, GithubEmulator) {
 fn actions(repo: &TestRepo, emu: &GithubEmulator, args: &[&str]) -> Cli {
     Cli::new(repo.path(), args)
         .env("CI", "true")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_REF_TYPE", "tag")
-        .env("GITHUB_REF_NAME", "v1.1.0")
-        .env("GITHUB_SHA", &repo.head().to_string())
-        .env("GITHUB_REPOSITORY", REPO)
-        .env("GITHUB_API_URL", &emu.api_url())
-        .env("GITHUB_SERVER_URL", &emu.url())
+        .github_job(
+            &emu.api_url(),
+            &emu.url(),
+            REPO,
+            "v1.1.0",
+            &repo.head().to_string(),
+        )
         .env("GITHUB_RUN_ID", "77")
         .env("GITHUB_TOKEN", TOKEN)
 }

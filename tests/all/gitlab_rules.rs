@@ -39,15 +39,13 @@ fn fixture(manifest: &str, files: &[(&str, &str)]) -> (TestRepo, GitlabEmulator)
 }
 
 fn ci(repo: &TestRepo, emu: &GitlabEmulator, args: &[&str]) -> Cli {
-    Cli::new(repo.path(), args)
-        .env("GITLAB_CI", "true")
-        .env("CI_COMMIT_TAG", "v1.0.0")
-        .env("CI_COMMIT_SHA", &repo.head().to_string())
-        .env("CI_SERVER_URL", &emu.url())
-        .env("CI_API_V4_URL", &emu.api_url())
-        .env("CI_PROJECT_ID", &PROJECT.to_string())
-        .env("CI_PROJECT_PATH", PATH)
-        .env("CI_PROJECT_URL", &format!("{}/{PATH}", emu.url()))
+    Cli::new(repo.path(), args).gitlab_job(
+        &emu.url(),
+        PROJECT,
+        PATH,
+        "v1.0.0",
+        &repo.head().to_string(),
+    )
 }
 
 /// `apply` with a personal access token.

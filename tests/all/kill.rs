@@ -249,14 +249,13 @@ const GITLAB: Forge<<GitlabEmulator as Parts>::S, <GitlabEmulator as Parts>::F> 
     },
     apply: |repo, emu| {
         Cli::new(repo.path(), &["apply"])
-            .env("GITLAB_CI", "true")
-            .env("CI_COMMIT_TAG", "v1.1.0")
-            .env("CI_COMMIT_SHA", &repo.head().to_string())
-            .env("CI_SERVER_URL", &emu.url())
-            .env("CI_API_V4_URL", &format!("{}/api/v4", emu.url()))
-            .env("CI_PROJECT_ID", &GL_PROJECT.to_string())
-            .env("CI_PROJECT_PATH", GL_PATH)
-            .env("CI_PROJECT_URL", &format!("{}/{GL_PATH}", emu.url()))
+            .gitlab_job(
+                &emu.url(),
+                GL_PROJECT,
+                GL_PATH,
+                "v1.1.0",
+                &repo.head().to_string(),
+            )
             .env("GITLAB_TOKEN", GL_TOKEN)
     },
     manifests: [
@@ -467,13 +466,13 @@ const GITHUB: Forge<<GithubEmulator as Parts>::S, <GithubEmulator as Parts>::F> 
     apply: |repo, emu| {
         Cli::new(repo.path(), &["apply"])
             .env("CI", "true")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_REF_TYPE", "tag")
-            .env("GITHUB_REF_NAME", "v1.1.0")
-            .env("GITHUB_SHA", &repo.head().to_string())
-            .env("GITHUB_REPOSITORY", GH_REPO)
-            .env("GITHUB_API_URL", &emu.api_url())
-            .env("GITHUB_SERVER_URL", &emu.url())
+            .github_job(
+                &emu.api_url(),
+                &emu.url(),
+                GH_REPO,
+                "v1.1.0",
+                &repo.head().to_string(),
+            )
             .env("GITHUB_RUN_ID", "77")
             .env("GITHUB_TOKEN", GH_TOKEN)
     },
@@ -524,13 +523,7 @@ const GITEA: Forge<<GiteaEmulator as Parts>::S, <GiteaEmulator as Parts>::F> = F
     },
     apply: |repo, emu| {
         Cli::new(repo.path(), &["apply"])
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITEA_ACTIONS", "true")
-            .env("GITHUB_REF_TYPE", "tag")
-            .env("GITHUB_REF_NAME", "v1.1.0")
-            .env("GITHUB_SHA", &repo.head().to_string())
-            .env("GITHUB_REPOSITORY", GT_REPO)
-            .env("GITHUB_SERVER_URL", &emu.url())
+            .gitea_job(&emu.url(), GT_REPO, "v1.1.0", &repo.head().to_string())
             .env("GITEA_TOKEN", GT_TOKEN)
     },
     manifests: GH_MANIFESTS,

@@ -43,13 +43,13 @@ fn long_history(count: usize, len: usize, manifest: &str) -> (TestRepo, Vec<Stri
 fn github(repo: &TestRepo, emu: &GithubEmulator, args: &[&str]) -> Cli {
     Cli::new(repo.path(), args)
         .env("CI", "true")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_REF_TYPE", "tag")
-        .env("GITHUB_REF_NAME", "v1.0.0")
-        .env("GITHUB_SHA", &repo.head().to_string())
-        .env("GITHUB_REPOSITORY", GH_REPO)
-        .env("GITHUB_API_URL", &emu.api_url())
-        .env("GITHUB_SERVER_URL", &emu.url())
+        .github_job(
+            &emu.api_url(),
+            &emu.url(),
+            GH_REPO,
+            "v1.0.0",
+            &repo.head().to_string(),
+        )
         .env("GITHUB_TOKEN", GH_TOKEN)
 }
 
@@ -197,14 +197,13 @@ const GL_TOKEN: &str = "glpat-test-token-0123456789";
 
 fn gitlab(repo: &TestRepo, emu: &GitlabEmulator, args: &[&str]) -> Cli {
     Cli::new(repo.path(), args)
-        .env("GITLAB_CI", "true")
-        .env("CI_COMMIT_TAG", "v1.0.0")
-        .env("CI_COMMIT_SHA", &repo.head().to_string())
-        .env("CI_SERVER_URL", &emu.url())
-        .env("CI_API_V4_URL", &format!("{}/api/v4", emu.url()))
-        .env("CI_PROJECT_ID", &GL_PROJECT.to_string())
-        .env("CI_PROJECT_PATH", GL_PATH)
-        .env("CI_PROJECT_URL", &format!("{}/{GL_PATH}", emu.url()))
+        .gitlab_job(
+            &emu.url(),
+            GL_PROJECT,
+            GL_PATH,
+            "v1.0.0",
+            &repo.head().to_string(),
+        )
         .env("GITLAB_TOKEN", GL_TOKEN)
 }
 
@@ -337,13 +336,7 @@ const GT_TOKEN: &str = "gitea-token-abcdef";
 
 fn gitea(repo: &TestRepo, emu: &GiteaEmulator) -> Cli {
     Cli::new(repo.path(), &["apply"])
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITEA_ACTIONS", "true")
-        .env("GITHUB_REF_TYPE", "tag")
-        .env("GITHUB_REF_NAME", "v1.0.0")
-        .env("GITHUB_SHA", &repo.head().to_string())
-        .env("GITHUB_REPOSITORY", GT_REPO)
-        .env("GITHUB_SERVER_URL", &emu.url())
+        .gitea_job(&emu.url(), GT_REPO, "v1.0.0", &repo.head().to_string())
         .env("GITEA_TOKEN", GT_TOKEN)
 }
 

@@ -66,13 +66,13 @@ const MACOS: (&str, &str) = ("app-macos.tar.gz", "macos build 1");
 
 fn gitlab_job(repo: &TestRepo, emu: &GitlabEmulator, matrix: Option<&str>, args: &[&str]) -> Cli {
     let cli = Cli::new(repo.path(), args)
-        .env("GITLAB_CI", "true")
-        .env("CI_COMMIT_TAG", "v1.1.0")
-        .env("CI_COMMIT_SHA", &repo.head().to_string())
-        .env("CI_SERVER_URL", &emu.url())
-        .env("CI_API_V4_URL", &format!("{}/api/v4", emu.url()))
-        .env("CI_PROJECT_ID", &PROJECT.to_string())
-        .env("CI_PROJECT_PATH", PATH)
+        .gitlab_job(
+            &emu.url(),
+            PROJECT,
+            PATH,
+            "v1.1.0",
+            &repo.head().to_string(),
+        )
         .env("GITLAB_TOKEN", GL_TOKEN);
     match matrix {
         // As GitLab names and numbers the jobs of `parallel: matrix: [{TARGET: [linux, macos]}]`.
@@ -322,13 +322,13 @@ fn github() -> GithubEmulator {
 fn github_job(repo: &TestRepo, emu: &GithubEmulator, scope: Option<&str>) -> Cli {
     let cli = Cli::new(repo.path(), &["apply"])
         .env("CI", "true")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_REF_TYPE", "tag")
-        .env("GITHUB_REF_NAME", "v1.1.0")
-        .env("GITHUB_SHA", &repo.head().to_string())
-        .env("GITHUB_REPOSITORY", GH_REPO)
-        .env("GITHUB_API_URL", &emu.api_url())
-        .env("GITHUB_SERVER_URL", &emu.url())
+        .github_job(
+            &emu.api_url(),
+            &emu.url(),
+            GH_REPO,
+            "v1.1.0",
+            &repo.head().to_string(),
+        )
         .env("GITHUB_TOKEN", GH_TOKEN);
     match scope {
         Some(s) => cli.env("RELSYNC_SCOPE", s),

@@ -53,14 +53,7 @@ fn emulator() -> GitlabEmulator {
 /// `https://`).
 fn apply_in_ci(repo: &TestRepo, server: &str) -> Cli {
     Cli::new(repo.path(), &["apply"])
-        .env("GITLAB_CI", "true")
-        .env("CI_COMMIT_TAG", "v1.1.0")
-        .env("CI_COMMIT_SHA", &repo.head().to_string())
-        .env("CI_SERVER_URL", server)
-        .env("CI_API_V4_URL", &format!("{server}/api/v4"))
-        .env("CI_PROJECT_ID", &PROJECT.to_string())
-        .env("CI_PROJECT_PATH", PATH)
-        .env("CI_PROJECT_URL", &format!("{server}/{PATH}"))
+        .gitlab_job(server, PROJECT, PATH, "v1.1.0", &repo.head().to_string())
         .env("GITLAB_TOKEN", TOKEN)
 }
 

@@ -46,14 +46,13 @@ fn fixture() -> (TestRepo, GitlabEmulator) {
 
 fn apply(repo: &TestRepo, emu: &GitlabEmulator) -> Cli {
     Cli::new(repo.path(), &["apply"])
-        .env("GITLAB_CI", "true")
-        .env("CI_COMMIT_TAG", "v1.0.0")
-        .env("CI_COMMIT_SHA", &repo.head().to_string())
-        .env("CI_SERVER_URL", &emu.url())
-        .env("CI_API_V4_URL", &format!("{}/api/v4", emu.url()))
-        .env("CI_PROJECT_ID", &PROJECT.to_string())
-        .env("CI_PROJECT_PATH", PATH)
-        .env("CI_PROJECT_URL", &format!("{}/{PATH}", emu.url()))
+        .gitlab_job(
+            &emu.url(),
+            PROJECT,
+            PATH,
+            "v1.0.0",
+            &repo.head().to_string(),
+        )
         .env("GITLAB_TOKEN", TOKEN)
 }
 

@@ -73,6 +73,59 @@ impl Cli {
         self
     }
 
+    /// The variables GitLab sets in a tag pipeline's job
+    /// (<https://docs.gitlab.com/ci/variables/predefined_variables/>), for the GitLab at
+    /// `server` (an emulator's URL). The token is set apart.
+    pub fn gitlab_job(
+        self,
+        server: &str,
+        project_id: u64,
+        path: &str,
+        tag: &str,
+        sha: &str,
+    ) -> Self {
+        self.env("GITLAB_CI", "true")
+            .env("CI_COMMIT_TAG", tag)
+            .env("CI_COMMIT_SHA", sha)
+            .env("CI_SERVER_URL", server)
+            .env("CI_API_V4_URL", &format!("{server}/api/v4"))
+            .env("CI_PROJECT_ID", &project_id.to_string())
+            .env("CI_PROJECT_PATH", path)
+            .env("CI_PROJECT_URL", &format!("{server}/{path}"))
+    }
+
+    /// The variables GitHub Actions sets in a workflow run on a tag push
+    /// (<https://docs.github.com/en/actions/reference/variables-reference>). The token is set
+    /// apart.
+    pub fn github_job(
+        self,
+        api: &str,
+        server: &str,
+        repository: &str,
+        tag: &str,
+        sha: &str,
+    ) -> Self {
+        self.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_REF_TYPE", "tag")
+            .env("GITHUB_REF_NAME", tag)
+            .env("GITHUB_SHA", sha)
+            .env("GITHUB_REPOSITORY", repository)
+            .env("GITHUB_API_URL", api)
+            .env("GITHUB_SERVER_URL", server)
+    }
+
+    /// The variables Gitea and Forgejo Actions set on a tag push: GitHub's names, plus
+    /// `GITEA_ACTIONS`, and no `GITHUB_API_URL`. The token is set apart.
+    pub fn gitea_job(self, server: &str, repository: &str, tag: &str, sha: &str) -> Self {
+        self.env("GITHUB_ACTIONS", "true")
+            .env("GITEA_ACTIONS", "true")
+            .env("GITHUB_REF_TYPE", "tag")
+            .env("GITHUB_REF_NAME", tag)
+            .env("GITHUB_SHA", sha)
+            .env("GITHUB_REPOSITORY", repository)
+            .env("GITHUB_SERVER_URL", server)
+    }
+
     /// Runs it while sampling its peak resident memory (`VmHWM`, Linux) until it exits.
     pub fn run_measuring_peak_kib(self) -> (Run, u64) {
         let mut cmd = self.command();
