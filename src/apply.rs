@@ -3,18 +3,16 @@
 //! failed earlier run (or a concurrent job) left, and never repeats a write blindly.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::cli::OutputFormat;
 use crate::desired::Desired;
 use crate::forge::http::HttpError;
+use crate::forge::spec::{NoProgress, Progress};
 use crate::forge::{Actual, Created, Forge};
 use crate::output;
 use crate::plan::{self, Action, Plan};
-use crate::settings::Settings;
 
 /// How many observe → plan → execute rounds one run may take.
 const MAX_ROUNDS: usize = 8;
@@ -22,99 +20,6 @@ const MAX_ROUNDS: usize = 8;
 /// Writes of one phase in flight at once, unless `--concurrency` or `forge.concurrency` says
 /// otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
-
-/// `plan` (online) and `apply`. Returns whether changes were (or are) pending.
-///
-/// # Errors
-/// Bad input (exit 2) or a forge failure (exit 1).
-#[allow(
-    clippy::too_many_lines,
-    reason = "`plan` and `apply` share the reading of the forge; their two branches read side by side"
-)]
-pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Result<bool> {
-    let forge = crate::forge::connect(settings)?;
-    let desired = crate::desired::build(settings, &|tag, p, n| Some(forge.file_url(tag, p, n)))?;
-    if let Some(w) = &desired.shallow_warning {
-        tracing::warn!("{w}");
-    }
-    if desired.unreleased {
-        if apply {
-            return Err(crate::error::input_with(
-                "no release tag: HEAD has no tag matching the tag pattern, and none was given",
-                "run in a tag pipeline, pass `--tag TAG`, or set `RELSYNC_TAG`",
-            ));
-        }
-        let (uploaded, refused, ignored) = (BTreeMap::new(), BTreeSet::new(), BTreeMap::new());
-        let plan = plan::diff(
-            &desired,
-            None,
-            &plan_context(&forge, &desired, &uploaded, &refused, &ignored),
-        );
-        crate::print_plan(settings, &desired, &plan, true, None, out)?;
-        return Ok(plan.has_changes());
-    }
-    if apply && settings.token.is_none() {
-        return Err(crate::error::input_with(
-            "no token: `apply` needs one to write to the forge",
-            crate::settings::token_hint(settings.forge),
-        ));
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        // Milestones GitLab lacks: `apply` stops before any write, `plan` warns.
-        let milestones = if forge.capabilities().milestones && !desired.milestones.is_empty() {
-            forge.missing_milestones(&desired.milestones).await?
-        } else {
-            Some(Vec::new())
-        };
-        if apply && let Some(missing) = milestones.as_ref().filter(|m| !m.is_empty()) {
-            return Err(plan::milestones::missing_error(&settings.manifest, missing).into());
-        }
-        let milestone_warning = match &milestones {
-            None => Some(plan::milestones::unchecked_warning()),
-            Some(m) if !m.is_empty() => Some(plan::milestones::missing_warning(m)),
-            Some(_) => None,
-        };
-        if apply {
-            let pace = Pace {
-                interrupt: Some(on_signal()?),
-                concurrency: settings.concurrency,
-                ..Pace::default()
-            };
-            let done = converge(&forge, &desired, &pace).await?;
-            report(
-                settings,
-                &desired,
-                &done.first_plan,
-                &done.done,
-                &done.url,
-                out,
-            )?;
-            Ok(!done.done.is_empty())
-        } else {
-            let actual = forge.observe(&desired).await?;
-            let (uploaded, refused, ignored) = (BTreeMap::new(), BTreeSet::new(), BTreeMap::new());
-            let mut plan = plan::diff(
-                &desired,
-                Some(&actual),
-                &plan_context(&forge, &desired, &uploaded, &refused, &ignored),
-            );
-            plan.warnings.extend(milestone_warning);
-            crate::print_plan(
-                settings,
-                &desired,
-                &plan,
-                false,
-                actual.release.as_ref(),
-                out,
-            )?;
-            Ok(plan.has_changes())
-        }
-    })
-}
 
 /// How `converge` waits between rounds, and when it must stop.
 #[derive(Debug, Clone)]
@@ -127,6 +32,8 @@ pub struct Pace {
     pub interrupt: Option<Arc<AtomicI32>>,
     /// How many writes of one phase may be in flight at once.
     pub concurrency: usize,
+    /// Told how each upload advances.
+    pub progress: Arc<dyn Progress>,
 }
 
 impl Default for Pace {
@@ -136,6 +43,7 @@ impl Default for Pace {
             sleep: true,
             interrupt: None,
             concurrency: DEFAULT_CONCURRENCY,
+            progress: Arc::new(NoProgress),
         }
     }
 }
@@ -181,7 +89,7 @@ impl Interrupted {
 
 /// From now on SIGINT and SIGTERM no longer end the process: they set the returned flag,
 /// which `converge` reads before every write.
-fn on_signal() -> anyhow::Result<Arc<AtomicI32>> {
+pub(crate) fn on_signal() -> anyhow::Result<Arc<AtomicI32>> {
     use tokio::signal::unix::{SignalKind, signal};
     let flag = Arc::new(AtomicI32::new(0));
     let mut int = signal(SignalKind::interrupt())?;
@@ -233,7 +141,7 @@ pub async fn converge<F: Forge>(
         if let Err(i) = pace.check() {
             return Err(interrupted(i, &done));
         }
-        let actual = forge.observe(desired).await?;
+        let actual = forge.observe(&desired.spec()).await?;
         let mut plan = plan::diff(desired, Some(&actual), &learnt.context(forge, desired));
         // The convergence guard: what the last round wrote and this plan wants to write again
         // with the same value, the forge ignored.
@@ -503,7 +411,12 @@ async fn run_phase<F: Forge>(
                 failure = Some(i.into());
                 break;
             }
-            inflight.push(async move { (k, run_one(forge, desired, release, action).await) });
+            inflight.push(async move {
+                (
+                    k,
+                    run_one(forge, desired, release, action, &*pace.progress).await,
+                )
+            });
         }
         match inflight.next().await {
             Some((k, Ok(outcome))) => outcomes[k] = Some(outcome),
@@ -521,12 +434,13 @@ async fn run_one<F: Forge>(
     desired: &Desired,
     release: Option<&crate::forge::Release>,
     action: &Action,
+    progress: &dyn Progress,
 ) -> anyhow::Result<Outcome> {
     match action {
         Action::Unchanged { .. } => {}
         Action::UploadFile { index, .. } => {
             let stored = forge
-                .upload_file(desired, release, &desired.files[*index])
+                .upload_file(&desired.spec(), release, &desired.files[*index], progress)
                 .await?;
             return Ok(Outcome::Stored(stored.name));
         }
@@ -562,12 +476,12 @@ async fn run_one<F: Forge>(
 
 fn record(action: &Action, done: &mut Vec<String>) {
     // Printed once, in the report; `-v` also shows when it happened among the requests.
-    let line = output::describe_action(action);
+    let line = output::plan::describe_action(action);
     tracing::debug!("{line}");
     done.push(line);
 }
 
-fn plan_context<'a, F: Forge>(
+pub(crate) fn plan_context<'a, F: Forge>(
     forge: &'a F,
     desired: &'a Desired,
     uploaded: &'a BTreeMap<String, plan::StateFile>,
@@ -581,53 +495,6 @@ fn plan_context<'a, F: Forge>(
         refused,
         ignored,
     }
-}
-
-fn report(
-    settings: &Settings,
-    d: &Desired,
-    first: &Plan,
-    done: &[String],
-    url: &str,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let changed = !done.is_empty();
-    match settings.output {
-        OutputFormat::Json => {
-            let mut r = output::report(
-                d,
-                first,
-                settings.forge.map(crate::manifest::raw::ForgeKind::as_str),
-                false,
-            );
-            r.url = Some(url);
-            r.done = Some(done);
-            serde_json::to_writer_pretty(&mut *out, &r)?;
-            writeln!(out)?;
-        }
-        OutputFormat::Text => {
-            if !settings.quiet {
-                for line in done {
-                    writeln!(out, "{line}")?;
-                }
-            }
-            if changed {
-                writeln!(
-                    out,
-                    "release {} converged in {} change(s): {url}",
-                    d.tag,
-                    done.len()
-                )?;
-            } else {
-                writeln!(out, "release {} unchanged: {url}", d.tag)?;
-            }
-        }
-    }
-    if let Some(path) = &settings.dotenv {
-        std::fs::write(path, output::dotenv(&d.tag, &d.version, url, changed)?)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    }
-    output::github_outputs(&settings.env, d, url, changed, done)
 }
 
 mod phases;

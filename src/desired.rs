@@ -11,6 +11,7 @@ use crate::assets;
 use crate::changelog::{self, Changelog, Target};
 use crate::error::InputError;
 use crate::forge::layout::Layout;
+pub use crate::forge::spec::{DesiredFile, DesiredLink, FileSource, Package, ReleaseSpec};
 use crate::manifest::raw::{LinkType, NotesMode, Prune};
 use crate::render::{AssetContext, CiTemplateContext, Context, ProjectContext, Renderer};
 use crate::settings::Settings;
@@ -70,55 +71,17 @@ pub struct Desired {
     pub context: crate::render::Context,
 }
 
-/// A declared URL link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DesiredLink {
-    /// Name.
-    pub name: String,
-    /// URL.
-    pub url: String,
-    /// Type.
-    pub link_type: LinkType,
-    /// GitLab direct asset path.
-    pub direct_asset_path: Option<String>,
-}
-
-/// A file to upload.
-#[derive(Debug, Clone, Serialize)]
-pub struct DesiredFile {
-    /// Asset name.
-    pub name: String,
-    /// Where its bytes are.
-    #[serde(skip)]
-    pub source: FileSource,
-    /// Path relative to the repository, or `generated`.
-    pub path: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// sha256.
-    pub sha256: String,
-    /// Link type.
-    pub link_type: LinkType,
-    /// GitLab direct asset path.
-    pub direct_asset_path: Option<String>,
-}
-
-/// Where a file's bytes come from.
-#[derive(Debug, Clone)]
-pub enum FileSource {
-    /// A file on disk, streamed when uploaded.
-    Disk(PathBuf),
-    /// Generated content (the checksums file).
-    Memory(Vec<u8>),
-}
-
-/// GitLab generic package coordinates.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Package {
-    /// Name.
-    pub name: String,
-    /// Version.
-    pub version: String,
+impl Desired {
+    /// What the forge reads of this release to observe it and to upload its files.
+    #[must_use]
+    pub fn spec(&self) -> ReleaseSpec<'_> {
+        ReleaseSpec {
+            tag: &self.tag,
+            links: &self.links,
+            files: &self.files,
+            package: &self.package,
+        }
+    }
 }
 
 /// Builds the desired release. `asset_url` gives the download URL of an uploaded file by

@@ -59,7 +59,7 @@ fn uploaded_none() -> std::collections::BTreeMap<String, String> {
 
 /// The plan for `want` against the fake's current state.
 fn plan_of(fake: &Fake, want: &Desired) -> Vec<String> {
-    let actual = block_on(fake.observe(want)).expect("observe");
+    let actual = block_on(fake.observe(&want.spec())).expect("observe");
     let uploaded = std::collections::BTreeMap::new();
     let cx = plan::Context {
         caps: fake.capabilities(),

@@ -83,6 +83,7 @@ pub(crate) fn pace() -> Pace {
         sleep: false,
         interrupt: None,
         concurrency: super::DEFAULT_CONCURRENCY,
+        ..Pace::default()
     }
 }
 

@@ -10,11 +10,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::http::HttpError;
+use super::spec::{DesiredFile, FileSource, Package, Progress, ReleaseSpec};
 use super::{
     Actual, Capabilities, Created, Forge, Link, NewLink, NewRelease, Release, ReleasePatch,
     StoredFile,
 };
-use crate::desired::{Desired, DesiredFile, FileSource, Package};
 use crate::manifest::raw::LinkType;
 
 /// What happens to one request.
@@ -495,7 +495,7 @@ impl Forge for Fake {
         self.caps
     }
 
-    async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
+    async fn observe(&self, desired: &ReleaseSpec<'_>) -> anyhow::Result<Actual> {
         self.request(Method::GET, format!("release {}", desired.tag), |w| {
             let mut found: Vec<&FakeRelease> = w
                 .releases
@@ -505,7 +505,7 @@ impl Forge for Fake {
             found.sort_by_key(|r| (r.release.draft, r.id));
             let Some(first) = found.first() else {
                 let files = if self.caps.files_linked {
-                    let c = Self::package_container(&desired.package);
+                    let c = Self::package_container(desired.package);
                     w.files
                         .iter()
                         .filter(|f| f.container == c)
@@ -520,7 +520,7 @@ impl Forge for Fake {
                 });
             };
             let container = if self.caps.files_linked {
-                Self::package_container(&desired.package)
+                Self::package_container(desired.package)
             } else {
                 format!("release:{}", first.id)
             };
@@ -591,7 +591,7 @@ impl Forge for Fake {
                 release: release.clone(),
                 links,
             });
-            Ok(Created::Created(Self::visible(&release)))
+            Ok(Created::Created)
         })
     }
 
@@ -712,16 +712,17 @@ impl Forge for Fake {
 
     async fn upload_file(
         &self,
-        desired: &Desired,
+        desired: &ReleaseSpec<'_>,
         release: Option<&Release>,
         file: &DesiredFile,
+        _progress: &dyn Progress,
     ) -> anyhow::Result<StoredFile> {
         let bytes = bytes_of(file)?;
         self.request(Method::POST, format!("upload {}", file.name), |w| {
             let container = if self.caps.files_linked {
-                Self::package_container(&desired.package)
+                Self::package_container(desired.package)
             } else {
-                let tag = release.map_or(desired.tag.as_str(), |r| r.tag.as_str());
+                let tag = release.map_or(desired.tag, |r| r.tag.as_str());
                 let r = w
                     .releases
                     .iter()

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::http::{AuthStyle, Http, HttpError};
 use super::release_json::{AssetDto, ReleaseDto};
+use super::spec::{DesiredFile, Package, Progress, ReleaseSpec};
 use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
-use crate::desired::{Desired, DesiredFile, Package};
 use crate::forge_path::segment;
 use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
@@ -271,7 +271,7 @@ impl Forge for Gitea {
     }
 
     #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
-    async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
+    async fn observe(&self, desired: &ReleaseSpec<'_>) -> anyhow::Result<Actual> {
         let server = self.server().await;
         let fit = desired.links.iter().all(|l| external_ok(&l.url));
         let was = self
@@ -282,7 +282,7 @@ impl Forge for Gitea {
                 "Forgejo keeps only http(s) links as release attachments: the links are written into the notes"
             );
         }
-        let Some(mut dto) = self.find(&desired.tag).await? else {
+        let Some(mut dto) = self.find(desired.tag).await? else {
             return Ok(Actual::default());
         };
         let (links, assets): (Vec<AssetDto>, Vec<AssetDto>) =
@@ -328,7 +328,7 @@ impl Forge for Gitea {
                     self.create_external(release.id.unwrap_or_default(), link)
                         .await?;
                 }
-                Ok(Created::Created(release))
+                Ok(Created::Created)
             }
             Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
             Err(e) => Err(self.explain(e, "create the release")),
@@ -375,14 +375,15 @@ impl Forge for Gitea {
 
     async fn upload_file(
         &self,
-        _desired: &Desired,
+        _desired: &ReleaseSpec<'_>,
         release: Option<&Release>,
         file: &DesiredFile,
+        progress: &dyn Progress,
     ) -> anyhow::Result<StoredFile> {
         let id = release
             .and_then(|r| r.id)
             .ok_or_else(|| anyhow::anyhow!("no release to attach `{}` to", file.name))?;
-        let form = super::upload_form("attachment", file).await?;
+        let form = super::upload_form("attachment", file, progress).await?;
         let url = format!("{}/releases/{id}/assets", self.repo_url());
         let resp = self
             .http

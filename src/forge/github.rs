@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::http::{AuthStyle, Http, HttpError, Pager};
 use super::release_json::{AssetDto, ReleaseDto};
+use super::spec::{DesiredFile, Package, Progress, ReleaseSpec};
 use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
-use crate::desired::{Desired, DesiredFile, Package};
 use crate::forge_path::segment;
 use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
@@ -184,8 +184,8 @@ impl Forge for Github {
     }
 
     #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
-    async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
-        let mut all = self.find_all(&desired.tag).await?.into_iter();
+    async fn observe(&self, desired: &ReleaseSpec<'_>) -> anyhow::Result<Actual> {
+        let mut all = self.find_all(desired.tag).await?.into_iter();
         let Some(dto) = all.next() else {
             return Ok(Actual::default());
         };
@@ -230,7 +230,10 @@ impl Forge for Github {
             .send(self.request(Method::POST, &url).json(&body))
             .await
         {
-            Ok(resp) => Ok(Created::Created(resp.json::<ReleaseDto>()?.into_release())),
+            Ok(resp) => {
+                resp.json::<ReleaseDto>()?;
+                Ok(Created::Created)
+            }
             Err(e @ HttpError::Status { .. })
                 if e.status() == Some(StatusCode::UNPROCESSABLE_ENTITY)
                     && e.to_string().contains("already_exists") =>
@@ -283,9 +286,10 @@ impl Forge for Github {
 
     async fn upload_file(
         &self,
-        _desired: &Desired,
+        _desired: &ReleaseSpec<'_>,
         release: Option<&Release>,
         file: &DesiredFile,
+        progress: &dyn Progress,
     ) -> anyhow::Result<StoredFile> {
         let release =
             release.ok_or_else(|| anyhow::anyhow!("no release to upload `{}` to", file.name))?;
@@ -294,7 +298,7 @@ impl Forge for Github {
             .as_deref()
             .map(|u| u.split('{').next().unwrap_or(u).to_owned())
             .ok_or_else(|| anyhow::anyhow!("the release has no upload URL"))?;
-        let body = super::upload_body(file).await?;
+        let body = super::upload_body(file, progress).await?;
         // The upload host refuses chunked bodies: the length is always given.
         let resp = self
             .http

@@ -17,11 +17,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{AuthStyle, Http, HttpError, Pager};
+use super::spec::{DesiredFile, Package, Progress, ReleaseSpec};
 use super::{
     Actual, Capabilities, Created, Forge, Link, NewLink, NewRelease, Release, ReleasePatch,
     StoredFile,
 };
-use crate::desired::{Desired, DesiredFile, Package};
 use crate::forge_path::segment;
 use crate::manifest::raw::{ForgeKind, LinkType};
 use crate::settings::{Settings, Token, TokenKind};
@@ -230,7 +230,7 @@ impl Gitlab {
 
     /// Stored files under their asset names: a file stored under its GitLab-safe name is
     /// reported under the name the manifest gives it.
-    fn as_assets(files: Vec<StoredFile>, desired: &Desired) -> Vec<StoredFile> {
+    fn as_assets(files: Vec<StoredFile>, desired: &ReleaseSpec<'_>) -> Vec<StoredFile> {
         let by_stored: HashMap<String, &str> = desired
             .files
             .iter()
@@ -253,7 +253,11 @@ impl Gitlab {
     /// What stands in for the package's files when the token cannot list them: the files
     /// this run uploaded, and those whose sha256 relsync's state records as the desired one.
     /// Nothing else is reported, so nothing is deleted: superseded files stay in the package.
-    fn files_from_state(&self, desired: &Desired, release: Option<&Release>) -> Vec<StoredFile> {
+    fn files_from_state(
+        &self,
+        desired: &ReleaseSpec<'_>,
+        release: Option<&Release>,
+    ) -> Vec<StoredFile> {
         if !self.warned_listing.swap(true, Ordering::SeqCst) {
             tracing::warn!(
                 "the token in `{}` may not list the package's files on this server (GitLab before 16.0 refuses `CI_JOB_TOKEN` there): relsync compares files with the sha256 values recorded in the release's state and never re-uploads an unchanged file; superseded files stay in the package (delete them under Deploy > Package registry, or set `GITLAB_TOKEN` to a token with the `api` scope)",
@@ -289,8 +293,13 @@ impl Gitlab {
     }
 
     /// Sends one generic package upload.
-    async fn put_file(&self, url: &str, file: &DesiredFile) -> Result<UploadedDto, HttpError> {
-        let body = super::upload_body(file)
+    async fn put_file(
+        &self,
+        url: &str,
+        file: &DesiredFile,
+        progress: &dyn Progress,
+    ) -> Result<UploadedDto, HttpError> {
+        let body = super::upload_body(file, progress)
             .await
             .map_err(|e| HttpError::Transport {
                 method: Method::PUT,
@@ -317,11 +326,11 @@ impl Gitlab {
     /// Maintainer role; without it the error names the setting and the role.
     async fn remove_for_replacement(
         &self,
-        desired: &Desired,
+        desired: &ReleaseSpec<'_>,
         asset: &str,
         stored: &str,
     ) -> anyhow::Result<()> {
-        let files = self.package_files(&desired.package).await?;
+        let files = self.package_files(desired.package).await?;
         for f in files.iter().filter(|f| f.name == stored) {
             let url = format!(
                 "{}/packages/{}/package_files/{}",
@@ -430,8 +439,8 @@ impl Forge for Gitlab {
     }
 
     #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
-    async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
-        let url = self.release_path(&desired.tag);
+    async fn observe(&self, desired: &ReleaseSpec<'_>) -> anyhow::Result<Actual> {
+        let url = self.release_path(desired.tag);
         let release = match self
             .http
             .read(|| self.http.request(Method::GET, &url))
@@ -458,7 +467,7 @@ impl Forge for Gitlab {
         let package_ok = crate::assets::check_package_name(&desired.package.name).is_ok()
             && crate::assets::check_package_version(&desired.package.version).is_ok();
         let files = if package_ok && (!desired.files.is_empty() || release.is_some()) {
-            match self.package_files(&desired.package).await {
+            match self.package_files(desired.package).await {
                 Ok(files) => Self::as_assets(files, desired),
                 Err(e) if self.cannot_list(&e) => self.files_from_state(desired, release.as_ref()),
                 Err(e) => return Err(e),
@@ -495,10 +504,10 @@ impl Forge for Gitlab {
             .send(self.http.request(Method::POST, &url).json(&body))
             .await
         {
-            Ok(resp) => Ok(Created::Created(
-                resp.json::<ReleaseDto>()?
-                    .into_release(&self.web, &self.project),
-            )),
+            Ok(resp) => {
+                resp.json::<ReleaseDto>()?;
+                Ok(Created::Created)
+            }
             Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
             Err(e) => Err(self.explain(e, "create the release")),
         }
@@ -571,9 +580,10 @@ impl Forge for Gitlab {
 
     async fn upload_file(
         &self,
-        desired: &Desired,
+        desired: &ReleaseSpec<'_>,
         _release: Option<&Release>,
         file: &DesiredFile,
+        progress: &dyn Progress,
     ) -> anyhow::Result<StoredFile> {
         let package = &desired.package;
         let stored = stored_name(&file.name);
@@ -585,7 +595,7 @@ impl Forge for Gitlab {
             segment(&stored)
         );
         let what = format!("upload `{}` to the generic package registry", file.name);
-        let answer = match self.put_file(&url, file).await {
+        let answer = match self.put_file(&url, file, progress).await {
             Ok(a) => a,
             Err(e) if is_duplicate_refusal(&e) => {
                 tracing::info!(
@@ -594,7 +604,7 @@ impl Forge for Gitlab {
                 );
                 self.remove_for_replacement(desired, &file.name, &stored)
                     .await?;
-                self.put_file(&url, file)
+                self.put_file(&url, file, progress)
                     .await
                     .map_err(|e| self.explain(e, &what))?
             }

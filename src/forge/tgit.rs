@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{AuthStyle, Http, HttpError};
+use super::spec::{DesiredFile, Package, Progress, ReleaseSpec};
 use super::{
     Actual, Capabilities, Created, Forge, NewLink, NewRelease, Release, ReleasePatch, StoredFile,
 };
-use crate::desired::{Desired, DesiredFile, Package};
 use crate::forge_path::segment_dots as segment;
 use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
@@ -112,8 +112,8 @@ impl Forge for Tgit {
     }
 
     #[tracing::instrument(skip_all, fields(tag = %desired.tag))]
-    async fn observe(&self, desired: &Desired) -> anyhow::Result<Actual> {
-        let Some(dto) = self.read(&desired.tag).await? else {
+    async fn observe(&self, desired: &ReleaseSpec<'_>) -> anyhow::Result<Actual> {
+        let Some(dto) = self.read(desired.tag).await? else {
             return Ok(Actual::default());
         };
         if !dto.is_release() {
@@ -165,7 +165,7 @@ impl Forge for Tgit {
                 )
                 .await
                 .map_err(|e| self.explain(e, "turn the tag into a release"))?;
-            return Ok(Created::Created(self.to_release(&ReleaseDto::from_new(r))));
+            return Ok(Created::Created);
         }
         body["start_point"] = json!(r.git_ref);
         if let Some(m) = &r.tag_message {
@@ -177,12 +177,7 @@ impl Forge for Tgit {
             .send(self.http.request(Method::POST, &url).json(&body))
             .await
         {
-            Ok(resp) => {
-                let dto = resp
-                    .json::<ReleaseDto>()
-                    .unwrap_or_else(|_| ReleaseDto::from_new(r));
-                Ok(Created::Created(self.to_release(&dto)))
-            }
+            Ok(_) => Ok(Created::Created),
             Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
             Err(e) => Err(self.explain(e, "create the release")),
         }
@@ -226,12 +221,13 @@ impl Forge for Tgit {
 
     async fn upload_file(
         &self,
-        desired: &Desired,
+        desired: &ReleaseSpec<'_>,
         _release: Option<&Release>,
         file: &DesiredFile,
+        progress: &dyn Progress,
     ) -> anyhow::Result<StoredFile> {
-        let url = format!("{}/attachments", self.release_path(&desired.tag));
-        let form = super::upload_form("file", file).await?;
+        let url = format!("{}/attachments", self.release_path(desired.tag));
+        let form = super::upload_form("file", file, progress).await?;
         let resp = self
             .http
             .send(
@@ -361,17 +357,6 @@ impl ReleaseDto {
                 .collect(),
             _ => return None,
         })
-    }
-
-    fn from_new(r: &NewRelease) -> Self {
-        Self {
-            tag: r.tag.clone(),
-            title: Some(r.name.clone()),
-            kind: Some("release".into()),
-            description: Some(r.description.clone()),
-            labels: Some(json!(r.labels)),
-            attachments: Vec::new(),
-        }
     }
 }
 

@@ -16,7 +16,7 @@ pub mod scope;
 mod state;
 mod stored_links;
 
-pub use crate::block::{BEGIN, END, Parsed, State, StateFile, compose_description, managed_block};
+pub use crate::block::{BEGIN, Parsed, State, StateFile, compose_description, managed_block};
 
 pub mod kept;
 pub mod milestones;
