@@ -82,6 +82,7 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
             let pace = Pace {
                 interrupt: Some(on_signal()?),
                 concurrency: settings.concurrency,
+                budget: total_budget(settings),
                 ..Pace::default()
             };
             let done = converge(&forge, &desired, &pace).await?;
@@ -114,6 +115,20 @@ pub fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyhow::Res
             Ok(plan.has_changes())
         }
     })
+}
+
+/// How long `apply` may go on reading the forge again after failed writes: five minutes, or
+/// `RELSYNC_RETRY_BUDGET` when it is set, so that one setting bounds every retry of a run.
+fn total_budget(settings: &Settings) -> Duration {
+    if settings
+        .env
+        .get(crate::env_vars::RELSYNC_RETRY_BUDGET)
+        .is_some()
+    {
+        settings.retry_budget
+    } else {
+        Pace::default().budget
+    }
 }
 
 /// How `converge` waits between rounds, and when it must stop.
