@@ -70,6 +70,7 @@ pub(super) fn run(settings: &Settings, apply: bool, out: &mut dyn Write) -> anyh
                 interrupt: Some(crate::apply::on_signal()?),
                 concurrency: settings.concurrency,
                 progress: Arc::new(crate::output::progress::ProgressBars),
+                budget: total_budget(settings),
                 ..crate::apply::Pace::default()
             };
             let done = crate::apply::converge(&forge, &desired, &pace).await?;
@@ -127,4 +128,18 @@ fn report(
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     crate::output::ci::github_outputs(&settings.env, d, url, changed, done)
+}
+
+/// How long `apply` may go on reading the forge again after failed writes: five minutes, or
+/// `RELSYNC_RETRY_BUDGET` when it is set, so that one setting bounds every retry of a run.
+fn total_budget(settings: &Settings) -> std::time::Duration {
+    if settings
+        .env
+        .get(crate::env_vars::RELSYNC_RETRY_BUDGET)
+        .is_some()
+    {
+        settings.retry_budget
+    } else {
+        crate::apply::Pace::default().budget
+    }
 }

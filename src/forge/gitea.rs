@@ -7,6 +7,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use super::hints::Operation;
 use super::http::{AuthStyle, Http, HttpError};
 use super::release_json::{AssetDto, ReleaseDto};
 use super::spec::{DesiredFile, Package, Progress, ReleaseSpec};
@@ -166,7 +167,7 @@ impl Gitea {
         {
             Ok(_) => return Ok(()),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
-            Err(e) => return Err(self.explain(e, "read the tag")),
+            Err(e) => return Err(self.explain(e, Operation::ReadTag)),
         }
         let body = json!({ "tag_name": tag, "target": target, "message": message });
         match self
@@ -181,7 +182,7 @@ impl Gitea {
             Ok(_) => Ok(()),
             // Created meanwhile by another job: it is the tag of this release.
             Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(()),
-            Err(e) => Err(self.explain(e, "create the annotated tag")),
+            Err(e) => Err(self.explain(e, Operation::CreateTag)),
         }
     }
 
@@ -207,7 +208,7 @@ impl Gitea {
                     .multipart(form),
             )
             .await
-            .map_err(|e| self.explain(e, &format!("create the link `{}`", link.name)))?;
+            .map_err(|e| self.explain(e, Operation::CreateLink(&link.name)))?;
         Ok(())
     }
 
@@ -216,20 +217,15 @@ impl Gitea {
         format!("{}/repos/{}/{}", self.api, segment(owner), segment(name))
     }
 
-    fn explain(&self, e: HttpError, what: &str) -> anyhow::Error {
-        let var = self.token.as_ref().map_or("(no token)", |t| t.var.as_str());
-        let hint = match e.status() {
-            Some(StatusCode::UNAUTHORIZED) => Some(format!(
-                "the token in `{var}` was refused: set `GITEA_TOKEN` to a token with the `write:repository` scope"
-            )),
-            Some(StatusCode::FORBIDDEN) => Some(format!(
-                "the token in `{var}` may not {what}: it needs write access to the repository"
-            )),
-            _ => None,
-        };
-        let hint =
-            super::http::no_token_hint(self.token.as_ref(), e.status(), ForgeKind::Gitea).or(hint);
-        super::http::with_hint(e, what, hint)
+    /// Turns an HTTP error into one that says what to do (the table in [`super::hints`]).
+    fn explain(&self, e: HttpError, op: Operation<'_>) -> anyhow::Error {
+        super::hints::explain(
+            ForgeKind::Gitea,
+            self.token.as_ref(),
+            self.http.budget,
+            e,
+            op,
+        )
     }
 
     /// The release for `tag`, drafts included. Get-by-tag finds drafts on current servers (for
@@ -244,7 +240,7 @@ impl Gitea {
         {
             Ok(resp) => return Ok(Some(resp.json()?)),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
-            Err(e) => return Err(self.explain(e, "read the release")),
+            Err(e) => return Err(self.explain(e, Operation::ReadRelease)),
         }
         let url = format!("{}/releases", self.repo_url());
         let resp = self
@@ -255,7 +251,7 @@ impl Gitea {
                     .query(&[("limit", "50"), ("page", "1")])
             })
             .await
-            .map_err(|e| self.explain(e, "list the releases"))?;
+            .map_err(|e| self.explain(e, Operation::ListReleases))?;
         let items: Vec<ReleaseDto> = resp.json()?;
         Ok(items.into_iter().find(|r| r.tag_name == tag))
     }
@@ -331,7 +327,7 @@ impl Forge for Gitea {
                 Ok(Created::Created)
             }
             Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
-            Err(e) => Err(self.explain(e, "create the release")),
+            Err(e) => Err(self.explain(e, Operation::CreateRelease)),
         }
     }
 
@@ -344,7 +340,7 @@ impl Forge for Gitea {
         self.http
             .send(self.http.request(Method::PATCH, &url).json(&body))
             .await
-            .map_err(|e| self.explain(e, "update the release"))?;
+            .map_err(|e| self.explain(e, Operation::UpdateRelease))?;
         Ok(())
     }
 
@@ -360,7 +356,7 @@ impl Forge for Gitea {
         self.http
             .send(self.http.request(Method::PATCH, &url).json(&body))
             .await
-            .map_err(|e| self.explain(e, &format!("update the link `{}`", link.name)))?;
+            .map_err(|e| self.explain(e, Operation::UpdateLink(&link.name)))?;
         Ok(())
     }
 
@@ -370,7 +366,7 @@ impl Forge for Gitea {
         self.http
             .delete(self.http.request(Method::DELETE, &url))
             .await
-            .map_err(|e| self.explain(e, "delete a link"))
+            .map_err(|e| self.explain(e, Operation::DeleteLink))
     }
 
     async fn upload_file(
@@ -395,7 +391,7 @@ impl Forge for Gitea {
                     .multipart(form),
             )
             .await
-            .map_err(|e| self.explain(e, &format!("upload the attachment `{}`", file.name)))?;
+            .map_err(|e| self.explain(e, Operation::UploadFile(&file.name)))?;
         let a: AssetDto = resp.json()?;
         let mut stored = a.into_stored(id);
         stored.sha256 = Some(file.sha256.clone());
@@ -419,7 +415,7 @@ impl Forge for Gitea {
         self.http
             .delete(self.http.request(Method::DELETE, &url))
             .await
-            .map_err(|e| self.explain(e, &format!("delete the attachment `{}`", file.name)))
+            .map_err(|e| self.explain(e, Operation::DeleteFile(&file.name)))
     }
 
     /// A web URL, dots literal as in the server's own `browser_download_url`.

@@ -7,6 +7,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use super::hints::Operation;
 use super::http::{AuthStyle, Http, HttpError, Pager};
 use super::release_json::{AssetDto, ReleaseDto};
 use super::spec::{DesiredFile, Package, Progress, ReleaseSpec};
@@ -88,20 +89,15 @@ impl Github {
             .header("x-github-api-version", API_VERSION)
     }
 
-    fn explain(&self, e: HttpError, what: &str) -> anyhow::Error {
-        let var = self.token.as_ref().map_or("(no token)", |t| t.var.as_str());
-        let hint = match e.status() {
-            Some(StatusCode::UNAUTHORIZED) => Some(format!(
-                "the token in `{var}` was refused (bad credentials)"
-            )),
-            Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) => Some(format!(
-                "the token in `{var}` may not {what}: the workflow needs `permissions: contents: write`; a release whose commit changes `.github/workflows/` also needs a token with the `workflow` scope"
-            )),
-            _ => None,
-        };
-        let hint =
-            super::http::no_token_hint(self.token.as_ref(), e.status(), ForgeKind::Github).or(hint);
-        super::http::with_hint(e, what, hint)
+    /// Turns an HTTP error into one that says what to do (the table in [`super::hints`]).
+    fn explain(&self, e: HttpError, op: Operation<'_>) -> anyhow::Error {
+        super::hints::explain(
+            ForgeKind::Github,
+            self.token.as_ref(),
+            self.http.budget,
+            e,
+            op,
+        )
     }
 
     /// Every page of a list, following `Link: <…>; rel="next"` (at most
@@ -110,11 +106,11 @@ impl Github {
     async fn list<T: for<'de> serde::Deserialize<'de>>(
         &self,
         first: String,
-        what: &str,
+        op: Operation<'_>,
         stop: impl Fn(&T) -> bool,
     ) -> anyhow::Result<Vec<T>> {
         let mut out = Vec::new();
-        let mut pager = Pager::new(what);
+        let mut pager = Pager::new(&op.what(ForgeKind::Github));
         let mut next = Some(first);
         while let Some(url) = next.take() {
             pager.visit(&url)?;
@@ -122,7 +118,7 @@ impl Github {
                 .http
                 .read(|| self.request(Method::GET, &url))
                 .await
-                .map_err(|e| self.explain(e, what))?;
+                .map_err(|e| self.explain(e, op))?;
             next = next_link(&resp.headers);
             let items: Vec<T> = resp.json()?;
             let found = items.iter().any(&stop);
@@ -145,12 +141,12 @@ impl Github {
             match self.http.read(|| self.request(Method::GET, &url)).await {
                 Ok(resp) => Some(resp.json()?),
                 Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => None,
-                Err(e) => return Err(self.explain(e, "read the release")),
+                Err(e) => return Err(self.explain(e, Operation::ReadRelease)),
             };
         let listed: Vec<ReleaseDto> = self
             .list(
                 format!("{}/releases?per_page=100", self.repo_url()),
-                "list the releases",
+                Operation::ListReleases,
                 |_: &ReleaseDto| true,
             )
             .await?;
@@ -200,7 +196,7 @@ impl Forge for Github {
                     self.repo_url(),
                     dto.id
                 ),
-                "list the release's assets",
+                Operation::ListAssets,
                 |_| false,
             )
             .await?;
@@ -240,7 +236,7 @@ impl Forge for Github {
             {
                 Ok(Created::AlreadyExists)
             }
-            Err(e) => Err(self.explain(e, "create the release")),
+            Err(e) => Err(self.explain(e, Operation::CreateRelease)),
         }
     }
 
@@ -261,9 +257,9 @@ impl Forge for Github {
                 self.explain(
                     e,
                     if patch.draft == Some(false) {
-                        "publish the release"
+                        Operation::PublishRelease
                     } else {
-                        "update the release"
+                        Operation::UpdateRelease
                     },
                 )
             })?;
@@ -311,7 +307,7 @@ impl Forge for Github {
                     .body(body),
             )
             .await
-            .map_err(|e| self.explain(e, &format!("upload the asset `{}`", file.name)))?;
+            .map_err(|e| self.explain(e, Operation::UploadFile(&file.name)))?;
         let a: AssetDto = resp.json()?;
         // The server may have renamed the file; the digest is of what was sent.
         let mut stored = a.into_stored(release.id.unwrap_or_default());
@@ -328,7 +324,7 @@ impl Forge for Github {
         self.http
             .delete(self.request(Method::DELETE, &url))
             .await
-            .map_err(|e| self.explain(e, "delete a duplicate draft release"))
+            .map_err(|e| self.explain(e, Operation::DeleteRelease))
     }
 
     async fn delete_file(
@@ -340,7 +336,7 @@ impl Forge for Github {
         self.http
             .delete(self.request(Method::DELETE, &url))
             .await
-            .map_err(|e| self.explain(e, &format!("delete the asset `{}`", file.name)))
+            .map_err(|e| self.explain(e, Operation::DeleteFile(&file.name)))
     }
 
     /// A web URL, dots literal as in the server's own `browser_download_url`.

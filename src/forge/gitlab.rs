@@ -16,6 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::hints::Operation;
 use super::http::{AuthStyle, Http, HttpError, Pager};
 use super::spec::{DesiredFile, Package, Progress, ReleaseSpec};
 use super::{
@@ -110,37 +111,15 @@ impl Gitlab {
         format!("{}/releases/{}", self.project_url(), segment(tag))
     }
 
-    /// Turns an HTTP error into one that says what to do.
-    fn explain(&self, e: HttpError, what: &str) -> anyhow::Error {
-        let var = self.token.as_ref().map_or("(no token)", |t| t.var.as_str());
-        let hint = match e.status() {
-            Some(StatusCode::UNAUTHORIZED) => Some(format!(
-                "the token in `{var}` was refused: it is missing, expired or revoked (a `CI_JOB_TOKEN` is valid only while its job runs); set `GITLAB_TOKEN` to a token with the `api` scope"
-            )),
-            Some(StatusCode::FORBIDDEN) => Some(format!(
-                "the token in `{var}` may not {what}: releases need at least the Developer role and a token with the `api` scope; a protected tag also needs permission to create that tag{}",
-                if self
-                    .token
-                    .as_ref()
-                    .is_some_and(|t| t.kind == TokenKind::Job)
-                {
-                    "; `CI_JOB_TOKEN` reaches only the releases, release links and packages APIs: set `GITLAB_TOKEN` for more"
-                } else {
-                    ""
-                }
-            )),
-            Some(StatusCode::BAD_REQUEST) if matches!(&e, HttpError::Status { message, .. } if message.contains("Milestone(s) not found")) => {
-                Some(format!(
-                    "a milestone in `{}` does not exist in the project (relsync could not check before writing: the token in `{var}` may not read milestones): create it under Plan > Milestones, or remove it from `{}`",
-                    crate::plan::milestones::KEY,
-                    crate::plan::milestones::KEY
-                ))
-            }
-            _ => None,
-        };
-        let hint =
-            super::http::no_token_hint(self.token.as_ref(), e.status(), ForgeKind::Gitlab).or(hint);
-        super::http::with_hint(e, what, hint)
+    /// Turns an HTTP error into one that says what to do (the table in [`super::hints`]).
+    fn explain(&self, e: HttpError, op: Operation<'_>) -> anyhow::Error {
+        super::hints::explain(
+            ForgeKind::Gitlab,
+            self.token.as_ref(),
+            self.http.budget,
+            e,
+            op,
+        )
     }
 
     /// Every page of a list, following `X-Next-Page` (at most [`super::http::MAX_PAGES`],
@@ -149,10 +128,10 @@ impl Gitlab {
         &self,
         url: &str,
         query: &[(&str, &str)],
-        what: &str,
+        op: Operation<'_>,
     ) -> anyhow::Result<Vec<T>> {
         let mut out = Vec::new();
-        let mut pager = Pager::new(what);
+        let mut pager = Pager::new(&op.what(ForgeKind::Gitlab));
         let mut page = "1".to_owned();
         loop {
             pager.visit(&page)?;
@@ -165,7 +144,7 @@ impl Gitlab {
                         .query(&[("per_page", "100"), ("page", page.as_str())])
                 })
                 .await
-                .map_err(|e| self.explain(e, what))?;
+                .map_err(|e| self.explain(e, op))?;
             let items: Vec<T> = resp.json()?;
             let empty = items.is_empty();
             out.extend(items);
@@ -185,7 +164,7 @@ impl Gitlab {
                     ("package_type", "generic"),
                     ("package_name", package.name.as_str()),
                 ],
-                "list the project's packages",
+                Operation::ListPackages,
             )
             .await?;
         let mut files = Vec::new();
@@ -195,7 +174,7 @@ impl Gitlab {
         {
             let url = format!("{}/packages/{}/package_files", self.project_url(), p.id);
             let list: Vec<PackageFileDto> =
-                self.get_all(&url, &[], "list the package's files").await?;
+                self.get_all(&url, &[], Operation::ListPackageFiles).await?;
             files.extend(list.into_iter().map(|f| StoredFile {
                 id: f.id,
                 parent_id: Some(p.id),
@@ -370,7 +349,7 @@ impl Gitlab {
                 .get_all(
                     &url,
                     &[("title", t.as_str()), ("include_ancestors", "true")],
-                    "list the project's milestones",
+                    Operation::ListMilestones,
                 )
                 .await
             {
@@ -448,17 +427,13 @@ impl Forge for Gitlab {
         {
             Ok(resp) => Some(resp.json::<ReleaseDto>()?),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => None,
-            Err(e) => return Err(self.explain(e, "read the release")),
+            Err(e) => return Err(self.explain(e, Operation::ReadRelease)),
         };
         let release = release.map(|r| r.into_release(&self.web, &self.project));
         let links = match &release {
             Some(_) => {
                 let list: Vec<LinkDto> = self
-                    .get_all(
-                        &format!("{url}/assets/links"),
-                        &[],
-                        "list the release's links",
-                    )
+                    .get_all(&format!("{url}/assets/links"), &[], Operation::ListLinks)
                     .await?;
                 list.into_iter().map(Self::link_from).collect()
             }
@@ -509,7 +484,7 @@ impl Forge for Gitlab {
                 Ok(Created::Created)
             }
             Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
-            Err(e) => Err(self.explain(e, "create the release")),
+            Err(e) => Err(self.explain(e, Operation::CreateRelease)),
         }
     }
 
@@ -536,7 +511,7 @@ impl Forge for Gitlab {
                     .json(&body),
             )
             .await
-            .map_err(|e| self.explain(e, "update the release"))?;
+            .map_err(|e| self.explain(e, Operation::UpdateRelease))?;
         drop(resp);
         Ok(())
     }
@@ -547,7 +522,7 @@ impl Forge for Gitlab {
             .http
             .send(self.http.request(Method::POST, &url).json(&link_body(link)))
             .await
-            .map_err(|e| self.explain(e, &format!("create the link `{}`", link.name)))?;
+            .map_err(|e| self.explain(e, Operation::CreateLink(&link.name)))?;
         drop(resp);
         Ok(())
     }
@@ -565,7 +540,7 @@ impl Forge for Gitlab {
             .http
             .send(self.http.request(Method::PUT, &url).json(&body))
             .await
-            .map_err(|e| self.explain(e, &format!("update the link `{}`", link.name)))?;
+            .map_err(|e| self.explain(e, Operation::UpdateLink(&link.name)))?;
         drop(resp);
         Ok(())
     }
@@ -575,7 +550,7 @@ impl Forge for Gitlab {
         self.http
             .delete(self.http.request(Method::DELETE, &url))
             .await
-            .map_err(|e| self.explain(e, "delete a link"))
+            .map_err(|e| self.explain(e, Operation::DeleteLink))
     }
 
     async fn upload_file(
@@ -594,7 +569,7 @@ impl Forge for Gitlab {
             segment(&package.version),
             segment(&stored)
         );
-        let what = format!("upload `{}` to the generic package registry", file.name);
+        let op = Operation::UploadFile(&file.name);
         let answer = match self.put_file(&url, file, progress).await {
             Ok(a) => a,
             Err(e) if is_duplicate_refusal(&e) => {
@@ -606,9 +581,9 @@ impl Forge for Gitlab {
                     .await?;
                 self.put_file(&url, file, progress)
                     .await
-                    .map_err(|e| self.explain(e, &what))?
+                    .map_err(|e| self.explain(e, op))?
             }
-            Err(e) => return Err(self.explain(e, &what)),
+            Err(e) => return Err(self.explain(e, op)),
         };
         // Reported under the asset name, as `observe` reports it.
         let out = StoredFile {
@@ -654,7 +629,7 @@ impl Forge for Gitlab {
                 }
                 .into())
             }
-            Err(e) => Err(self.explain(e, &format!("delete the package file `{}`", file.name))),
+            Err(e) => Err(self.explain(e, Operation::DeleteFile(&file.name))),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod fake;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
+pub mod hints;
 pub mod http;
 pub mod layout;
 mod release_json;

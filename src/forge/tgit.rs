@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::hints::Operation;
 use super::http::{AuthStyle, Http, HttpError};
 use super::spec::{DesiredFile, Package, Progress, ReleaseSpec};
 use super::{
@@ -61,23 +62,15 @@ impl Tgit {
         )
     }
 
-    fn explain(&self, e: HttpError, what: &str) -> anyhow::Error {
-        let var = self.token.as_ref().map_or("(no token)", |t| t.var.as_str());
-        let hint = match e.status() {
-            Some(StatusCode::UNAUTHORIZED) => Some(format!(
-                "the token in `{var}` was refused: set `TGIT_TOKEN` to a valid private token (Profile → Account)"
-            )),
-            Some(StatusCode::FORBIDDEN) => Some(format!(
-                "the token in `{var}` may not {what}: releases need at least the Developer role (deleting needs admin)"
-            )),
-            Some(StatusCode::NOT_FOUND) => Some(format!(
-                "Tencent Git answers 404 for a missing project and for one the token in `{var}` cannot see: check `--project`"
-            )),
-            _ => None,
-        };
-        let hint =
-            super::http::no_token_hint(self.token.as_ref(), e.status(), ForgeKind::Tgit).or(hint);
-        super::http::with_hint(e, what, hint)
+    /// Turns an HTTP error into one that says what to do (the table in [`super::hints`]).
+    fn explain(&self, e: HttpError, op: Operation<'_>) -> anyhow::Error {
+        super::hints::explain(
+            ForgeKind::Tgit,
+            self.token.as_ref(),
+            self.http.budget,
+            e,
+            op,
+        )
     }
 
     /// The release or bare tag for `tag`, or `None` when the tag does not exist.
@@ -90,7 +83,7 @@ impl Tgit {
         {
             Ok(resp) => Ok(Some(resp.json::<ReleaseDto>()?)),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
-            Err(e) => Err(self.explain(e, "read the release")),
+            Err(e) => Err(self.explain(e, Operation::ReadRelease)),
         }
     }
 
@@ -164,7 +157,7 @@ impl Forge for Tgit {
                         .json(&body),
                 )
                 .await
-                .map_err(|e| self.explain(e, "turn the tag into a release"))?;
+                .map_err(|e| self.explain(e, Operation::ConvertTag))?;
             return Ok(Created::Created);
         }
         body["start_point"] = json!(r.git_ref);
@@ -179,7 +172,7 @@ impl Forge for Tgit {
         {
             Ok(_) => Ok(Created::Created),
             Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Created::AlreadyExists),
-            Err(e) => Err(self.explain(e, "create the release")),
+            Err(e) => Err(self.explain(e, Operation::CreateRelease)),
         }
     }
 
@@ -201,7 +194,7 @@ impl Forge for Tgit {
                     .json(&body),
             )
             .await
-            .map_err(|e| self.explain(e, "update the release"))?;
+            .map_err(|e| self.explain(e, Operation::UpdateRelease))?;
         Ok(())
     }
 
@@ -237,7 +230,7 @@ impl Forge for Tgit {
                     .multipart(form),
             )
             .await
-            .map_err(|e| self.explain(e, &format!("upload the attachment `{}`", file.name)))?;
+            .map_err(|e| self.explain(e, Operation::UploadFile(&file.name)))?;
         let answer: serde_json::Value = resp.json().unwrap_or_default();
         // The server may rename the file; its answer names it.
         let name = answer
@@ -275,7 +268,7 @@ impl Forge for Tgit {
         self.http
             .delete(self.http.request(Method::DELETE, &url))
             .await
-            .map_err(|e| self.explain(e, &format!("delete the attachment `{}`", file.name)))
+            .map_err(|e| self.explain(e, Operation::DeleteFile(&file.name)))
     }
 
     fn file_url(&self, tag: &str, _package: &Package, name: &str) -> String {

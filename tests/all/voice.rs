@@ -251,7 +251,12 @@ fn voice_of(run: &crate::helpers::cli::Run) -> String {
         .skip_while(|l| !l.starts_with("error: "))
         .collect::<Vec<_>>()
         .join("\n");
-    re.replace_all(&text, "[server]").into_owned()
+    let text = re.replace_all(&text, "[server]");
+    // GitLab's generic package is named after the repository's (temporary) directory.
+    let package = regex::Regex::new(r"/generic/[^/]+/").unwrap();
+    package
+        .replace_all(&text, "/generic/[package]/")
+        .into_owned()
 }
 
 /// Every failure reads `error:` (what failed), `help:` (the fix, naming this forge's token
@@ -367,4 +372,244 @@ fn plan_shows_old_and_new_values_and_a_diff_of_the_description() {
         })
         .sum();
     assert_eq!(to_change, changes, "{planned}\n{}", applied.stdout);
+}
+
+/// The release `v1.1.0` as each forge's API returns it, named "old".
+fn existing_release(forge: &str) -> serde_json::Value {
+    match forge {
+        "gitlab" => serde_json::json!({
+            "tag_name": "v1.1.0", "name": "old", "description": "old", "milestones": []
+        }),
+        "tgit" => serde_json::json!({
+            "tag": "v1.1.0", "title": "old", "type": "release", "description": "old",
+            "attachments": []
+        }),
+        _ => serde_json::json!({
+            "id": 1, "tag_name": "v1.1.0", "name": "old", "body": "old", "draft": false,
+            "prerelease": false, "html_url": "https://forge.example/octo/app/releases/tag/v1.1.0",
+            "upload_url": "https://forge.example/repos/octo/app/releases/1/assets{?name,label}",
+            "assets": []
+        }),
+    }
+}
+
+/// Whether `path` reads the release by its tag (`…/v1.1.0`, `…/v1%2E1%2E0`).
+fn is_release_by_tag(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .starts_with("v1")
+}
+
+/// A forge where the release exists and every write (an upload, as files go first) is
+/// refused as a conflict: GitHub's 422
+/// validation failure, the others' 409.
+fn conflicting(forge: &'static str) -> crate::helpers::hostile::Hostile {
+    use crate::helpers::hostile::Reply;
+    // GitHub's `upload_url` is on the server itself, which is known once it listens.
+    let own = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let url = own.clone();
+    let release = move || {
+        let mut r = existing_release(forge);
+        if forge == "github" {
+            let at = url.lock().unwrap().clone();
+            r["upload_url"] =
+                format!("{at}/repos/octo/app/releases/1/assets{{?name,label}}").into();
+        }
+        r
+    };
+    let server = crate::helpers::hostile::Hostile::start(move |r| match r.method.as_str() {
+        "GET" if r.path.ends_with("/version") => {
+            Reply::json(404, &serde_json::json!({"message": "404 Not Found"}))
+        }
+        "GET" if is_release_by_tag(&r.path) => Reply::json(200, &release()),
+        "GET" if forge == "github" && r.path.ends_with("/releases") => {
+            Reply::json(200, &serde_json::json!([release()]))
+        }
+        "GET" => Reply::json(200, &serde_json::json!([])),
+        _ if forge == "github" => Reply::json(
+            422,
+            &serde_json::json!({
+                "message": "Validation Failed",
+                "errors": [{"resource": "Release", "code": "custom", "field": "tag_name",
+                            "message": "tag_name was used by an immutable release"}],
+                "documentation_url": "https://docs.github.com/rest/releases/releases#update-a-release",
+                "status": "422"
+            }),
+        ),
+        _ => Reply::json(409, &serde_json::json!({"message": "409 Conflict"})),
+    });
+    *own.lock().unwrap() = server.url();
+    server
+}
+
+/// A forge that answers `status` to every request, or (`writes_only`) only to writes, where
+/// reads find no release.
+fn answering(status: u16, writes_only: bool) -> crate::helpers::hostile::Hostile {
+    use crate::helpers::hostile::Reply;
+    let message = match status {
+        404 => "404 Not Found",
+        503 => "503 Service Unavailable",
+        _ => "error",
+    };
+    crate::helpers::hostile::Hostile::start(move |r| {
+        if writes_only && r.method == "GET" {
+            if is_release_by_tag(&r.path) || r.path.ends_with("/version") {
+                Reply::json(404, &serde_json::json!({"message": "404 Not Found"}))
+            } else {
+                Reply::json(200, &serde_json::json!([]))
+            }
+        } else {
+            Reply::json(status, &serde_json::json!({ "message": message }))
+        }
+    })
+}
+
+/// Each failure below, for each forge, reads `error:` (what failed), `help:` (the fix, from
+/// the hint table: this forge's variables, roles and scopes, or the setting to change) and
+/// `note:` (what was and was not changed): a 404 (a project the token cannot see), a
+/// conflicting write, a server failing with 5xx until `RELSYNC_RETRY_BUDGET` runs out (reads
+/// and writes), a server given without a scheme, a failed TLS handshake, and `plan` without a
+/// token, which says so before its first request. No token appears anywhere.
+#[test]
+fn failures_speak_in_one_voice_for_each_forge() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit_files(
+        "fix: second",
+        &[
+            (
+                "release.yml",
+                "assets:\n  files:\n    - path: dist/*.tar.gz\n",
+            ),
+            ("dist/app.tar.gz", "tarball"),
+        ],
+    );
+    repo.tag("v1.1.0");
+    let re = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    for (forge, project, var) in FORGES {
+        let cli = |server: &str, args: &[&str], token: bool| {
+            let mut all = args.to_vec();
+            all.extend([
+                "--forge",
+                forge,
+                "--server",
+                server,
+                "--project",
+                project,
+                "--tag",
+                "v1.1.0",
+            ]);
+            let c = Cli::new(repo.path(), &all).env("RELSYNC_RETRY_BUDGET", "1");
+            if token { c.env(var, TOKEN) } else { c }
+        };
+        let mut text = String::new();
+        let mut section = |title: &str, run: &crate::helpers::cli::Run| {
+            assert!(
+                !run.stderr.contains(TOKEN) && !run.stdout.contains(TOKEN),
+                "{forge} {title}: the token was printed"
+            );
+            assert!(!run.stderr.contains("panicked"), "{forge} {title}");
+            let voice = voice_of(run);
+            let lines: Vec<&str> = voice.lines().collect();
+            assert!(
+                lines.first().is_some_and(|l| l.starts_with("error: ")),
+                "{forge} {title}: {}",
+                run.stderr
+            );
+            assert!(
+                lines.iter().any(|l| l.starts_with("  help: ")),
+                "{forge} {title}: {voice}"
+            );
+            assert!(
+                lines.last().is_some_and(|l| l.starts_with("  note: ")),
+                "{forge} {title}: {voice}"
+            );
+            text += &format!("## {title}\n{voice}\n\n");
+        };
+
+        let server = answering(404, false);
+        let run = cli(&server.url(), &["apply"], true).run().code(1);
+        section("apply, every request answered 404", &run);
+        assert!(
+            server
+                .requests()
+                .iter()
+                .all(|r| r.method == "GET" || forge == "tgit"),
+            "{forge}: only Tencent Git, where 404 also means no tag, gets to a write"
+        );
+
+        let server = conflicting(forge);
+        let run = cli(&server.url(), &["apply"], true).run().code(1);
+        section("apply, writes refused as a conflict", &run);
+        let writes = server
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .count();
+        assert!(writes >= 1, "{forge}: a write was sent");
+
+        let server = answering(503, false);
+        let started = std::time::Instant::now();
+        let run = cli(&server.url(), &["plan"], true).run().code(1);
+        let took = started.elapsed();
+        section("plan, reads answered 503 until the budget ran out", &run);
+        assert!(
+            server.requests().len() >= 2,
+            "{forge}: the read was retried"
+        );
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "{forge}: `RELSYNC_RETRY_BUDGET=1` bounds the retries, took {took:?}"
+        );
+
+        let server = answering(503, true);
+        let started = std::time::Instant::now();
+        let run = cli(&server.url(), &["apply"], true).run().code(1);
+        let took = started.elapsed();
+        section("apply, writes answered 503 until the budget ran out", &run);
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "{forge}: `RELSYNC_RETRY_BUDGET=1` bounds the rounds of writes too, took {took:?}"
+        );
+
+        let run = cli("forge.example.com", &["plan"], true).run().code(2);
+        section("plan, a server without a scheme", &run);
+
+        let plain = answering(404, false);
+        let started = std::time::Instant::now();
+        let run = cli(&plain.url().replace("http://", "https://"), &["plan"], true)
+            .run()
+            .code(1);
+        section("plan, https:// to a plain-HTTP server", &run);
+        assert!(plain.requests().is_empty(), "{forge}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "{forge}"
+        );
+
+        // A private project answers 404 to anonymous reads.
+        let server = answering(404, false);
+        let run = cli(&server.url(), &["plan"], false).run();
+        let said = run
+            .stderr
+            .find("no token")
+            .unwrap_or_else(|| panic!("{forge}: {}", run.stderr));
+        assert!(
+            run.stderr[said..].contains(var),
+            "{forge}: names `{var}`: {}",
+            run.stderr
+        );
+        assert!(
+            server.requests().iter().all(|r| r.credentials().is_empty()),
+            "{forge}"
+        );
+        text += &format!(
+            "## plan without a token (exit {})\n{}\n",
+            run.code,
+            re.replace_all(run.stderr.trim_end(), "[server]")
+        );
+        insta::assert_snapshot!(format!("failures_{forge}"), text);
+    }
 }
