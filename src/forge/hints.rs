@@ -449,8 +449,20 @@ pub fn explain(
 ) -> anyhow::Error {
     let hint = match &e {
         HttpError::Status {
-            status, message, ..
-        } => StatusClass::of(forge, *status, message).and_then(|class| {
+            status,
+            message,
+            retry_after,
+            ..
+        } => (if forge == ForgeKind::Github
+            && *status == StatusCode::FORBIDDEN
+            && retry_after.is_some()
+        {
+            // GitHub's secondary rate limit: 403 with `retry-after`, whatever the message.
+            Some(StatusClass::RateLimited)
+        } else {
+            StatusClass::of(forge, *status, message)
+        })
+        .and_then(|class| {
             let cx = Context {
                 token_var: token.map(|t| t.var.as_str()),
                 job_token: token.is_some_and(|t| t.kind == TokenKind::Job),
@@ -632,6 +644,87 @@ mod tests {
                 assert!(h.contains("`RELSYNC_RETRY_BUDGET`"), "{h}");
             }
         }
+    }
+
+    fn refused(status: u16, message: &str, retry_after: Option<Duration>) -> HttpError {
+        HttpError::Status {
+            method: reqwest::Method::POST,
+            path: "/repos/o/r/releases".to_owned(),
+            status: StatusCode::from_u16(status).unwrap(),
+            message: message.to_owned(),
+            retry_after,
+        }
+    }
+
+    fn token(var: &str, kind: TokenKind) -> Token {
+        Token {
+            var: var.to_owned(),
+            kind,
+            secret: secrecy::SecretString::from("s3cr3t-value".to_owned()),
+        }
+    }
+
+    /// The shared `explain`: what failed, then the table's hint for that forge; a GitHub 403
+    /// with `retry-after` is a rate limit, not a missing permission; no token means the hint
+    /// says which variable to set; the token itself never shows.
+    #[test]
+    fn explain_renders_the_operation_and_the_table_hint() {
+        let render = |forge, token: Option<&Token>, e, op| {
+            crate::error::render(&explain(forge, token, Duration::from_secs(9), e, op), "n")
+        };
+        let t = token("GITHUB_TOKEN", TokenKind::Private);
+        let out = render(
+            ForgeKind::Github,
+            Some(&t),
+            refused(403, "Forbidden", Some(Duration::from_secs(60))),
+            Operation::UploadFile("a.zip"),
+        );
+        assert!(
+            out.starts_with("error: cannot upload the asset `a.zip`: POST"),
+            "{out}"
+        );
+        assert!(out.contains("kept limiting the rate (HTTP 403)"), "{out}");
+        assert!(!out.contains("contents: write"), "{out}");
+        let out = render(
+            ForgeKind::Github,
+            Some(&t),
+            refused(403, "Resource not accessible by integration", None),
+            Operation::UploadFile("a.zip"),
+        );
+        assert!(out.contains("`permissions: contents: write`"), "{out}");
+        let job = token("CI_JOB_TOKEN", TokenKind::Job);
+        let out = render(
+            ForgeKind::Gitlab,
+            Some(&job),
+            refused(403, "403 Forbidden", None),
+            Operation::DeleteFile("a.zip"),
+        );
+        assert!(
+            out.contains("the token in `CI_JOB_TOKEN` may not delete the package file `a.zip`")
+                && out.contains("Maintainer"),
+            "{out}"
+        );
+        let out = render(
+            ForgeKind::Gitea,
+            None,
+            refused(404, "Not Found", None),
+            Operation::ReadRelease,
+        );
+        assert!(
+            out.contains("no token is set") && out.contains("`GITEA_TOKEN`"),
+            "{out}"
+        );
+        assert!(!out.contains("s3cr3t-value"));
+        let out = render(
+            ForgeKind::Tgit,
+            Some(&t),
+            refused(400, "bad params", None),
+            Operation::CreateRelease,
+        );
+        assert!(
+            !out.contains("help:"),
+            "no hint for a status the table is not about: {out}"
+        );
     }
 
     #[test]
