@@ -183,23 +183,6 @@ pub enum StatusClass {
 }
 
 impl StatusClass {
-    /// Every class, for the completeness test.
-    #[cfg(test)]
-    pub const ALL: [StatusClass; 12] = [
-        Self::Unauthorized,
-        Self::Forbidden,
-        Self::NotFound,
-        Self::Conflict,
-        Self::TooLarge,
-        Self::RateLimited,
-        Self::ServerError,
-        Self::MilestoneMissing,
-        Self::ProtectedTag,
-        Self::ProtectedPackage,
-        Self::DuplicatePackage,
-        Self::NotesTooLong,
-    ];
-
     /// The class of an answer from `forge`; `None` for a status no hint is about.
     #[must_use]
     pub fn of(forge: ForgeKind, status: StatusCode, message: &str) -> Option<Self> {
