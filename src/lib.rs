@@ -15,6 +15,7 @@ pub mod error;
 pub mod forge;
 pub mod forge_path;
 pub mod manifest;
+pub mod matchers;
 pub mod output;
 pub mod plan;
 pub mod render;
@@ -257,7 +258,7 @@ fn not_built(settings: &Settings) -> Vec<String> {
         .files
         .iter()
         .filter(|spec| {
-            assets::expand(&settings.repo, &spec.path, m.assets.follow_symlinks)
+            assets::expand(&settings.repo, &spec.glob, m.assets.follow_symlinks)
                 .is_ok_and(|found| found.is_empty())
         })
         .map(|spec| format!("`{}` ({})", spec.path, spec.key))
