@@ -244,6 +244,10 @@ mod tests {
         let g = FileGlob::new("dist/*/**/*.zip").unwrap();
         assert!(g.may_descend(0, "x"));
         assert!(g.may_descend(5, "y"));
+        let g = FileGlob::new("dist/a*/**").unwrap();
+        assert!(g.may_descend(0, "ab"));
+        assert!(!g.may_descend(0, "b"), "components before `**` still prune");
+        assert!(g.may_descend(1, "anything"));
         let g = FileGlob::new("dist/{a,b/c}/*.zip").unwrap();
         assert!(
             g.may_descend(3, "anything"),
