@@ -1,4 +1,4 @@
-//! The local side of assets: globs expanded in the repository, files hashed (streaming, in
+//! The local side of assets: globs expanded in the repository (see [`crate::matchers`]), files hashed (streaming, in
 //! parallel), the checksums file, and the validation rules forges apply to names and links.
 
 use std::io::Read;
@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
+
+use crate::matchers::FileGlob;
 
 /// A file on disk with its digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,49 +48,147 @@ pub struct Matched {
 
 /// The regular files a glob (relative to `repo`) matches, sorted; directories are skipped.
 ///
+/// The search starts at the glob's literal base directory (`dist/linux` for
+/// `dist/linux/*.tar.gz`) and goes only as deep as the glob can match (any depth from a `**`
+/// on). Symbolic links to directories are searched when their target is inside the
+/// repository; one whose target is outside is refused when the glob reaches into it (a base
+/// directory that is itself such a link is searched, so that what it holds is refused by name
+/// below).
+///
 /// A file is an asset only if it is a regular file inside the repository once symlinks are
 /// resolved. A path that goes through a symlink is refused unless `follow_symlinks`, and even
 /// then its target must be inside the repository. FIFOs, devices and sockets are refused, and
-/// so are file names that are not valid UTF-8 (which the glob itself cannot match).
+/// so are file names that are not valid UTF-8.
 ///
 /// # Errors
-/// The first refused path, or a glob error.
-pub fn expand(repo: &Path, pattern: &str, follow_symlinks: bool) -> Result<Vec<Matched>, Refusal> {
-    let base = glob::Pattern::escape(&repo.to_string_lossy());
-    let base = base.trim_end_matches('/');
-    let full = format!("{base}/{pattern}");
-    let opts = glob::MatchOptions {
-        case_sensitive: true,
-        require_literal_separator: true,
-        require_literal_leading_dot: false,
-    };
+/// The first refused path (in sorted order), or a directory that cannot be read.
+pub fn expand(
+    repo: &Path,
+    glob: &FileGlob,
+    follow_symlinks: bool,
+) -> Result<Vec<Matched>, Refusal> {
     let repo_real = std::fs::canonicalize(repo).map_err(|e| {
         Refusal::new(
             format!("cannot read the repository {}: {e}", repo.display()),
             "pass the repository with `-C/--repo`",
         )
     })?;
-    check_utf8_names(repo, base, pattern, opts)?;
-    let entries = glob::glob_with(&full, opts).map_err(|e| {
-        Refusal::new(
-            format!("invalid glob `{pattern}`: {e}"),
-            "write a glob relative to the repository, e.g. `dist/*.tar.gz`",
-        )
-    })?;
-    let mut out = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| {
-            Refusal::new(
-                format!("cannot read {}: {}", e.path().display(), e.error()),
-                "make the directory readable, or narrow the glob",
-            )
-        })?;
-        if let Some(m) = admit(repo, &repo_real, &path, follow_symlinks)? {
-            out.push(m);
+    let base_rel = glob.base();
+    let base = if base_rel.is_empty() {
+        repo.to_path_buf()
+    } else {
+        repo.join(&base_rel)
+    };
+    let mut walk = Walk {
+        repo,
+        repo_real: &repo_real,
+        glob,
+        follow_symlinks,
+        found: Vec::new(),
+        stack: Vec::new(),
+    };
+    if glob.is_literal() {
+        // A dangling link is named as such rather than reported as missing.
+        if std::fs::symlink_metadata(&base).is_ok()
+            && let Some(m) = admit(repo, &repo_real, &base, follow_symlinks)?
+        {
+            walk.found.push(m);
         }
+    } else if let Ok(real) = std::fs::canonicalize(&base)
+        && real.is_dir()
+    {
+        walk.stack.push(real);
+        walk.dir(&base, 0)?;
     }
+    let mut out = walk.found;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// A depth-first search below a glob's base, children in name order.
+struct Walk<'a> {
+    repo: &'a Path,
+    repo_real: &'a Path,
+    glob: &'a FileGlob,
+    follow_symlinks: bool,
+    found: Vec<Matched>,
+    /// The resolved directories being searched, outermost first: a link back to one of them
+    /// is not searched again.
+    stack: Vec<PathBuf>,
+}
+
+impl Walk<'_> {
+    /// Searches `dir`, whose entries are `depth` components below the base.
+    fn dir(&mut self, dir: &Path, depth: usize) -> Result<(), Refusal> {
+        let unreadable = |e: std::io::Error| {
+            Refusal::new(
+                format!(
+                    "cannot read {}: {e}",
+                    shown(self.repo, dir).trim_end_matches('/')
+                ),
+                "make the directory readable, or narrow the glob",
+            )
+        };
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+            let entry = entry.map_err(unreadable)?;
+            let kind = entry.file_type().map_err(unreadable)?;
+            entries.push((entry.file_name(), kind));
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, kind) in entries {
+            let path = dir.join(&name);
+            if self
+                .glob
+                .is_match(&crate::matchers::relative(self.repo, &path))
+                && let Some(m) = admit(self.repo, self.repo_real, &path, self.follow_symlinks)?
+            {
+                self.found.push(m);
+            }
+            let is_dir = kind.is_dir()
+                || (kind.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()));
+            if !is_dir || !self.glob.may_descend(depth, &name.to_string_lossy()) {
+                continue;
+            }
+            let real = if kind.is_symlink() {
+                let Ok(real) = std::fs::canonicalize(&path) else {
+                    continue;
+                };
+                if !real.starts_with(self.repo_real) {
+                    return Err(Refusal::new(
+                        format!(
+                            "{} is a symbolic link to {}, a directory outside the repository, and the glob reaches into it; relsync does not search there",
+                            shown(self.repo, &path),
+                            real.display()
+                        ),
+                        "only files inside the repository can be uploaded: narrow the glob so it does not reach the link, or copy the files into the repository",
+                    ));
+                }
+                if self.stack.iter().any(|s| s.starts_with(&real)) {
+                    // A link to a directory being searched: a cycle.
+                    continue;
+                }
+                real
+            } else {
+                self.stack
+                    .last()
+                    .map_or_else(|| path.clone(), |parent| parent.join(&name))
+            };
+            self.stack.push(real);
+            let searched = self.dir(&path, depth + 1);
+            self.stack.pop();
+            searched?;
+        }
+        Ok(())
+    }
+}
+
+/// `path` relative to `repo`, for messages.
+fn shown(repo: &Path, path: &Path) -> String {
+    path.strip_prefix(repo)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Decides whether one matched path is an asset (`Some`), a directory to skip (`None`), or
@@ -185,43 +285,6 @@ fn not_utf8(shown: &str) -> Refusal {
         format!("{shown}: the file name is not valid UTF-8"),
         "rename the file to a UTF-8 name (asset names are UTF-8 on every forge)",
     )
-}
-
-/// The glob cannot match a name that is not UTF-8, so such a file would silently be missing:
-/// look in the directories the glob's last component applies to and refuse it instead.
-fn check_utf8_names(
-    repo: &Path,
-    base: &str,
-    pattern: &str,
-    opts: glob::MatchOptions,
-) -> Result<(), Refusal> {
-    let (dirs, last) = match pattern.rsplit_once('/') {
-        Some((parent, last)) => {
-            let dirs = glob::glob_with(&format!("{base}/{parent}"), opts)
-                .map(|g| g.filter_map(Result::ok).collect::<Vec<_>>())
-                .unwrap_or_default();
-            (dirs, last)
-        }
-        None => (vec![repo.to_path_buf()], pattern),
-    };
-    let Ok(last) = glob::Pattern::new(last) else {
-        return Ok(());
-    };
-    for dir in dirs.iter().filter(|d| d.is_dir()) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let name = e.file_name();
-            if name.to_str().is_none() && last.matches_with(&name.to_string_lossy(), opts) {
-                let p = dir.join(&name);
-                return Err(not_utf8(
-                    &p.strip_prefix(repo).unwrap_or(&p).display().to_string(),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The rules every forge applies to an uploaded file's name, checked before any request:

@@ -630,7 +630,7 @@ fn collect_files(
     let m = &settings.manifest;
     let mut matched: Vec<(usize, assets::Matched)> = Vec::new();
     for (i, spec) in m.assets.files.iter().enumerate() {
-        let paths = assets::expand(&settings.repo, &spec.path, m.assets.follow_symlinks)
+        let paths = assets::expand(&settings.repo, &spec.glob, m.assets.follow_symlinks)
             .map_err(|r| m.error(&format!("{}.path", spec.key), r.message, r.remedy))?;
         if paths.is_empty() && settings.offline {
             // `plan --offline`, `check` and `notes` preview a release before the build: name

@@ -17,6 +17,7 @@ pub mod error;
 pub(crate) mod forge;
 pub(crate) mod forge_path;
 pub mod manifest;
+pub mod matchers;
 pub mod output;
 pub(crate) mod plan;
 pub mod render;

@@ -850,14 +850,11 @@ fn utc(seconds: i64) -> DateTime<Utc> {
 fn ignore_set(globs: &[String]) -> Result<GlobSet> {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
-        let compiled = globset::GlobBuilder::new(glob)
-            .literal_separator(false)
-            .build()
-            .map_err(|e| {
-                input(format!(
-                    "changelog.ignore_tags: `{glob}` is not a valid glob: {e}"
-                ))
-            })?;
+        let compiled = crate::matchers::tag_glob(glob).map_err(|e| {
+            input(format!(
+                "changelog.ignore_tags: `{glob}` is not a valid glob: {e}"
+            ))
+        })?;
         builder.add(compiled);
     }
     builder

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context as _, Result};
 use git2::{Mailmap, Oid, Repository, Signature, Time};
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{GlobSet, GlobSetBuilder};
 
 use super::ContributorSettings;
 use super::model::{Commit, Contributor, Person};
@@ -75,17 +75,11 @@ pub fn is_bot(person: &Person) -> bool {
 fn exclude_set(globs: &[String]) -> Result<GlobSet> {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
-        builder.add(
-            GlobBuilder::new(glob)
-                .case_insensitive(true)
-                .literal_separator(false)
-                .build()
-                .map_err(|e| {
-                    input(format!(
-                        "changelog.contributors.exclude: `{glob}` is not a valid glob: {e}"
-                    ))
-                })?,
-        );
+        builder.add(crate::matchers::people_glob(glob).map_err(|e| {
+            input(format!(
+                "changelog.contributors.exclude: `{glob}` is not a valid glob: {e}"
+            ))
+        })?);
     }
     builder
         .build()

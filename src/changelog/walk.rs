@@ -14,16 +14,13 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use anyhow::{Context as _, Result};
 use git2::{DiffOptions, ObjectType, Oid, Repository, Sort};
-use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 
 use super::read::{RangeCommit, Reader};
 
 /// A compiled tag glob (`v*`, `release/*`): `*` also matches `/`.
 pub(crate) fn tag_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
-    Ok(GlobBuilder::new(pattern)
-        .literal_separator(false)
-        .build()?
-        .compile_matcher())
+    Ok(crate::matchers::tag_glob(pattern)?.compile_matcher())
 }
 
 /// The part of a glob before its first metacharacter (`v*` -> `v`, `release/*` -> `release/`).
@@ -345,7 +342,7 @@ impl<'r> Frontier<'r> {
 
 /// A path glob: `*` stays within a directory, `**` crosses directories.
 fn path_glob(pattern: &str) -> Result<Glob, globset::Error> {
-    GlobBuilder::new(pattern).literal_separator(true).build()
+    crate::matchers::path_glob(pattern)
 }
 
 /// Limits the range to commits that touch some paths: a pathspec-limited tree diff against

@@ -21,7 +21,7 @@ pub(super) fn not_built(settings: &Settings) -> Vec<String> {
         .files
         .iter()
         .filter(|spec| {
-            crate::assets::expand(&settings.repo, &spec.path, m.assets.follow_symlinks)
+            crate::assets::expand(&settings.repo, &spec.glob, m.assets.follow_symlinks)
                 .is_ok_and(|found| found.is_empty())
         })
         .map(|spec| format!("`{}` ({})", spec.path, spec.key))

@@ -13,6 +13,7 @@ use super::raw::{self, Checksums, ForgeKind, LinkType, NotesMode, Prerelease, Pr
 use super::yaml::LineIndex;
 use crate::changelog::{self, ChangelogSettings, GroupSpec, OnShallow};
 use crate::error::InputError;
+use crate::matchers::{self, FileGlob};
 
 /// The validated manifest. Template strings are kept as source (they render once the
 /// changelog is known) but their syntax has been checked.
@@ -118,8 +119,10 @@ pub struct LinkSpec {
 pub struct FileSpec {
     /// Key path, for errors: `assets.files[0]`.
     pub key: String,
-    /// Glob relative to the repository.
+    /// Glob relative to the repository, as written.
     pub path: String,
+    /// The glob compiled once, at resolve time.
+    pub glob: FileGlob,
     /// Name template (`{{ file.name }}` by default).
     pub name: String,
     /// Link type.
@@ -232,12 +235,13 @@ impl Manifest {
     /// An invalid glob or one that leaves the repository (exit 2).
     pub fn add_asset_globs(&mut self, globs: &[String]) -> anyhow::Result<()> {
         for glob in globs {
-            check_file_glob(glob).map_err(|(what, fix)| {
+            let compiled = check_file_glob(glob).map_err(|(what, fix)| {
                 crate::error::input_with(format!("`--asset {glob}`: {what}"), fix)
             })?;
             self.assets.files.push(FileSpec {
                 key: format!("--asset {glob}"),
                 path: glob.clone(),
+                glob: compiled,
                 name: "{{ file.name }}".into(),
                 link_type: LinkType::Package,
                 direct_asset_path: None,
@@ -424,8 +428,13 @@ impl Manifest {
     fn resolve_changelog(&mut self, c: raw::RawChangelog) -> Result<(), InputError> {
         let cl = &mut self.changelog.clone();
         if let Some(p) = c.tag_pattern {
-            check_glob(&p)
-                .map_err(|e| self.error("changelog.tag_pattern", e, "write a glob such as `v*`"))?;
+            check_glob(&p, matchers::tag_glob).map_err(|e| {
+                self.error(
+                    "changelog.tag_pattern",
+                    e,
+                    "write a glob such as `v*` or `v{1,2}.*` (close every `[` and `{`, or escape it with `\\`)",
+                )
+            })?;
             cl.tag_pattern = p;
         }
         let ignore = c
@@ -433,11 +442,11 @@ impl Manifest {
             .map(raw::OneOrMany::into_vec)
             .unwrap_or_default();
         for (i, g) in ignore.iter().enumerate() {
-            check_glob(g).map_err(|e| {
+            check_glob(g, matchers::tag_glob).map_err(|e| {
                 self.error(
                     &format!("changelog.ignore_tags[{i}]"),
                     e,
-                    "write a glob such as `*-rc*`",
+                    "write a glob such as `*-rc*` or `*-{alpha,beta}*` (close every `[` and `{`, or escape it with `\\`)",
                 )
             })?;
         }
@@ -509,11 +518,14 @@ impl Manifest {
         cl.include_merges = c.include_merges.unwrap_or(false);
         let paths = c.paths.unwrap_or_default();
         for (i, p) in paths.iter().enumerate() {
-            check_glob(p).map_err(|e| {
+            // As the changelog reads it: `!` negates, `./` and a trailing `/` are dropped.
+            let bare = p.strip_prefix('!').unwrap_or(p);
+            let bare = bare.trim_start_matches("./").trim_end_matches('/');
+            check_glob(bare, matchers::path_glob).map_err(|e| {
                 self.error(
                     &format!("changelog.paths[{i}]"),
                     e,
-                    "write a glob relative to the repository, e.g. `services/api/**`",
+                    "write a glob relative to the repository, e.g. `services/api/**` or `services/{api,web}/**` (close every `[` and `{`, or escape it with `\\`)",
                 )
             })?;
         }
@@ -531,7 +543,7 @@ impl Manifest {
         let people = c.contributors.unwrap_or_default();
         let exclude = people.exclude.unwrap_or_default();
         for (i, g) in exclude.iter().enumerate() {
-            check_glob(g).map_err(|e| {
+            check_glob(g, matchers::people_glob).map_err(|e| {
                 self.error(
                     &format!("changelog.contributors.exclude[{i}]"),
                     e,
@@ -565,7 +577,7 @@ impl Manifest {
         }
         for (i, f) in a.files.unwrap_or_default().into_iter().enumerate() {
             let key = format!("assets.files[{i}]");
-            check_file_glob(&f.path)
+            let glob = check_file_glob(&f.path)
                 .map_err(|(what, fix)| self.error(&format!("{key}.path"), what, fix))?;
             let name = f.name.unwrap_or_else(|| "{{ file.name }}".into());
             self.check_template(&format!("{key}.name"), &name)?;
@@ -575,6 +587,7 @@ impl Manifest {
             self.assets.files.push(FileSpec {
                 key,
                 path: f.path,
+                glob,
                 name,
                 link_type: f.link_type.unwrap_or(LinkType::Package),
                 direct_asset_path: f.direct_asset_path,
@@ -619,13 +632,23 @@ fn default_changelog() -> ChangelogSettings {
     ChangelogSettings::default()
 }
 
-fn check_glob(g: &str) -> Result<(), String> {
+/// Compiles `g` with the dialect's `build` for its key (see [`crate::matchers`]).
+fn check_glob(
+    g: &str,
+    build: fn(&str) -> Result<globset::Glob, globset::Error>,
+) -> Result<(), String> {
     if g.is_empty() {
         return Err("empty glob".into());
     }
-    globset::Glob::new(g)
+    build(g)
         .map(|_| ())
-        .map_err(|e| format!("invalid glob: {e}"))
+        .map_err(|e| format!("invalid glob `{g}`: {}", glob_error(&e)))
+}
+
+/// globset's message without its `error parsing glob '…': ` prefix (the key and the value
+/// are named already).
+fn glob_error(e: &globset::Error) -> String {
+    e.kind().to_string()
 }
 
 /// Whether `s` is an absolute http(s) URL with a host.
@@ -675,20 +698,26 @@ fn is_secret_name(name: &str) -> bool {
         .any(|w| upper.contains(w))
 }
 
-/// Checks a file glob of `assets.files`: valid syntax, relative, never above the repository.
-/// The problem and its remedy otherwise.
-fn check_file_glob(path: &str) -> Result<(), (String, &'static str)> {
-    if let Err(e) = glob::Pattern::new(path) {
+/// Checks and compiles a file glob of `assets.files`: valid syntax, relative, never above the
+/// repository. The problem and its remedy otherwise.
+fn check_file_glob(path: &str) -> Result<FileGlob, (String, &'static str)> {
+    if path.is_empty() {
         return Err((
-            format!("invalid glob: {e}"),
+            "empty glob".into(),
             "write a glob relative to the repository, e.g. `dist/*.tar.gz`",
         ));
     }
+    let glob = FileGlob::new(path).map_err(|e| {
+        (
+            format!("invalid glob `{path}`: {}", glob_error(&e)),
+            "write a glob relative to the repository, e.g. `dist/*.tar.gz` or `dist/*.{zip,tar.gz}` (close every `[` and `{`, or escape it with `\\`)",
+        )
+    })?;
     if Path::new(path).is_absolute() || path.split('/').any(|s| s == "..") {
         return Err((
             "must stay inside the repository".into(),
             "write a path relative to the repository, without `..`",
         ));
     }
-    Ok(())
+    Ok(glob)
 }

@@ -30,6 +30,7 @@ mod gitea;
 mod github;
 mod gitlab;
 mod gitlab_rules;
+mod globs;
 mod helpers;
 mod hostile;
 mod inputs;
