@@ -4,15 +4,13 @@
 
 use std::collections::BTreeMap;
 
-/// Declares the catalogue: one const per variable, with its doc line, and `ALL` listing them.
+/// Declares the catalogue: one const per variable, with its doc line.
 macro_rules! catalog {
     ($($(#[doc = $doc:literal])+ $name:ident;)+) => {
         $(
             $(#[doc = $doc])+
             pub const $name: &str = stringify!($name);
         )+
-        /// Every variable relsync reads, for docs and `--help`.
-        pub const ALL: &[&str] = &[$($name),+];
     };
 }
 
@@ -129,8 +127,9 @@ impl Env {
         }
     }
 
-    /// A snapshot from pairs, for tests and embedding.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+    /// A snapshot from pairs, for tests.
+    #[cfg(test)]
+    pub(crate) fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         Self {
@@ -152,14 +151,8 @@ impl Env {
 
     /// Whether the variable is set to `true` (case-insensitive) or `1`.
     #[must_use]
-    pub fn is_true(&self, name: &str) -> bool {
+    pub(crate) fn is_true(&self, name: &str) -> bool {
         self.get(name)
             .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-    }
-
-    /// The first of `names` that is set, with its name.
-    #[must_use]
-    pub fn first_of<'a>(&'a self, names: &[&'a str]) -> Option<(&'a str, &'a str)> {
-        names.iter().find_map(|n| self.get(n).map(|v| (*n, v)))
     }
 }
