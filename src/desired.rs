@@ -679,7 +679,7 @@ fn collect_files(
     for ((i, found), h) in matched.into_iter().zip(hashes) {
         let path = found.path;
         let spec = &m.assets.files[i];
-        if let Some((limit, forge)) = size_limit(settings.forge)
+        if let Some((limit, forge)) = settings.forge.and_then(crate::forge::layout::max_file_size)
             && h.size > limit
         {
             return Err(m
@@ -845,19 +845,6 @@ fn check_unique(
     Ok(())
 }
 
-/// The largest file each forge stores, as their documentation gives it.
-fn size_limit(kind: Option<crate::manifest::raw::ForgeKind>) -> Option<(u64, &'static str)> {
-    use crate::manifest::raw::ForgeKind;
-    match kind? {
-        ForgeKind::Tgit => Some((crate::forge::tgit::MAX_ATTACHMENT, "Tencent Git")),
-        ForgeKind::Github => Some((2 * 1024 * 1024 * 1024, "GitHub")),
-        ForgeKind::Gitlab => Some((
-            5 * 1024 * 1024 * 1024,
-            "GitLab's generic package registry (by default)",
-        )),
-        ForgeKind::Gitea => None,
-    }
-}
 
 /// Whether a version has a semver pre-release part (`1.2.0-rc.1`).
 #[must_use]

@@ -216,20 +216,26 @@ fn retry_budget(env: &Env) -> Result<Duration, InputError> {
 /// Where to set the token for `kind` (any forge when `None`), for errors and warnings.
 #[must_use]
 pub fn token_hint(kind: Option<ForgeKind>) -> String {
-    let (own, ci) = match kind {
-        Some(ForgeKind::Gitlab) => (
-            "`GITLAB_TOKEN`",
-            "; in GitLab CI, `CI_JOB_TOKEN` is used when nothing else is set",
-        ),
-        Some(ForgeKind::Github) => (
-            "`GITHUB_TOKEN`",
-            "; in GitHub Actions, pass it to the step with `env: GITHUB_TOKEN: ${{ github.token }}`",
-        ),
-        Some(ForgeKind::Gitea) => ("`GITEA_TOKEN` (or `GITHUB_TOKEN`)", ""),
-        Some(ForgeKind::Tgit) => ("`TGIT_TOKEN`", ""),
-        None => {
-            return "set `RELSYNC_TOKEN` (or the variable `forge.token_env` names)".to_owned();
+    let Some(kind) = kind else {
+        return "set `RELSYNC_TOKEN` (or the variable `forge.token_env` names)".to_owned();
+    };
+    let vars = crate::forge::layout::token_variables(kind);
+    let others: Vec<String> = vars[1..]
+        .iter()
+        .filter(|&&v| v != ev::CI_JOB_TOKEN)
+        .map(|v| format!("`{v}`"))
+        .collect();
+    let own = if others.is_empty() {
+        format!("`{}`", vars[0])
+    } else {
+        format!("`{}` (or {})", vars[0], others.join(", "))
+    };
+    let ci = match kind {
+        ForgeKind::Gitlab => "; in GitLab CI, `CI_JOB_TOKEN` is used when nothing else is set",
+        ForgeKind::Github => {
+            "; in GitHub Actions, pass it to the step with `env: GITHUB_TOKEN: ${{ github.token }}`"
         }
+        ForgeKind::Gitea | ForgeKind::Tgit => "",
     };
     format!("set {own} (or `RELSYNC_TOKEN`, or the variable `forge.token_env` names){ci}")
 }
@@ -263,18 +269,15 @@ fn token_for(kind: ForgeKind, token_env: Option<&str>, env: &Env) -> Option<Toke
     if let Some(t) = token_env.and_then(private) {
         return Some(t);
     }
-    match kind {
-        ForgeKind::Gitlab => private(ev::GITLAB_TOKEN).or_else(|| {
-            env.get(ev::CI_JOB_TOKEN).map(|v| Token {
-                var: ev::CI_JOB_TOKEN.to_owned(),
-                kind: TokenKind::Job,
-                secret: SecretString::from(v.to_owned()),
-            })
-        }),
-        ForgeKind::Tgit => private(ev::TGIT_TOKEN),
-        ForgeKind::Github => private(ev::GITHUB_TOKEN),
-        ForgeKind::Gitea => private(ev::GITEA_TOKEN).or_else(|| private(ev::GITHUB_TOKEN)),
-    }
+    crate::forge::layout::token_variables(kind)
+        .iter()
+        .find_map(|&var| {
+            let mut token = private(var)?;
+            if var == ev::CI_JOB_TOKEN {
+                token.kind = TokenKind::Job;
+            }
+            Some(token)
+        })
 }
 
 #[cfg(test)]

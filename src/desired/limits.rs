@@ -6,103 +6,12 @@
 //! a line saying how many entries were left out and where the full notes are, and attaches the
 //! full notes as `CHANGELOG-<version>.md` unless `release.notes.attach_full` is `false`.
 //!
-//! The limits, from the forges' own sources:
-//!
-//! - GitHub: 125,000 characters. `422 Validation Failed`, `body is too long (maximum is 125000
-//!   characters)` (softprops/action-gh-release#374, ncipollo/release-action#493, cli/cli#7705).
-//! - GitLab: 1,000,000 characters. `app/models/release.rb` validates `description` with
-//!   `length: { maximum: Gitlab::Database::MAX_TEXT_SIZE_LIMIT }`, which
-//!   `lib/gitlab/database.rb` sets to `1_000_000`.
-//! - Gitea and Forgejo: 65,535 bytes. `models/repo/release.go` stores `Note` as `xorm:"TEXT"`,
-//!   which is MySQL's `TEXT` of at most 65,535 bytes; over it the server answers 500 `Error
-//!   1406: Data too long` (the same column type and failure as go-gitea/gitea#16656). PostgreSQL
-//!   and SQLite have no such limit, but the client cannot tell the database apart.
-//! - Tencent Git (工蜂): not documented (seed 004 and the PyTgit client say nothing). It is
-//!   GitLab-derived (API v3), and GitLab of that era stored `releases.description` as `text`,
-//!   MySQL's `TEXT`: 65,535 bytes is assumed, the smallest value a server of that lineage has.
+//! The limits, and their sources, are the forges' facts in [`crate::forge::layout`].
 
 use serde::Serialize;
 
+pub use crate::forge::layout::DescriptionLimit;
 use crate::manifest::raw::ForgeKind;
-
-/// How a limit counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    /// Unicode scalar values (Ruby's `String#length`).
-    Characters,
-    /// UTF-8 bytes (a MySQL `TEXT` column).
-    Bytes,
-}
-
-impl Unit {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Characters => "characters",
-            Self::Bytes => "bytes",
-        }
-    }
-}
-
-/// The largest description a forge stores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct DescriptionLimit {
-    /// The forge, as users know it.
-    pub forge: &'static str,
-    /// The largest length.
-    pub max: usize,
-    /// What the length counts.
-    pub unit: Unit,
-}
-
-impl DescriptionLimit {
-    /// The limit of a forge kind (see the module documentation for the sources).
-    #[must_use]
-    pub fn of(kind: ForgeKind) -> Self {
-        match kind {
-            ForgeKind::Github => Self {
-                forge: "GitHub",
-                max: 125_000,
-                unit: Unit::Characters,
-            },
-            ForgeKind::Gitlab => Self {
-                forge: "GitLab",
-                max: 1_000_000,
-                unit: Unit::Characters,
-            },
-            ForgeKind::Gitea => Self {
-                forge: "Gitea",
-                max: 65_535,
-                unit: Unit::Bytes,
-            },
-            ForgeKind::Tgit => Self {
-                forge: "Tencent Git",
-                max: 65_535,
-                unit: Unit::Bytes,
-            },
-        }
-    }
-
-    /// The length of `text` as this forge counts it.
-    #[must_use]
-    pub fn measure(&self, text: &str) -> usize {
-        match self.unit {
-            Unit::Characters => text.chars().count(),
-            Unit::Bytes => text.len(),
-        }
-    }
-
-    /// `GitHub's limit of 125000 characters`.
-    #[must_use]
-    pub fn describe(&self) -> String {
-        format!(
-            "{}'s limit of {} {}",
-            self.forge,
-            self.max,
-            self.unit.as_str()
-        )
-    }
-}
 
 /// What the forge and its limits mean for this release.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -457,7 +366,7 @@ mod tests {
     const GH: DescriptionLimit = DescriptionLimit {
         forge: "GitHub",
         max: 125_000,
-        unit: Unit::Characters,
+        unit: crate::forge::layout::Unit::Characters,
     };
 
     const NOTES: &str = "### Features\n\n- add a (aaaaaaa)\n- add b (bbbbbbb)\n  with a second line\n\n### Fixes\n\n- fix c (ccccccc)\n- fix d (ddddddd)\n\n**Full changelog:** [v1...v2](https://x/compare)\n";

@@ -235,16 +235,6 @@ pub struct Context<'a> {
     pub status: u16,
 }
 
-/// The forge's own token variable, named in remedies.
-fn own_var(forge: ForgeKind) -> &'static str {
-    match forge {
-        ForgeKind::Gitlab => "GITLAB_TOKEN",
-        ForgeKind::Tgit => "TGIT_TOKEN",
-        ForgeKind::Github => "GITHUB_TOKEN",
-        ForgeKind::Gitea => "GITEA_TOKEN",
-    }
-}
-
 /// How to fix a refused `op` on `forge`: the table. `None` where the status says it all.
 #[must_use]
 #[allow(
@@ -263,7 +253,7 @@ pub fn hint(
         ProtectedPackage, ProtectedTag, RateLimited, ServerError, TooLarge, Unauthorized,
     };
     let var = cx.token_var.unwrap_or("(no token)");
-    let own = own_var(forge);
+    let own = crate::forge::layout::own_token_variable(forge);
     let what = op.what(forge);
     let reads = op.reads();
     // A read is retried within the budget; a write by reading the forge again, within it too.
@@ -488,7 +478,7 @@ mod tests {
                         "{forge:?} {class:?} {op:?}: {h}"
                     );
                     if class == StatusClass::Unauthorized {
-                        assert!(h.contains(own_var(forge)), "{forge:?} {op:?}: {h}");
+                        assert!(h.contains(crate::forge::layout::own_token_variable(forge)), "{forge:?} {op:?}: {h}");
                     } else {
                         assert!(h.contains(&op.what(forge)), "{forge:?} {op:?}: {h}");
                     }

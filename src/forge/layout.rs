@@ -19,6 +19,8 @@
 
 use percent_encoding::{AsciiSet, CONTROLS};
 
+use serde::Serialize;
+
 use crate::manifest::raw::ForgeKind;
 
 /// What a web URL path segment encodes: controls, space, what ends or escapes a path
@@ -116,6 +118,18 @@ impl Layout {
     #[must_use]
     pub fn kind(&self) -> ForgeKind {
         self.kind
+    }
+
+    /// What the forge can hold, before its server's version is known.
+    #[must_use]
+    pub fn capabilities(&self) -> super::Capabilities {
+        super::Capabilities::of(self.kind)
+    }
+
+    /// The largest description the forge stores.
+    #[must_use]
+    pub const fn description_limit(&self) -> DescriptionLimit {
+        DescriptionLimit::of(self.kind)
     }
 
     /// The project's web URL.
@@ -226,6 +240,144 @@ impl Layout {
             ),
             None => self.project.clone(),
         }
+    }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Facts of each forge that hold without asking its server.
+
+/// The variables a forge's token is read from, in this order, after `RELSYNC_TOKEN` and the
+/// variable `forge.token_env` names. The first is the forge's own, the one remedies name;
+/// GitLab's `CI_JOB_TOKEN` is the job's token (its own rules, see `forge::hints`), and Gitea
+/// Actions passes its token as `GITHUB_TOKEN`.
+#[must_use]
+pub const fn token_variables(kind: ForgeKind) -> &'static [&'static str] {
+    use crate::env_vars as ev;
+    match kind {
+        ForgeKind::Gitlab => &[ev::GITLAB_TOKEN, ev::CI_JOB_TOKEN],
+        ForgeKind::Tgit => &[ev::TGIT_TOKEN],
+        ForgeKind::Github => &[ev::GITHUB_TOKEN],
+        ForgeKind::Gitea => &[ev::GITEA_TOKEN, ev::GITHUB_TOKEN],
+    }
+}
+
+/// The forge's own token variable, named in remedies.
+#[must_use]
+pub const fn own_token_variable(kind: ForgeKind) -> &'static str {
+    token_variables(kind)[0]
+}
+
+/// Tencent Git's attachment size limit.
+pub const TGIT_MAX_ATTACHMENT: u64 = 200 * 1024 * 1024;
+
+/// The largest file each forge stores, as their documentation gives it, with what to call
+/// that limit in a message. Gitea's is the server's setting (`attachment.MAX_SIZE`), unknown
+/// to the client.
+#[must_use]
+pub const fn max_file_size(kind: ForgeKind) -> Option<(u64, &'static str)> {
+    match kind {
+        ForgeKind::Tgit => Some((TGIT_MAX_ATTACHMENT, "Tencent Git")),
+        ForgeKind::Github => Some((2 * 1024 * 1024 * 1024, "GitHub")),
+        ForgeKind::Gitlab => Some((
+            5 * 1024 * 1024 * 1024,
+            "GitLab's generic package registry (by default)",
+        )),
+        ForgeKind::Gitea => None,
+    }
+}
+
+/// How a limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Unicode scalar values (Ruby's `String#length`).
+    Characters,
+    /// UTF-8 bytes (a MySQL `TEXT` column).
+    Bytes,
+}
+
+impl Unit {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Characters => "characters",
+            Self::Bytes => "bytes",
+        }
+    }
+}
+
+/// The largest description a forge stores.
+///
+/// The limits, from the forges' own sources:
+///
+/// - GitHub: 125,000 characters. `422 Validation Failed`, `body is too long (maximum is 125000
+///   characters)` (softprops/action-gh-release#374, ncipollo/release-action#493, cli/cli#7705).
+/// - GitLab: 1,000,000 characters. `app/models/release.rb` validates `description` with
+///   `length: { maximum: Gitlab::Database::MAX_TEXT_SIZE_LIMIT }`, which
+///   `lib/gitlab/database.rb` sets to `1_000_000`.
+/// - Gitea and Forgejo: 65,535 bytes. `models/repo/release.go` stores `Note` as `xorm:"TEXT"`,
+///   which is MySQL's `TEXT` of at most 65,535 bytes; over it the server answers 500 `Error
+///   1406: Data too long` (the same column type and failure as go-gitea/gitea#16656). PostgreSQL
+///   and SQLite have no such limit, but the client cannot tell the database apart.
+/// - Tencent Git (工蜂): not documented (seed 004 and the PyTgit client say nothing). It is
+///   GitLab-derived (API v3), and GitLab of that era stored `releases.description` as `text`,
+///   MySQL's `TEXT`: 65,535 bytes is assumed, the smallest value a server of that lineage has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DescriptionLimit {
+    /// The forge, as users know it.
+    pub forge: &'static str,
+    /// The largest length.
+    pub max: usize,
+    /// What the length counts.
+    pub unit: Unit,
+}
+
+impl DescriptionLimit {
+    /// The limit of a forge kind (sources below).
+    #[must_use]
+    pub const fn of(kind: ForgeKind) -> Self {
+        match kind {
+            ForgeKind::Github => Self {
+                forge: "GitHub",
+                max: 125_000,
+                unit: Unit::Characters,
+            },
+            ForgeKind::Gitlab => Self {
+                forge: "GitLab",
+                max: 1_000_000,
+                unit: Unit::Characters,
+            },
+            ForgeKind::Gitea => Self {
+                forge: "Gitea",
+                max: 65_535,
+                unit: Unit::Bytes,
+            },
+            ForgeKind::Tgit => Self {
+                forge: "Tencent Git",
+                max: 65_535,
+                unit: Unit::Bytes,
+            },
+        }
+    }
+
+    /// The length of `text` as this forge counts it.
+    #[must_use]
+    pub fn measure(&self, text: &str) -> usize {
+        match self.unit {
+            Unit::Characters => text.chars().count(),
+            Unit::Bytes => text.len(),
+        }
+    }
+
+    /// `GitHub's limit of 125000 characters`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        format!(
+            "{}'s limit of {} {}",
+            self.forge,
+            self.max,
+            self.unit.as_str()
+        )
     }
 }
 

@@ -133,7 +133,7 @@ impl Capabilities {
         milestones: false,
         labels: false,
         prerelease: true,
-        max_description: Some(125_000),
+        max_description: Some(layout::DescriptionLimit::of(ForgeKind::Github).max),
     };
 
     /// Gitea's and Forgejo's: attachments with non-unique names, no links API.

@@ -18,9 +18,6 @@ use crate::forge_path::segment_dots as segment;
 use crate::manifest::raw::ForgeKind;
 use crate::settings::{Settings, Token};
 
-/// The attachment size limit.
-pub const MAX_ATTACHMENT: u64 = 200 * 1024 * 1024;
-
 /// A Tencent Git project reached through REST v3.
 #[derive(Debug)]
 pub struct Tgit {
