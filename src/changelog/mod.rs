@@ -3,6 +3,7 @@
 //! `collect` resolves the release tag and the previous release, walks the range once and
 //! parses each commit (conventional commits, footers, trailers) into the template model.
 
+mod first_time;
 mod model;
 mod parse;
 mod people;
@@ -11,6 +12,7 @@ mod refs;
 mod selection;
 mod walk;
 
+pub use first_time::FirstTime;
 pub use model::{
     Changelog, Commit, Contributor, Footer, Group, MergeRequest, Notice, Person, Ref, RefKind,
 };
@@ -239,13 +241,33 @@ const SHALLOW_REMEDY: &str = "fetch the whole history: set `GIT_DEPTH: 0` in .gi
 ///
 /// Resolves the release tag and commit from `target` (or the tags on `HEAD`), finds the
 /// previous release (`since`, else the nearest ancestor tag matching `tag_pattern` and not
-/// `ignore_tags`), walks the range once and parses, filters and groups its commits.
+/// `ignore_tags`), walks the range once and parses, filters and groups its commits, and
+/// finds which contributors are new.
 ///
 /// # Errors
 /// An [`crate::error::InputError`] (exit 2) for a missing repository, bad globs, an
 /// unknown `since` or commit, or a shallow history that cuts the range with
 /// `on_shallow: error`; other errors for git failures.
 pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Result<Changelog> {
+    let mut changelog = collect_deferred(repo, settings, target)?;
+    let new = changelog.first_time.get()?.to_vec();
+    for (c, new) in changelog.contributors.iter_mut().zip(new) {
+        c.first_time = new;
+    }
+    Ok(changelog)
+}
+
+/// [`collect`], but who is new is left to [`Changelog::first_time`], read on demand: each
+/// contributor's `first_time` field stays `false`. Finding who is new reads the whole
+/// history before the release; the notes read it only when a template asks.
+///
+/// # Errors
+/// As [`collect`], but for the history before the previous release, read later.
+pub fn collect_deferred(
+    repo: &Path,
+    settings: &ChangelogSettings,
+    target: &Target,
+) -> Result<Changelog> {
     static INIT: Once = Once::new();
     // Objects are read, never written: skip re-hashing every object we inflate.
     INIT.call_once(|| git2::opts::strict_hash_verification(false));
@@ -291,13 +313,9 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         groups,
         breaking_changes,
     } = group_commits(selected, &settings.groups);
-    let contributors = people::contributors(
-        &reader,
-        &commits,
-        range.hide,
-        &settings.contributors,
-        mailmap.as_ref(),
-    )?;
+    let people = people::gather(&commits, &settings.contributors)?;
+    let contributors = people.people.clone();
+    let first_time = FirstTime::deferred(repo.to_path_buf(), range.hide, people);
 
     Ok(Changelog {
         version: range.tag.as_deref().map_or_else(
@@ -313,6 +331,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         groups,
         breaking_changes,
         contributors,
+        first_time,
         shallow_warning: walked.shallow_warning,
         warnings,
     })
