@@ -135,7 +135,7 @@ pub fn build(
             "matrix job: syncing the assets of scope `{s}`; other scopes' assets are kept"
         );
     }
-    let mut cl = changelog::collect(&settings.repo, &m.changelog, &target)?;
+    let mut cl = changelog::collect_deferred(&settings.repo, &m.changelog, &target)?;
     for w in &cl.warnings {
         if settings.strict {
             return Err(crate::error::input_with(

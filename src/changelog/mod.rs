@@ -3,6 +3,7 @@
 //! `collect` resolves the release tag and the previous release, walks the range once and
 //! parses each commit (conventional commits, footers, trailers) into the template model.
 
+mod first_time;
 mod model;
 mod parse;
 mod people;
@@ -11,6 +12,7 @@ mod refs;
 mod selection;
 mod walk;
 
+pub use first_time::FirstTime;
 pub use model::{
     Changelog, Commit, Contributor, Footer, Group, MergeRequest, Notice, Person, Ref, RefKind,
 };
@@ -18,7 +20,7 @@ pub use parse::{Parsed, parse_message, parse_message_with};
 pub use people::is_bot;
 pub use refs::{link, parse_merge, parse_refs};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Once;
 
@@ -239,22 +241,105 @@ const SHALLOW_REMEDY: &str = "fetch the whole history: set `GIT_DEPTH: 0` in .gi
 ///
 /// Resolves the release tag and commit from `target` (or the tags on `HEAD`), finds the
 /// previous release (`since`, else the nearest ancestor tag matching `tag_pattern` and not
-/// `ignore_tags`), walks the range once and parses, filters and groups its commits.
+/// `ignore_tags`), walks the range once and parses, filters and groups its commits, and
+/// finds which contributors are new.
 ///
 /// # Errors
 /// An [`crate::error::InputError`] (exit 2) for a missing repository, bad globs, an
 /// unknown `since` or commit, or a shallow history that cuts the range with
 /// `on_shallow: error`; other errors for git failures.
-#[allow(
-    clippy::too_many_lines,
-    reason = "range, walk and grouping in order, each step commented; split once the notes features settle"
-)]
 pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Result<Changelog> {
+    let mut changelog = collect_deferred(repo, settings, target)?;
+    let new = changelog.first_time.get()?.to_vec();
+    for (c, new) in changelog.contributors.iter_mut().zip(new) {
+        c.first_time = new;
+    }
+    Ok(changelog)
+}
+
+/// [`collect`], but who is new is left to [`Changelog::first_time`], read on demand: each
+/// contributor's `first_time` field stays `false`. Finding who is new reads the whole
+/// history before the release; the notes read it only when a template asks.
+///
+/// # Errors
+/// As [`collect`], but for the history before the previous release, read later.
+pub fn collect_deferred(
+    repo: &Path,
+    settings: &ChangelogSettings,
+    target: &Target,
+) -> Result<Changelog> {
     static INIT: Once = Once::new();
     // Objects are read, never written: skip re-hashing every object we inflate.
     INIT.call_once(|| git2::opts::strict_hash_verification(false));
 
-    let git = Repository::open_ext(
+    let git = open(repo)?;
+    let matchers = Matchers::new(settings)?;
+    // Commits are read through one reader, so the previous-release search and the range
+    // walk share the object cache.
+    let reader = read::Reader::new(&git);
+    let range = resolve_range(&git, &reader, &matchers, settings, target)?;
+    let mailmap = people::mailmap(&git);
+    let extra_types: Vec<String> = settings
+        .groups
+        .iter()
+        .flat_map(|g| g.types.iter().cloned())
+        .collect();
+    let walked = walk_range(
+        &git,
+        &reader,
+        &range,
+        settings,
+        matchers.paths.as_ref(),
+        &extra_types,
+        mailmap.as_ref(),
+    )?;
+
+    let mut warnings = selection::tag_pattern(&git, matchers.pattern, &settings.tag_pattern)?;
+    if walked.path_checked > 0 && walked.path_kept == 0 {
+        warnings.push(selection::paths_select_nothing(
+            &settings.paths,
+            walked.path_checked,
+        ));
+    }
+    let selected = select_entries(
+        &git,
+        walked.entries,
+        settings,
+        &extra_types,
+        mailmap.as_ref(),
+    )?;
+    let Grouped {
+        commits,
+        groups,
+        breaking_changes,
+    } = group_commits(selected, &settings.groups);
+    let people = people::gather(&commits, &settings.contributors)?;
+    let contributors = people.people.clone();
+    let first_time = FirstTime::deferred(repo.to_path_buf(), range.hide, people);
+
+    Ok(Changelog {
+        version: range.tag.as_deref().map_or_else(
+            || "unreleased".to_string(),
+            |t| version_of(t, matchers.pattern),
+        ),
+        tag: range.tag,
+        tag_exists: range.tag_exists,
+        previous_tag: range.previous_tag,
+        commit: range.release.to_string(),
+        date: range.date,
+        commits,
+        groups,
+        breaking_changes,
+        contributors,
+        first_time,
+        shallow_warning: walked.shallow_warning,
+        warnings,
+    })
+}
+
+/// The repository at or above `repo`.
+fn open(repo: &Path) -> Result<Repository> {
+    Repository::open_ext(
         repo,
         RepositoryOpenFlags::empty(),
         std::iter::empty::<&str>(),
@@ -268,195 +353,321 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
             ),
             "run relsync in the repository's working copy, or pass -C/--repo DIR",
         )
-    })?;
+    })
+}
 
-    let pattern = if settings.tag_pattern.is_empty() {
-        "*"
-    } else {
-        settings.tag_pattern.as_str()
-    };
-    let tag_matcher = walk::tag_glob(pattern).map_err(|e| {
-        input(format!(
-            "changelog.tag_pattern: `{pattern}` is not a valid glob: {e}"
-        ))
-    })?;
-    let ignore = ignore_set(&settings.ignore_tags)?;
-    let path_filter = walk::PathFilter::new(&settings.paths)
-        .map_err(|e| input(format!("changelog.paths: invalid glob: {e}")))?;
-    let prefix = walk::literal_prefix(pattern);
-    let shallow = walk::shallow_boundary(&git);
-    // The tag index (every tag reference, peeled) is built only when a search needs it: an
-    // explicit release tag and `since` resolve by name alone.
-    let mut tags: Option<walk::TagIndex> = None;
-    let tag_index = |git: &Repository| -> Result<walk::TagIndex> {
-        walk::TagIndex::read(git, |name| tag_matcher.is_match(name))
-    };
+/// The compiled globs of the settings: invalid ones are input errors, found before any
+/// history is read.
+struct Matchers<'s> {
+    /// `tag_pattern`, `*` when empty.
+    pattern: &'s str,
+    tags: globset::GlobMatcher,
+    ignore: GlobSet,
+    paths: Option<walk::PathFilter>,
+}
 
-    // The release: tag, commit, and the annotated tag object for its date.
-    let explicit = match &target.commit {
-        Some(spec) => Some(resolve_commit(&git, spec, !shallow.is_empty())?),
-        None => None,
-    };
-    let (tag, tag_exists, release, tag_object) = if let Some(name) = &target.tag {
-        if let Some((commit, object)) = walk::lookup_tag(&git, name)? {
-            (Some(name.clone()), true, commit, object)
+impl<'s> Matchers<'s> {
+    fn new(settings: &'s ChangelogSettings) -> Result<Self> {
+        let pattern = if settings.tag_pattern.is_empty() {
+            "*"
         } else {
-            let commit = match explicit {
-                Some(c) => c,
-                None => head(&git)?,
-            };
-            (Some(name.clone()), false, commit, None)
-        }
-    } else {
-        let commit = match explicit {
-            Some(c) => c,
-            None => head(&git)?,
+            settings.tag_pattern.as_str()
         };
-        let index = tags.insert(tag_index(&git)?);
-        match index.best_on(commit, prefix, |_| true) {
-            Some(name) => {
-                let object = walk::lookup_tag(&git, name)?.and_then(|(_, object)| object);
-                (Some(name.to_string()), true, commit, object)
-            }
-            None => (None, false, commit, None),
-        }
-    };
+        let tags = walk::tag_glob(pattern).map_err(|e| {
+            input(format!(
+                "changelog.tag_pattern: `{pattern}` is not a valid glob: {e}"
+            ))
+        })?;
+        let ignore = ignore_set(&settings.ignore_tags)?;
+        let paths = walk::PathFilter::new(&settings.paths)
+            .map_err(|e| input(format!("changelog.paths: invalid glob: {e}")))?;
+        Ok(Self {
+            pattern,
+            tags,
+            ignore,
+            paths,
+        })
+    }
+
+    /// The literal prefix of the tag pattern, cut to get versions.
+    fn prefix(&self) -> &'s str {
+        walk::literal_prefix(self.pattern)
+    }
+
+    /// Every tag matching the pattern, peeled.
+    fn tag_index(&self, git: &Repository) -> Result<walk::TagIndex> {
+        walk::TagIndex::read(git, |name| self.tags.is_match(name))
+    }
+}
+
+/// What the release covers: its tag and commit, and where the previous release ends it.
+struct ReleaseRange<'r> {
+    tag: Option<String>,
+    tag_exists: bool,
+    release: Oid,
+    release_commit: git2::Commit<'r>,
+    date: DateTime<Utc>,
+    previous_tag: Option<String>,
+    /// The previous release's commit: the range stops at its ancestors.
+    hide: Option<Oid>,
+    /// Commits whose parents a shallow clone did not fetch.
+    shallow: HashSet<Oid>,
+}
+
+/// The release: tag, commit, date; then the previous release. The tag index (every tag
+/// reference, peeled) is built only when a search needs it, and at most once: an explicit
+/// release tag and `since` resolve by name alone.
+fn resolve_range<'r>(
+    git: &'r Repository,
+    reader: &read::Reader<'r>,
+    matchers: &Matchers<'_>,
+    settings: &ChangelogSettings,
+    target: &Target,
+) -> Result<ReleaseRange<'r>> {
+    let shallow = walk::shallow_boundary(git);
+    let mut tags: Option<walk::TagIndex> = None;
+    let point = release_point(git, matchers, target, !shallow.is_empty(), &mut tags)?;
     let release_commit = git
-        .find_commit(release)
-        .with_context(|| format!("reading the release commit {release}"))?;
-    let date = tag_object
+        .find_commit(point.commit)
+        .with_context(|| format!("reading the release commit {}", point.commit))?;
+    let date = point
+        .tag_object
         .and_then(|oid| git.find_tag(oid).ok())
         .and_then(|t| t.tagger().map(|s| s.when().seconds()))
         .map_or_else(|| utc(release_commit.time().seconds()), utc);
 
-    // Commits are read through one reader, so the previous-release search and the range
-    // walk share the object cache.
-    let reader = read::Reader::new(&git);
-
-    // The previous release.
     let (previous_tag, hide) = if let Some(since) = &settings.since {
-        let commit = resolve_since(&git, since, !shallow.is_empty())?;
+        let commit = resolve_since(git, since, !shallow.is_empty())?;
         (Some(since.clone()), Some(commit))
     } else {
         let index = match tags.take() {
             Some(index) => index,
-            None => tag_index(&git)?,
+            None => matchers.tag_index(git)?,
         };
-        let found = walk::nearest_tag(&reader, &release_commit, &index, prefix, |name| {
-            Some(name) != tag.as_deref() && !ignore.is_match(name)
+        let tag = point.tag.as_deref();
+        let found = walk::nearest_tag(reader, &release_commit, &index, matchers.prefix(), |n| {
+            Some(n) != tag && !matchers.ignore.is_match(n)
         })?;
         match found {
             Some((name, commit)) => (Some(name), Some(commit)),
             None => (None, None),
         }
     };
+    Ok(ReleaseRange {
+        tag: point.tag,
+        tag_exists: point.tag_exists,
+        release: point.commit,
+        release_commit,
+        date,
+        previous_tag,
+        hide,
+        shallow,
+    })
+}
 
-    // One walk over the range.
+/// The release tag and commit, and the annotated tag object for its date.
+struct ReleasePoint {
+    tag: Option<String>,
+    tag_exists: bool,
+    commit: Oid,
+    tag_object: Option<Oid>,
+}
+
+/// The release from `target`: its tag when it exists, else the tag's future commit
+/// (`target.commit` or `HEAD`); without a tag, the highest matching tag on the commit.
+/// Fills `tags` when it had to read the tag index.
+fn release_point(
+    git: &Repository,
+    matchers: &Matchers<'_>,
+    target: &Target,
+    shallow: bool,
+    tags: &mut Option<walk::TagIndex>,
+) -> Result<ReleasePoint> {
+    let explicit = match &target.commit {
+        Some(spec) => Some(resolve_commit(git, spec, shallow)?),
+        None => None,
+    };
+    if let Some(name) = &target.tag {
+        if let Some((commit, object)) = walk::lookup_tag(git, name)? {
+            return Ok(ReleasePoint {
+                tag: Some(name.clone()),
+                tag_exists: true,
+                commit,
+                tag_object: object,
+            });
+        }
+        let commit = match explicit {
+            Some(c) => c,
+            None => head(git)?,
+        };
+        return Ok(ReleasePoint {
+            tag: Some(name.clone()),
+            tag_exists: false,
+            commit,
+            tag_object: None,
+        });
+    }
+    let commit = match explicit {
+        Some(c) => c,
+        None => head(git)?,
+    };
+    let index = tags.insert(matchers.tag_index(git)?);
+    Ok(match index.best_on(commit, matchers.prefix(), |_| true) {
+        Some(name) => ReleasePoint {
+            tag: Some(name.to_string()),
+            tag_exists: true,
+            commit,
+            tag_object: walk::lookup_tag(git, name)?.and_then(|(_, object)| object),
+        },
+        None => ReleasePoint {
+            tag: None,
+            tag_exists: false,
+            commit,
+            tag_object: None,
+        },
+    })
+}
+
+/// The range, walked once: one entry per commit, and what the path filter and a shallow
+/// boundary did.
+struct Walked {
+    entries: Vec<Entry>,
+    shallow_warning: Option<String>,
+    path_checked: usize,
+    path_kept: usize,
+}
+
+/// Walk the range newest first and read each commit into an [`Entry`]. A shallow boundary
+/// inside the range is an error with `on_shallow: error`, else a warning.
+fn walk_range<'r>(
+    git: &'r Repository,
+    reader: &'r read::Reader<'r>,
+    range: &'r ReleaseRange<'r>,
+    settings: &ChangelogSettings,
+    path_filter: Option<&walk::PathFilter>,
+    extra_types: &[String],
+    mailmap: Option<&git2::Mailmap>,
+) -> Result<Walked> {
     let mut cut: Option<Oid> = None;
     // A chain of single-parent commits (the common case) is read directly; anything else
     // (merges, a shallow boundary) goes through a revwalk.
-    let chain = if shallow.is_empty() {
-        walk::linear_range(&reader, &release_commit, hide)
+    let chain = if range.shallow.is_empty() {
+        walk::linear_range(reader, &range.release_commit, range.hide)
     } else {
         None
     };
     let walked: Box<dyn Iterator<Item = Result<RangeCommit<'_>>>> = match chain {
         Some(chain) => Box::new(chain.into_iter().map(Ok)),
-        None => Box::new(walk::range(&git, release, hide)?.map(|oid| {
+        None => Box::new(walk::range(git, range.release, range.hide)?.map(|oid| {
             let oid = oid.context("walking the history")?;
             git.find_commit(oid)
                 .map(RangeCommit::Git)
                 .with_context(|| format!("reading commit {oid}"))
         })),
     };
-    let mailmap = people::mailmap(&git);
-    let extra_types: Vec<String> = settings
-        .groups
-        .iter()
-        .flat_map(|g| g.types.iter().cloned())
-        .collect();
     let mut entries: Vec<Entry> = Vec::with_capacity(walked.size_hint().0);
     let (mut path_checked, mut path_kept) = (0_usize, 0_usize);
     let mut walked = walked.peekable();
     while let Some(commit) = walked.next() {
         let commit = commit?;
         let oid = commit.id();
-        if cut.is_none() && shallow.contains(&oid) {
+        if cut.is_none() && range.shallow.contains(&oid) {
             cut = Some(oid);
             if settings.on_shallow == OnShallow::Error {
                 return Err(input_with(
                     format!(
                         "the git history is shallow and cuts the release range: {}",
-                        shallow_detail(release, oid, previous_tag.as_deref())
+                        shallow_detail(range.release, oid, range.previous_tag.as_deref())
                     ),
                     SHALLOW_REMEDY,
                 ));
             }
         }
-        let merge = commit.parent_count() > 1;
-        // Lossy UTF-8 borrows the message unless it is invalid.
-        let message = String::from_utf8_lossy(commit.message_bytes());
-        let mr = if merge {
-            let parsed = parse_message(&message, false);
-            refs::parse_merge(&parsed.subject, &parsed.body, &oid.to_string())
-                .map(|mr| (mr, commit.parent_ids().collect::<Vec<_>>()))
-        } else {
-            None
-        };
-        let keep = (settings.include_merges || !merge)
-            && !parse::is_autosquash(&message)
-            && match &path_filter {
-                Some(filter) => {
-                    path_checked += 1;
-                    let next = walked.peek().and_then(|next| next.as_ref().ok());
-                    let parent_tree = first_parent_tree(&git, &commit, next)?;
-                    let touches = filter.touches(&git, commit.tree_id(), parent_tree)?;
-                    path_kept += usize::from(touches);
-                    touches
-                }
-                None => true,
+        // The path filter diffs trees: only for commits the other filters keep.
+        let touches = || -> Result<bool> {
+            let Some(filter) = path_filter else {
+                return Ok(true);
             };
-        // A commit the filters drop still counts for revert pairing, so only what it
-        // reverts is read.
-        entries.push(if keep {
-            let parsed = parse_message_with(&message, settings.conventional, &extra_types);
-            Entry {
-                id: oid,
-                reverts: parse::Reverts {
-                    shas: parsed.reverts.clone(),
-                    subject: parsed.reverted_subject.clone(),
-                },
-                subject: parsed.subject.clone(),
-                commit: Some(build_commit(&commit, parsed, merge, mailmap.as_ref())),
-                mr,
-            }
-        } else {
-            Entry {
-                id: oid,
-                reverts: parse::revert_of(&message, settings.conventional),
-                subject: parse::subject_of(&message),
-                commit: None,
-                mr,
-            }
-        });
+            path_checked += 1;
+            let next = walked.peek().and_then(|next| next.as_ref().ok());
+            let parent_tree = first_parent_tree(git, &commit, next)?;
+            let touches = filter.touches(git, commit.tree_id(), parent_tree)?;
+            path_kept += usize::from(touches);
+            Ok(touches)
+        };
+        let entry = entry_of(&commit, touches, settings, extra_types, mailmap)?;
+        entries.push(entry);
     }
     let shallow_warning = cut.map(|oid| {
         format!(
             "the git history is shallow and cuts the release range ({}); the changelog may be incomplete. To fix it, {SHALLOW_REMEDY}",
-            shallow_detail(release, oid, previous_tag.as_deref())
+            shallow_detail(range.release, oid, range.previous_tag.as_deref())
         )
     });
+    Ok(Walked {
+        entries,
+        shallow_warning,
+        path_checked,
+        path_kept,
+    })
+}
 
-    let mut warnings = selection::tag_pattern(&git, pattern, &settings.tag_pattern)?;
-    if path_checked > 0 && path_kept == 0 {
-        warnings.push(selection::paths_select_nothing(
-            &settings.paths,
-            path_checked,
-        ));
-    }
+/// One walked commit as an entry: parsed when the filters keep it (`touches` runs the
+/// path filter, last), else only what it reverts and its subject, for revert pairing.
+fn entry_of(
+    commit: &RangeCommit<'_>,
+    touches: impl FnOnce() -> Result<bool>,
+    settings: &ChangelogSettings,
+    extra_types: &[String],
+    mailmap: Option<&git2::Mailmap>,
+) -> Result<Entry> {
+    let oid = commit.id();
+    let merge = commit.parent_count() > 1;
+    // Lossy UTF-8 borrows the message unless it is invalid.
+    let message = String::from_utf8_lossy(commit.message_bytes());
+    let mr = if merge {
+        let parsed = parse_message(&message, false);
+        refs::parse_merge(&parsed.subject, &parsed.body, &oid.to_string())
+            .map(|mr| (mr, commit.parent_ids().collect::<Vec<_>>()))
+    } else {
+        None
+    };
+    let keep = (settings.include_merges || !merge) && !parse::is_autosquash(&message) && touches()?;
+    Ok(if keep {
+        let parsed = parse_message_with(&message, settings.conventional, extra_types);
+        Entry {
+            id: oid,
+            reverts: parse::Reverts {
+                shas: parsed.reverts.clone(),
+                subject: parsed.reverted_subject.clone(),
+            },
+            subject: parsed.subject.clone(),
+            commit: Some(build_commit(commit, parsed, merge, mailmap)),
+            mr,
+        }
+    } else {
+        Entry {
+            id: oid,
+            reverts: parse::revert_of(&message, settings.conventional),
+            subject: parse::subject_of(&message),
+            commit: None,
+            mr,
+        }
+    })
+}
 
+/// The commits the notes list, newest first: revert pairs dropped, merge requests
+/// attached, `exclude` and release commits left out (breaking changes kept when
+/// `protect_breaking`), and with `entries: merge_requests` one entry per merge request.
+fn select_entries(
+    git: &Repository,
+    mut entries: Vec<Entry>,
+    settings: &ChangelogSettings,
+    extra_types: &[String],
+    mailmap: Option<&git2::Mailmap>,
+) -> Result<Vec<Commit>> {
     drop_revert_pairs(&mut entries);
-    attach_merge_requests(&git, &mut entries)?;
+    attach_merge_requests(git, &mut entries)?;
     for entry in &mut entries {
         let Some(c) = &entry.commit else { continue };
         let excluded = settings.exclude.iter().any(|re| re.is_match(&c.subject))
@@ -466,27 +677,36 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         }
     }
     if settings.entries == Entries::MergeRequests {
-        merge_request_entries(&git, &mut entries, settings, &extra_types, mailmap.as_ref())?;
+        merge_request_entries(git, &mut entries, settings, extra_types, mailmap)?;
     }
-    let mut commits: Vec<Commit> = entries.into_iter().filter_map(|e| e.commit).collect();
+    Ok(entries.into_iter().filter_map(|e| e.commit).collect())
+}
 
-    // Groups: breaking first, then scopes and subjects, then types, then the default group.
-    let subjects: Vec<Option<Regex>> = settings
-        .groups
+/// The selected commits grouped: the visible commits (hidden groups' left out), the
+/// non-empty groups in the configured order, and the breaking changes.
+struct Grouped {
+    commits: Vec<Commit>,
+    groups: Vec<Group>,
+    breaking_changes: Vec<Commit>,
+}
+
+/// Groups: breaking first, then scopes and subjects, then types, then the default group.
+fn group_commits(mut commits: Vec<Commit>, specs: &[GroupSpec]) -> Grouped {
+    let subjects: Vec<Option<Regex>> = specs
         .iter()
         .map(|g| g.subject.as_deref().and_then(|re| Regex::new(re).ok()))
         .collect();
     let assigned: Vec<Option<usize>> = commits
         .iter()
-        .map(|c| group_of(c, &settings.groups, &subjects))
+        .map(|c| group_of(c, specs, &subjects))
         .collect();
-    let mut grouped: Vec<Vec<Commit>> = (0..settings.groups.len())
+    let mut grouped: Vec<Vec<Commit>> = (0..specs.len())
         .map(|i| Vec::with_capacity(assigned.iter().filter(|&&g| g == Some(i)).count()))
         .collect();
     let mut visible = Vec::with_capacity(commits.len());
     for (mut commit, group) in commits.drain(..).zip(assigned) {
         if let Some(i) = group {
-            let spec = &settings.groups[i];
+            let spec = &specs[i];
             if spec.hidden {
                 continue;
             }
@@ -498,9 +718,7 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
         }
         visible.push(commit);
     }
-    let commits = visible;
-    let groups = settings
-        .groups
+    let groups = specs
         .iter()
         .zip(grouped)
         .filter(|(_, commits)| !commits.is_empty())
@@ -510,31 +728,12 @@ pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Re
             commits,
         })
         .collect();
-    let breaking_changes = commits.iter().filter(|c| c.breaking).cloned().collect();
-    let contributors = people::contributors(
-        &reader,
-        &commits,
-        hide,
-        &settings.contributors,
-        mailmap.as_ref(),
-    )?;
-
-    Ok(Changelog {
-        version: tag
-            .as_deref()
-            .map_or_else(|| "unreleased".to_string(), |t| version_of(t, pattern)),
-        tag,
-        tag_exists,
-        previous_tag,
-        commit: release.to_string(),
-        date,
-        commits,
+    let breaking_changes = visible.iter().filter(|c| c.breaking).cloned().collect();
+    Grouped {
+        commits: visible,
         groups,
         breaking_changes,
-        contributors,
-        shallow_warning,
-        warnings,
-    })
+    }
 }
 
 /// A walked commit: its id, what it reverts and its subject (for pairing), the parsed

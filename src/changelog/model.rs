@@ -6,6 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::first_time::FirstTime;
+
 /// One release's changelog.
 #[derive(Debug, Clone, Serialize)]
 pub struct Changelog {
@@ -31,6 +33,10 @@ pub struct Changelog {
     /// Authors and co-authors in first-appearance order: one per person (same name or
     /// email), `.mailmap` applied, bots and `contributors.exclude` left out.
     pub contributors: Vec<Contributor>,
+    /// Which of `contributors` are new, computed on first read. `collect` has copied it
+    /// into each contributor's `first_time`; `collect_deferred` has not (they are `false`).
+    #[serde(skip)]
+    pub first_time: FirstTime,
     /// Set when the history is shallow, cuts the range and `on_shallow: warn`.
     pub shallow_warning: Option<String>,
     /// The configuration selects nothing: a `tag_pattern` that matches no tag or looks

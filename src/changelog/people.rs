@@ -88,8 +88,10 @@ fn exclude_set(globs: &[String]) -> Result<GlobSet> {
 
 /// Identities grouped into people: two identities with the same name or the same email
 /// (any case) are one person, shown as first seen.
-struct People {
-    people: Vec<Contributor>,
+#[derive(Debug)]
+pub(crate) struct People {
+    /// The people, in first-appearance order.
+    pub(crate) people: Vec<Contributor>,
     by_key: HashMap<String, usize>,
 }
 
@@ -126,16 +128,9 @@ impl People {
     }
 }
 
-/// The contributors of `commits` (authors and co-authors, in first-appearance order), with
-/// `first_time` set for those who authored no commit reachable from `before` (the previous
-/// release; with none, the whole history is the release and everyone is new).
-pub(crate) fn contributors(
-    reader: &Reader<'_>,
-    commits: &[Commit],
-    before: Option<Oid>,
-    settings: &ContributorSettings,
-    mailmap: Option<&Mailmap>,
-) -> Result<Vec<Contributor>> {
+/// The people of `commits` (authors and co-authors, in first-appearance order), bots and
+/// `contributors.exclude` left out; `first_time` not set.
+pub(crate) fn gather(commits: &[Commit], settings: &ContributorSettings) -> Result<People> {
     let exclude = exclude_set(&settings.exclude)?;
     let mut people = People {
         people: Vec::new(),
@@ -151,73 +146,83 @@ pub(crate) fn contributors(
             }
         }
     }
+    Ok(people)
+}
+
+/// For each of `people`, whether they authored no commit reachable from `before`. The walk
+/// stops as soon as every one of them has been seen; someone new is only known to be new
+/// once the whole history before the release has been read.
+pub(crate) fn first_time(
+    reader: &Reader<'_>,
+    people: &People,
+    before: Option<Oid>,
+    mailmap: Option<&Mailmap>,
+) -> Result<Vec<bool>> {
     let mut unseen = vec![true; people.people.len()];
-    if let Some(before) = before
-        && !people.people.is_empty()
-    {
-        let mut left = unseen.len();
-        // Marks the person behind an author seen before the release; true once everyone is.
-        let mut saw = |person: Person| {
-            let person = resolve(mailmap, person);
-            if let Some(i) = people.find(&person)
-                && unseen[i]
-            {
-                unseen[i] = false;
-                left -= 1;
-            }
-            left == 0
-        };
-        if reader.is_raw() {
-            // Every ancestor once, in any order (the order does not change who was seen),
-            // each read once; an identity already looked at is skipped without copying it.
-            let mut seen_ids = HashSet::new();
-            let mut identities: HashSet<Vec<u8>> = HashSet::new();
-            let mut key = Vec::new();
-            let mut stack = vec![before];
-            seen_ids.insert(before);
-            while let Some(oid) = stack.pop() {
-                let commit = reader
-                    .read(oid)
-                    .with_context(|| format!("reading commit {oid}"))?;
-                for parent in commit.parent_ids() {
-                    if seen_ids.insert(parent) {
-                        stack.push(parent);
-                    }
-                }
-                if let Some((name, email)) = commit.author_bytes() {
-                    key.clear();
-                    key.extend_from_slice(name);
-                    key.push(0);
-                    key.extend_from_slice(email);
-                    if identities.contains(key.as_slice()) {
-                        continue;
-                    }
-                    identities.insert(key.clone());
-                }
-                if saw(commit.author().0) {
-                    break;
+    let Some(before) = before else {
+        return Ok(unseen);
+    };
+    if people.people.is_empty() {
+        return Ok(unseen);
+    }
+    let mut left = unseen.len();
+    // Marks the person behind an author seen before the release; true once everyone is.
+    let mut saw = |person: Person| {
+        let person = resolve(mailmap, person);
+        if let Some(i) = people.find(&person)
+            && unseen[i]
+        {
+            unseen[i] = false;
+            left -= 1;
+        }
+        left == 0
+    };
+    if reader.is_raw() {
+        // Every ancestor once, in any order (the order does not change who was seen),
+        // each read once; an identity already looked at is skipped without copying it.
+        let mut seen_ids = HashSet::new();
+        let mut identities: HashSet<Vec<u8>> = HashSet::new();
+        let mut key = Vec::new();
+        let mut stack = vec![before];
+        seen_ids.insert(before);
+        while let Some(oid) = stack.pop() {
+            let commit = reader
+                .read(oid)
+                .with_context(|| format!("reading commit {oid}"))?;
+            for parent in commit.parent_ids() {
+                if seen_ids.insert(parent) {
+                    stack.push(parent);
                 }
             }
-        } else {
-            let mut walk = reader.repo().revwalk().context("starting a revwalk")?;
-            walk.push(before)
-                .context("walking the history before the release")?;
-            for oid in walk {
-                let oid = oid.context("walking the history before the release")?;
-                let commit = reader
-                    .read(oid)
-                    .with_context(|| format!("reading commit {oid}"))?;
-                if saw(commit.author().0) {
-                    break;
+            if let Some((name, email)) = commit.author_bytes() {
+                key.clear();
+                key.extend_from_slice(name);
+                key.push(0);
+                key.extend_from_slice(email);
+                if identities.contains(key.as_slice()) {
+                    continue;
                 }
+                identities.insert(key.clone());
+            }
+            if saw(commit.author().0) {
+                break;
+            }
+        }
+    } else {
+        let mut walk = reader.repo().revwalk().context("starting a revwalk")?;
+        walk.push(before)
+            .context("walking the history before the release")?;
+        for oid in walk {
+            let oid = oid.context("walking the history before the release")?;
+            let commit = reader
+                .read(oid)
+                .with_context(|| format!("reading commit {oid}"))?;
+            if saw(commit.author().0) {
+                break;
             }
         }
     }
-    let mut out = people.people;
-    for (c, new) in out.iter_mut().zip(unseen) {
-        c.first_time = new;
-    }
-    Ok(out)
+    Ok(unseen)
 }
 
 #[cfg(test)]

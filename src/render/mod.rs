@@ -9,11 +9,14 @@ use std::path::Path;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::changelog::{Changelog, Commit, Contributor, Group};
+use crate::changelog::{Changelog, Commit, Group};
 use crate::error::{InputError, input_with};
 
+mod contributors;
 pub mod filters;
 pub mod limit;
+
+pub use contributors::Contributors;
 
 /// Instructions one rendering may run (minijinja fuel): far above what a changelog of
 /// 100 000 commits needs, far below a runaway loop.
@@ -54,8 +57,9 @@ pub struct Context {
     pub groups: Vec<Group>,
     /// Commits with breaking changes.
     pub breaking_changes: Vec<Commit>,
-    /// Authors and co-authors, one per person, without bots; `first_time` marks new ones.
-    pub contributors: Vec<Contributor>,
+    /// Authors and co-authors, one per person, without bots; `first_time` marks new ones
+    /// (read from the history when first read).
+    pub contributors: Contributors,
     /// The release's assets.
     pub assets: Vec<AssetContext>,
     /// Link comparing the previous release with this one, when the forge is known.
@@ -127,11 +131,20 @@ impl Context {
             commits: cl.commits.clone(),
             groups: cl.groups.clone(),
             breaking_changes: cl.breaking_changes.clone(),
-            contributors: cl.contributors.clone(),
+            contributors: Contributors::new(cl.contributors.clone(), Some(cl.first_time.clone())),
             assets: Vec::new(),
             compare_url: None,
             env,
         }
+    }
+}
+
+impl Context {
+    /// The context as templates see it: `contributors` read `first_time` from the history
+    /// only when a template reads it.
+    #[must_use]
+    pub fn value(&self) -> Value {
+        contributors::as_objects(|| Value::from_serialize(self))
     }
 }
 
@@ -285,9 +298,13 @@ impl Renderer {
     /// # Errors
     /// A template error (undefined variable, bad filter), naming the template and line.
     pub fn notes(&self, ctx: &Context) -> anyhow::Result<String> {
-        let value = Value::from_serialize(ctx);
-        let out = render_bounded(&self.env, &self.notes_name, None, &value, MAX_NOTES)
-            .map_err(|f| match f {
+        let value = ctx.value();
+        let out = render_bounded(&self.env, &self.notes_name, None, &value, MAX_NOTES);
+        // A history that could not be read is not the template's fault.
+        if let Some(e) = ctx.contributors.failure() {
+            return Err(e.context("finding first-time contributors"));
+        }
+        let out = out.map_err(|f| match f {
                 Failure::Template(e) if e.kind() != minijinja::ErrorKind::OutOfFuel => {
                     template_error(&e)
                 }
@@ -315,7 +332,7 @@ impl Renderer {
         ctx: &Context,
         file: Option<Value>,
     ) -> Result<String, InputError> {
-        let base = Value::from_serialize(ctx);
+        let base = ctx.value();
         let value = match file {
             Some(file) => minijinja::context! { file => file, ..base },
             None => base,

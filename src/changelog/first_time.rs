@@ -1,0 +1,325 @@
+//! `first_time`: which contributors authored no commit before the release, computed when
+//! first asked for.
+//!
+//! Knowing that someone is new means reading every commit reachable from the previous
+//! release (24,500 commits for a release 2,500 commits after the start of a 27,000-commit
+//! history), many times the work of the rest of the changelog. Templates that never read
+//! `first_time` should not pay for it, so the changelog carries a [`FirstTime`] handle: the
+//! first read opens the repository again, walks the history once (stopping as soon as every
+//! contributor has been seen) and keeps the answer for every later read.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use anyhow::{Context as _, Result, anyhow};
+use git2::{Oid, Repository, RepositoryOpenFlags};
+
+use super::people::{self, People};
+use super::read::Reader;
+
+/// Which contributors are new, in the order of `Changelog::contributors`; shared by every
+/// clone, computed at most once.
+#[derive(Clone)]
+pub struct FirstTime(Arc<Inner>);
+
+struct Inner {
+    /// What the computation needs, taken by the first read.
+    job: Mutex<Option<Job>>,
+    /// The answer, or the error (as text: it is handed to every reader).
+    done: OnceLock<Result<Vec<bool>, String>>,
+}
+
+/// The history to read: the repository (opened again, as `collect` opened it), the previous
+/// release, and the people to look for.
+struct Job {
+    repo: PathBuf,
+    before: Oid,
+    people: People,
+}
+
+impl FirstTime {
+    /// Already known: `values[i]` for the i-th contributor.
+    pub(crate) fn known(values: Vec<bool>) -> Self {
+        let done = OnceLock::new();
+        let _ = done.set(Ok(values));
+        Self(Arc::new(Inner {
+            job: Mutex::new(None),
+            done,
+        }))
+    }
+
+    /// Computed on first read: who of `people` authored no commit reachable from `before`
+    /// in the repository at (or above) `repo`. Without a previous release everyone is new.
+    pub(crate) fn deferred(repo: PathBuf, before: Option<Oid>, people: People) -> Self {
+        match before {
+            Some(before) if !people.people.is_empty() => Self(Arc::new(Inner {
+                job: Mutex::new(Some(Job {
+                    repo,
+                    before,
+                    people,
+                })),
+                done: OnceLock::new(),
+            })),
+            _ => Self::known(vec![true; people.people.len()]),
+        }
+    }
+
+    /// Whether the i-th contributor is new, for each; the history is read on the first call.
+    ///
+    /// # Errors
+    /// The repository or a commit before the release cannot be read.
+    pub fn get(&self) -> Result<&[bool]> {
+        let done = self.0.done.get_or_init(|| {
+            let job = self
+                .0
+                .job
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            match job {
+                Some(job) => job.run().map_err(|e| format!("{e:#}")),
+                None => Err("the search for first-time contributors was interrupted".to_owned()),
+            }
+        });
+        match done {
+            Ok(values) => Ok(values),
+            Err(message) => Err(anyhow!("{message}")),
+        }
+    }
+
+    /// Whether the history has been read (or nothing needed reading).
+    #[must_use]
+    pub fn is_known(&self) -> bool {
+        self.0.done.get().is_some()
+    }
+}
+
+impl Job {
+    fn run(self) -> Result<Vec<bool>> {
+        let git = Repository::open_ext(
+            &self.repo,
+            RepositoryOpenFlags::empty(),
+            std::iter::empty::<&str>(),
+        )
+        .with_context(|| {
+            format!(
+                "opening the repository at {} to find first-time contributors",
+                self.repo.display()
+            )
+        })?;
+        let reader = Reader::new(&git);
+        let mailmap = people::mailmap(&git);
+        people::first_time(&reader, &self.people, Some(self.before), mailmap.as_ref())
+    }
+}
+
+impl fmt::Debug for FirstTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.done.get() {
+            Some(Ok(values)) => f.debug_tuple("FirstTime").field(values).finish(),
+            Some(Err(e)) => f.debug_tuple("FirstTime").field(e).finish(),
+            None => f.write_str("FirstTime(not read yet)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashSet};
+
+    use git2::{Signature, Time};
+
+    use super::*;
+    use crate::changelog::{ChangelogSettings, Target, collect, collect_deferred};
+    use crate::render::{CiTemplateContext, Context, ProjectContext, Renderer};
+
+    /// A linear history written with git2, one minute apart: Bob's only commit is the
+    /// first, then 300 commits by Ada, `v1.0.0`, then the release by Ada, Bob (back after
+    /// the long gap) and Cy (new).
+    fn history() -> (tempfile::TempDir, Oid) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let mut parent: Option<Oid> = None;
+        let mut time = 1_600_000_000;
+        let mut commit = |who: (&str, &str), subject: &str| {
+            time += 60;
+            let sig = Signature::new(who.0, who.1, &Time::new(time, 0)).unwrap();
+            let mut tb = repo.treebuilder(None).unwrap();
+            let blob = repo.blob(subject.as_bytes()).unwrap();
+            tb.insert("file", blob, 0o100_644).unwrap();
+            let tree = repo.find_tree(tb.write().unwrap()).unwrap();
+            let parents: Vec<git2::Commit<'_>> = parent
+                .iter()
+                .map(|p| repo.find_commit(*p).unwrap())
+                .collect();
+            let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+            let id = repo
+                .commit(Some("HEAD"), &sig, &sig, subject, &tree, &parents)
+                .unwrap();
+            parent = Some(id);
+            id
+        };
+        let (ada, bob, cy) = (
+            ("Ada", "ada@example.com"),
+            ("Bob", "bob@example.com"),
+            ("Cy", "cy@example.com"),
+        );
+        let mut previous = commit(bob, "feat: start");
+        for i in 0..300 {
+            previous = commit(ada, &format!("fix: change {i}"));
+        }
+        commit(ada, "feat: a");
+        commit(bob, "feat: b");
+        commit(cy, "feat: c");
+        let previous_commit = repo.find_commit(previous).unwrap();
+        repo.tag_lightweight("v1.0.0", previous_commit.as_object(), false)
+            .unwrap();
+        (dir, previous)
+    }
+
+    fn people_of(names: &[(&str, &str)]) -> People {
+        let commits: Vec<crate::changelog::Commit> = names
+            .iter()
+            .map(|(name, email)| crate::changelog::Commit {
+                id: String::new(),
+                short_id: String::new(),
+                subject: String::new(),
+                description: String::new(),
+                body: String::new(),
+                r#type: None,
+                scope: None,
+                breaking: false,
+                breaking_description: None,
+                footers: Vec::new(),
+                author: crate::changelog::Person {
+                    name: (*name).into(),
+                    email: (*email).into(),
+                },
+                co_authors: Vec::new(),
+                date: chrono::DateTime::UNIX_EPOCH,
+                group: String::new(),
+                merge: false,
+                revert: None,
+                reverts: Vec::new(),
+                url: None,
+                refs: Vec::new(),
+                mr: None,
+            })
+            .collect();
+        people::gather(&commits, &crate::changelog::ContributorSettings::default()).unwrap()
+    }
+
+    /// Who authored any commit reachable from `before`, by a full walk.
+    fn all_authors(repo: &Repository, before: Oid) -> HashSet<String> {
+        let mut walk = repo.revwalk().unwrap();
+        walk.push(before).unwrap();
+        walk.map(|oid| {
+            let c = repo.find_commit(oid.unwrap()).unwrap();
+            c.author().email().unwrap().to_owned()
+        })
+        .collect()
+    }
+
+    #[test]
+    fn the_early_stop_finds_what_a_full_walk_finds() {
+        let (dir, previous) = history();
+        let repo = Repository::open(dir.path()).unwrap();
+        let reader = Reader::new(&repo);
+        let seen = all_authors(&repo, previous);
+        for names in [
+            vec![("Ada", "ada@example.com"), ("Bob", "bob@example.com")],
+            vec![
+                ("Ada", "ada@example.com"),
+                ("Bob", "bob@example.com"),
+                ("Cy", "cy@example.com"),
+            ],
+            vec![("Bob", "bob@example.com")],
+            vec![("Cy", "cy@example.com")],
+        ] {
+            let people = people_of(&names);
+            let fast = people::first_time(&reader, &people, Some(previous), None).unwrap();
+            let full: Vec<bool> = names.iter().map(|(_, e)| !seen.contains(*e)).collect();
+            assert_eq!(fast, full, "{names:?}");
+        }
+        let people = people_of(&[("Bob", "bob@example.com"), ("Cy", "cy@example.com")]);
+        assert_eq!(
+            people::first_time(&reader, &people, Some(previous), None).unwrap(),
+            vec![false, true],
+            "Bob is back after 300 commits, Cy is new"
+        );
+    }
+
+    fn render(dir: &std::path::Path, template: &str, deferred: bool) -> (String, Context) {
+        let settings = ChangelogSettings::default();
+        let target = Target {
+            tag: Some("v1.1.0".into()),
+            commit: None,
+        };
+        let cl = if deferred {
+            collect_deferred(dir, &settings, &target).unwrap()
+        } else {
+            collect(dir, &settings, &target).unwrap()
+        };
+        let ctx = Context::new(
+            &cl,
+            ProjectContext::default(),
+            CiTemplateContext::default(),
+            BTreeMap::new(),
+        );
+        let file = dir.join("t.j2");
+        std::fs::write(&file, template).unwrap();
+        let renderer = Renderer::new(Some(&file)).unwrap();
+        (renderer.notes(&ctx).unwrap(), ctx)
+    }
+
+    #[test]
+    fn first_time_read_lazily_is_what_collect_computes() {
+        let (dir, _) = history();
+        let eager = collect(
+            dir.path(),
+            &ChangelogSettings::default(),
+            &Target {
+                tag: Some("v1.1.0".into()),
+                commit: None,
+            },
+        )
+        .unwrap();
+        let flags: Vec<(&str, bool)> = eager
+            .contributors
+            .iter()
+            .map(|c| (c.name.as_str(), c.first_time))
+            .collect();
+        assert_eq!(flags, vec![("Cy", true), ("Bob", false), ("Ada", false)]);
+
+        let each = "{% for p in contributors %}{{ p.name }}={{ p.first_time }} {% endfor %}";
+        let (lazy, ctx) = render(dir.path(), each, true);
+        assert_eq!(lazy.trim(), "Cy=True Bob=False Ada=False");
+        assert!(ctx.contributors.first_time_known());
+        assert_eq!(render(dir.path(), each, false).0, lazy);
+        // Read by a filter, or printed whole: the same values.
+        let (json, _) = render(dir.path(), "{{ contributors | tojson }}", true);
+        assert_eq!(
+            json,
+            render(dir.path(), "{{ contributors | tojson }}", false).0
+        );
+        assert!(json.contains(r#""first_time":true"#), "{json}");
+
+        // Not read: not computed; the JSON output still has the true values.
+        let (names, ctx) = render(
+            dir.path(),
+            "{{ contributors | map(attribute='name') | join(',') }}",
+            true,
+        );
+        assert_eq!(names.trim(), "Cy,Bob,Ada");
+        assert!(!ctx.contributors.first_time_known());
+        let json = serde_json::to_value(&ctx).unwrap();
+        let firsts: Vec<bool> = json["contributors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["first_time"].as_bool().unwrap())
+            .collect();
+        assert_eq!(firsts, vec![true, false, false]);
+    }
+}
