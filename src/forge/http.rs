@@ -18,6 +18,8 @@
 //!   budget plus the time to send its bytes at [`MIN_UPLOAD_RATE`]. An answer's body that
 //!   stalls for [`IDLE_TIMEOUT`] fails at once. A server that cannot be reached is tried
 //!   [`CONNECT_ATTEMPTS`] times in quick succession, not for the whole budget.
+//! - **Connections are bounded.** At most `--concurrency` TCP connections are open to each
+//!   origin ([`connections`]), whatever the timing of the client's pool.
 //! - **Paging ends.** [`Pager`] stops a listing at [`MAX_PAGES`] pages or when a page comes
 //!   round again.
 
@@ -33,6 +35,8 @@ use secrecy::ExposeSecret;
 
 use crate::manifest::raw::ForgeKind;
 use crate::settings::{CaSource, Settings, Token};
+
+pub mod connections;
 
 /// The largest answer relsync reads (releases, lists of 100 items are far smaller).
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -343,6 +347,8 @@ pub struct Http {
     allowed: Arc<Vec<Origin>>,
     /// Said once, before the first request, when there is no token.
     anonymous: Option<Arc<(AtomicBool, String)>>,
+    /// The connections open to each origin, at most the concurrency bound.
+    limit: connections::Limit,
     /// Total time a request may take, retries included.
     pub budget: Duration,
 }
@@ -411,6 +417,8 @@ impl Http {
             // the answer's headers, which would cut long uploads short. Each request gets a
             // deadline instead, and body reads an idle timeout (`read_capped`).
             .connect_timeout(Duration::from_secs(10).min(budget));
+        let limit = connections::Limit::new(settings.concurrency);
+        builder = builder.connector_layer(limit.clone());
         if let Some(ca) = &settings.ca {
             let pem = match ca {
                 CaSource::Inline(pem) => pem.clone().into_bytes(),
@@ -475,6 +483,7 @@ impl Http {
                 .filter(|s| !s.is_empty()),
             allowed,
             anonymous,
+            limit,
             budget,
         })
     }
@@ -628,6 +637,7 @@ impl Http {
             after: self.budget.max(after),
         };
         let started = Instant::now();
+        let _in_flight = self.limit.request(origin.as_ref());
         let work = async {
             let resp = client
                 .execute(req)
@@ -635,11 +645,19 @@ impl Http {
                 .map_err(|e| self.transport_error(&e, &method, &path, origin.as_ref()))?;
             self.answer(resp, &method, &path, origin.as_ref()).await
         };
+        let work = connections::IN_REQUEST.scope((), work);
         let result = match tokio::time::timeout_at(deadline.into(), work).await {
             Ok(Err(HttpError::Transport { .. })) if Instant::now() >= deadline => Err(timeout()),
             Ok(r) => r,
             Err(_) => Err(timeout()),
         };
+        // A transport failure or a timeout leaves the request's connection closed.
+        if matches!(
+            result,
+            Err(HttpError::Transport { .. } | HttpError::Timeout { .. })
+        ) {
+            self.limit.closed(origin.as_ref());
+        }
         // `-v`: one line per request, once its answer is in.
         let ms = started.elapsed().as_millis();
         match &result {
@@ -670,10 +688,25 @@ impl Http {
         let status = resp.status();
         let headers = resp.headers().clone();
         let url = resp.url().clone();
+        // The connection is closed after this answer (`Connection: close`), or when the body
+        // is not read to its end; the connection bound counts it once.
+        let closing = headers
+            .get(reqwest::header::CONNECTION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        if closing {
+            self.limit.closed(Origin::of(&url).as_ref());
+        }
+        let lost = || {
+            if !closing {
+                self.limit.closed(Origin::of(&url).as_ref());
+            }
+        };
         if status.is_success() {
             let body = match read_capped(&mut resp, MAX_BODY).await {
                 Ok((body, true)) => body,
                 Ok((_, false)) => {
+                    lost();
                     return Err(HttpError::TooLarge {
                         method: method.clone(),
                         path: path.to_owned(),
@@ -704,10 +737,17 @@ impl Http {
         }
         // Partial or unreadable error bodies still give what they can; dropping the rest
         // closes the connection.
-        let body = read_capped(&mut resp, MAX_ERROR_BODY)
-            .await
-            .map(|(b, _)| b)
-            .unwrap_or_default();
+        let body = match read_capped(&mut resp, MAX_ERROR_BODY).await {
+            Ok((b, true)) => b,
+            Ok((b, false)) => {
+                lost();
+                b
+            }
+            Err(_) => {
+                lost();
+                Bytes::new()
+            }
+        };
         drop(resp);
         if status.is_redirection() {
             let raw = headers

@@ -143,6 +143,9 @@ pub struct HttpReq {
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The body's sha256 (hex) when the server hashed it before taking the emulator's lock
+    /// (uploads), so that concurrent uploads are hashed in parallel as on a real server.
+    pub sha256: Option<String>,
 }
 
 impl HttpReq {
@@ -153,6 +156,7 @@ impl HttpReq {
             query: head.query.clone(),
             headers: head.headers.clone(),
             body,
+            sha256: None,
         }
     }
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -734,9 +738,11 @@ where
     }
 }
 
-/// Reads the whole request body; `Err` with what arrived when the client broke off.
-pub async fn read_body(body: Body) -> Result<Vec<u8>, Vec<u8>> {
-    let mut content = Vec::new();
+/// Reads the whole request body; `Err` with what arrived when the client broke off. `expected`
+/// (the `Content-Length`, up to 64 MiB) is reserved up front, so a large upload is not copied
+/// again each time the buffer grows.
+pub async fn read_body(body: Body, expected: usize) -> Result<Vec<u8>, Vec<u8>> {
+    let mut content = Vec::with_capacity(expected.min(64 << 20));
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         match chunk {
@@ -758,7 +764,10 @@ pub async fn receive<S, F: RandomFault>(
         let mut g = shared.lock();
         (g.faults.pick(&head.method, &head.path), g.latency)
     };
-    let body = read_body(req.into_body()).await;
+    let expected = header(&head.headers, "content-length")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let body = read_body(req.into_body(), expected).await;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::super::emu_common::{self, Conn, HttpReq, Resp, echo_token, receive};
 use super::Fault;
 use super::api::{self, Host};
-use super::model::State;
+use super::model::{State, sha256_hex};
 
 pub(super) type Shared = emu_common::Shared<State, Fault>;
 
@@ -84,19 +84,27 @@ pub(super) async fn handle(
 ) -> axum::response::Response {
     let (mut head, fault, body) = receive(&shared, req).await;
 
-    let mut g = shared.lock();
-    g.state.request_seq += 1;
-    let seq = g.state.request_seq;
-    let host = g.state.host_of(&head.path);
+    let (seq, host) = {
+        let mut g = shared.lock();
+        g.state.request_seq += 1;
+        (g.state.request_seq, g.state.host_of(&head.path))
+    };
     head.upload = head.method == "POST" && host == Host::Uploads;
     let body = match body {
         Ok(b) => b,
         Err(partial) => {
-            g.record(&head, 0, &partial);
+            shared.lock().record(&head, 0, &partial);
             return conn.drop_response();
         }
     };
-    let http = HttpReq::new(&head, body);
+    let mut http = HttpReq::new(&head, body);
+    // GitHub's upload host streams each asset to storage on its own; no lock on the
+    // repository is held while the bytes are digested. The emulator hashes an upload before
+    // it locks its state, so concurrent uploads are hashed in parallel, not one after another.
+    if head.upload {
+        http.sha256 = Some(sha256_hex(&http.body));
+    }
+    let mut g = shared.lock();
 
     let mut exhausted = None;
     let pre = match fault {

@@ -89,7 +89,10 @@ pub(crate) fn upload(state: &mut State, req: &HttpReq, cred: &Cred, rest: &str) 
         state: "uploaded".into(),
         content_type,
         content: req.body.clone(),
-        digest: Some(format!("sha256:{}", sha256_hex(&req.body))),
+        digest: Some(format!(
+            "sha256:{}",
+            req.sha256.clone().unwrap_or_else(|| sha256_hex(&req.body))
+        )),
         created_at: now,
         updated_at: now,
     };
