@@ -845,7 +845,6 @@ fn check_unique(
     Ok(())
 }
 
-
 /// Whether a version has a semver pre-release part (`1.2.0-rc.1`).
 #[must_use]
 pub fn is_semver_prerelease(version: &str) -> bool {

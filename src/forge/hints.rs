@@ -478,7 +478,10 @@ mod tests {
                         "{forge:?} {class:?} {op:?}: {h}"
                     );
                     if class == StatusClass::Unauthorized {
-                        assert!(h.contains(crate::forge::layout::own_token_variable(forge)), "{forge:?} {op:?}: {h}");
+                        assert!(
+                            h.contains(crate::forge::layout::own_token_variable(forge)),
+                            "{forge:?} {op:?}: {h}"
+                        );
                     } else {
                         assert!(h.contains(&op.what(forge)), "{forge:?} {op:?}: {h}");
                     }

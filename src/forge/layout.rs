@@ -243,7 +243,6 @@ impl Layout {
     }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Facts of each forge that hold without asking its server.
 

@@ -228,11 +228,7 @@ fn bench_writes_against_a_forge_20ms_away() {
             serial: links_scenario(true, 1),
             concurrent: links_scenario(true, 8),
         },
-        Figures {
-            name: "20 x 5 MB assets uploaded (GitHub)",
-            serial: uploads_scenario(1),
-            concurrent: uploads_scenario(8),
-        },
+        uploads_median_of(5),
     ];
     println!("| scenario | one at a time | 8 at once | speed-up | connections (8 at once) |");
     println!("|---|---|---|---|---|");
@@ -245,5 +241,24 @@ fn bench_writes_against_a_forge_20ms_away() {
             f.serial.0 / f.concurrent.0,
             f.concurrent.1
         );
+    }
+}
+
+/// The uploads take about a second, so one run is noise on a shared machine: `runs` of each,
+/// one at a time and at once alternating, and the median of each.
+fn uploads_median_of(runs: usize) -> Figures {
+    let (mut serial, mut concurrent) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        serial.push(uploads_scenario(1));
+        concurrent.push(uploads_scenario(8));
+    }
+    let median = |mut v: Vec<(f64, usize)>| {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v[v.len() / 2]
+    };
+    Figures {
+        name: "20 x 5 MB assets uploaded (GitHub), median of 5",
+        serial: median(serial),
+        concurrent: median(concurrent),
     }
 }
