@@ -22,7 +22,7 @@ pub use refs::{link, parse_merge, parse_refs};
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, TimeZone as _, Utc};
@@ -63,6 +63,8 @@ pub struct ChangelogSettings {
     pub entries: Entries,
     /// Who is listed as a contributor.
     pub contributors: ContributorSettings,
+    /// The globs above, compiled by [`ChangelogSettings::compile`]; `None`: compiled on use.
+    pub compiled: Option<Arc<CompiledGlobs>>,
 }
 
 /// `changelog.contributors`.
@@ -158,6 +160,7 @@ impl Default for ChangelogSettings {
             skip_release_commits: true,
             entries: Entries::Commits,
             contributors: ContributorSettings::default(),
+            compiled: None,
         }
     }
 }
@@ -289,7 +292,7 @@ pub fn collect_deferred(
         &reader,
         &range,
         settings,
-        matchers.paths.as_ref(),
+        matchers.globs.paths.as_ref(),
         &extra_types,
         mailmap.as_ref(),
     )?;
@@ -361,31 +364,68 @@ fn open(repo: &Path) -> Result<Repository> {
 struct Matchers<'s> {
     /// `tag_pattern`, `*` when empty.
     pattern: &'s str,
+    globs: Arc<CompiledGlobs>,
+}
+
+/// `tag_pattern`, `ignore_tags` and `paths`, compiled (see [`ChangelogSettings::compile`]).
+#[derive(Debug)]
+pub struct CompiledGlobs {
     tags: globset::GlobMatcher,
     ignore: GlobSet,
     paths: Option<walk::PathFilter>,
 }
 
-impl<'s> Matchers<'s> {
-    fn new(settings: &'s ChangelogSettings) -> Result<Self> {
-        let pattern = if settings.tag_pattern.is_empty() {
-            "*"
-        } else {
-            settings.tag_pattern.as_str()
-        };
-        let tags = walk::tag_glob(pattern).map_err(|e| {
-            input(format!(
-                "changelog.tag_pattern: `{pattern}` is not a valid glob: {e}"
-            ))
-        })?;
+impl CompiledGlobs {
+    fn of(settings: &ChangelogSettings) -> Result<Self> {
+        let pattern = tag_pattern_or_any(settings);
+        let tags = crate::matchers::tag_glob(pattern)
+            .map(|g| g.compile_matcher())
+            .map_err(|e| {
+                input(format!(
+                    "changelog.tag_pattern: `{pattern}` is not a valid glob: {e}"
+                ))
+            })?;
         let ignore = ignore_set(&settings.ignore_tags)?;
         let paths = walk::PathFilter::new(&settings.paths)
             .map_err(|e| input(format!("changelog.paths: invalid glob: {e}")))?;
         Ok(Self {
-            pattern,
             tags,
             ignore,
             paths,
+        })
+    }
+}
+
+fn tag_pattern_or_any(settings: &ChangelogSettings) -> &str {
+    if settings.tag_pattern.is_empty() {
+        "*"
+    } else {
+        settings.tag_pattern.as_str()
+    }
+}
+
+impl ChangelogSettings {
+    /// Compiles `tag_pattern`, `ignore_tags` and `paths` once (the manifest's resolution
+    /// does, after checking each pattern), so that collecting does not compile them again.
+    /// Call it again after changing one of them; without it they are compiled on use.
+    ///
+    /// # Errors
+    /// A pattern that is not a valid glob (input error naming the key).
+    pub fn compile(&mut self) -> Result<()> {
+        self.compiled = Some(Arc::new(CompiledGlobs::of(self)?));
+        Ok(())
+    }
+}
+
+impl<'s> Matchers<'s> {
+    fn new(settings: &'s ChangelogSettings) -> Result<Self> {
+        let globs = match &settings.compiled {
+            Some(c) => Arc::clone(c),
+            None => Arc::new(CompiledGlobs::of(settings)?),
+        };
+        Ok(Self {
+            pattern: tag_pattern_or_any(settings),
+            globs,
         })
     }
 
@@ -396,7 +436,7 @@ impl<'s> Matchers<'s> {
 
     /// Every tag matching the pattern, peeled.
     fn tag_index(&self, git: &Repository) -> Result<walk::TagIndex> {
-        walk::TagIndex::read(git, |name| self.tags.is_match(name))
+        walk::TagIndex::read(git, |name| self.globs.tags.is_match(name))
     }
 }
 
@@ -446,7 +486,7 @@ fn resolve_range<'r>(
         };
         let tag = point.tag.as_deref();
         let found = walk::nearest_tag(reader, &release_commit, &index, matchers.prefix(), |n| {
-            Some(n) != tag && !matchers.ignore.is_match(n)
+            Some(n) != tag && !matchers.globs.ignore.is_match(n)
         })?;
         match found {
             Some((name, commit)) => (Some(name), Some(commit)),

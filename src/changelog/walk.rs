@@ -347,6 +347,7 @@ fn path_glob(pattern: &str) -> Result<Glob, globset::Error> {
 
 /// Limits the range to commits that touch some paths: a pathspec-limited tree diff against
 /// the first parent, then a glob check on the changed paths.
+#[derive(Debug)]
 pub(crate) struct PathFilter {
     globs: GlobSet,
     /// `!`-negated globs: a path they match does not count.

@@ -555,6 +555,9 @@ impl Manifest {
             exclude_bots: people.exclude_bots.unwrap_or(true),
             exclude,
         };
+        // Checked key by key above, so this compiles; each matcher is compiled here, once.
+        cl.compile()
+            .map_err(|e| self.error("changelog", e.to_string(), "fix the glob it names"))?;
         self.changelog = cl.clone();
         Ok(())
     }

@@ -107,3 +107,31 @@ fn negated_paths_leave_paths_out() {
     assert_eq!(subjects, vec!["fix(web): second"]);
     assert!(log.warnings.is_empty());
 }
+
+#[test]
+fn the_manifest_compiles_the_changelog_globs_once_and_collect_reads_them_compiled() {
+    let r = tagged();
+    let yaml = "changelog:\n  tag_pattern: \"v{0,1}.*\"\n  ignore_tags: [\"*-rc*\"]\n  paths: [\"services/**\", \"!services/api/**\"]\n";
+    let m = relsync::manifest::from_str(yaml, &r.path().join("release.yml"), r.path()).unwrap();
+    assert!(
+        m.changelog.compiled.is_some(),
+        "resolving compiles the globs"
+    );
+    let compiled = collect(r.path(), &m.changelog, &Target::default()).unwrap();
+    let on_use = ChangelogSettings {
+        compiled: None,
+        ..m.changelog.clone()
+    };
+    let fresh = collect(r.path(), &on_use, &Target::default()).unwrap();
+    let subjects = |log: &relsync::changelog::Changelog| -> Vec<String> {
+        log.commits.iter().map(|c| c.subject.clone()).collect()
+    };
+    assert_eq!(
+        subjects(&compiled),
+        ["fix(web): second"],
+        "only services/web counts"
+    );
+    assert_eq!(subjects(&compiled), subjects(&fresh));
+    assert_eq!(compiled.previous_tag, fresh.previous_tag);
+    assert_eq!(compiled.previous_tag.as_deref(), Some("v1.0.0"));
+}
