@@ -97,7 +97,7 @@ impl Gitea {
                 "give the project as `owner/repo`",
             ));
         }
-        let (api, web) = super::http::api_roots(server, "/api/v1");
+        let (api, web) = super::layout::api_roots(ForgeKind::Gitea, server);
         let token = settings.token.clone();
         Ok(Self {
             http: Http::new(

@@ -52,13 +52,11 @@ impl Github {
             ));
         }
         let api = server.trim_end_matches('/').to_owned();
-        let web = settings.ci.server_url.clone().unwrap_or_else(|| {
-            if api == "https://api.github.com" {
-                "https://github.com".into()
-            } else {
-                api.trim_end_matches("/api/v3").to_owned()
-            }
-        });
+        let web = settings
+            .ci
+            .server_url
+            .clone()
+            .unwrap_or_else(|| super::layout::web_root(&api).to_owned());
         let token = settings.token.clone();
         // Assets go to the upload origin (`uploads.github.com`; GHES uses its own origin).
         let mut origins = vec![api.as_str()];

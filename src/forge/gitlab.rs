@@ -86,7 +86,7 @@ impl Gitlab {
     /// # Errors
     /// A bad CA bundle or token.
     pub fn new(settings: &Settings, server: &str, project: &str) -> anyhow::Result<Self> {
-        let (api, web) = super::http::api_roots(server, "/api/v4");
+        let (api, web) = super::layout::api_roots(ForgeKind::Gitlab, server);
         let token = settings.token.clone();
         let style = match token.as_ref().map(|t| t.kind) {
             Some(TokenKind::Job) => AuthStyle::Header("job-token"),

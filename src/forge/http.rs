@@ -961,16 +961,6 @@ pub fn no_token_hint(
     })
 }
 
-/// `(api root, web root)` for a server given as either (`https://h` or `https://h/api/v4`).
-#[must_use]
-pub fn api_roots(server: &str, api_path: &str) -> (String, String) {
-    let server = server.trim_end_matches('/');
-    match server.strip_suffix(api_path) {
-        Some(web) => (server.to_owned(), web.to_owned()),
-        None => (format!("{server}{api_path}"), server.to_owned()),
-    }
-}
-
 /// A request error as the user reads it: what could not be done, why (status and the
 /// server's message), and, when there is one, what to do about it.
 #[must_use]

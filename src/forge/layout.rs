@@ -267,6 +267,29 @@ pub const fn own_token_variable(kind: ForgeKind) -> &'static str {
     token_variables(kind)[0]
 }
 
+/// The REST API's path below a forge's web root: GitLab `/api/v4`, Tencent Git `/api/v3`,
+/// GitHub Enterprise Server `/api/v3` (github.com's is `https://api.github.com`), Gitea and
+/// Forgejo `/api/v1`.
+#[must_use]
+pub const fn api_path(kind: ForgeKind) -> &'static str {
+    match kind {
+        ForgeKind::Gitlab => "/api/v4",
+        ForgeKind::Tgit | ForgeKind::Github => "/api/v3",
+        ForgeKind::Gitea => "/api/v1",
+    }
+}
+
+/// `(api root, web root)` of `kind`'s server given as either (`https://h` or `https://h/api/v4`
+/// for GitLab).
+#[must_use]
+pub fn api_roots(kind: ForgeKind, server: &str) -> (String, String) {
+    let server = server.trim_end_matches('/');
+    match server.strip_suffix(api_path(kind)) {
+        Some(web) => (server.to_owned(), web.to_owned()),
+        None => (format!("{server}{}", api_path(kind)), server.to_owned()),
+    }
+}
+
 /// Tencent Git's attachment size limit.
 pub const TGIT_MAX_ATTACHMENT: u64 = 200 * 1024 * 1024;
 
@@ -383,6 +406,31 @@ impl DescriptionLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_roots_take_a_web_root_or_an_api_root() {
+        for (kind, api) in [
+            (ForgeKind::Gitlab, "/api/v4"),
+            (ForgeKind::Tgit, "/api/v3"),
+            (ForgeKind::Gitea, "/api/v1"),
+        ] {
+            let both = (format!("https://h.example{api}"), "https://h.example".to_owned());
+            assert_eq!(api_roots(kind, "https://h.example/"), both);
+            assert_eq!(api_roots(kind, &format!("https://h.example{api}/")), both);
+        }
+        assert_eq!(web_root("https://api.github.com"), "https://github.com");
+        assert_eq!(web_root("https://ghes.example/api/v3"), "https://ghes.example");
+    }
+
+    #[test]
+    fn each_forge_names_its_own_token_variable_first() {
+        assert_eq!(own_token_variable(ForgeKind::Gitlab), "GITLAB_TOKEN");
+        assert_eq!(own_token_variable(ForgeKind::Tgit), "TGIT_TOKEN");
+        assert_eq!(own_token_variable(ForgeKind::Github), "GITHUB_TOKEN");
+        assert_eq!(own_token_variable(ForgeKind::Gitea), "GITEA_TOKEN");
+        assert!(token_variables(ForgeKind::Gitea).contains(&"GITHUB_TOKEN"));
+        assert!(token_variables(ForgeKind::Gitlab).contains(&"CI_JOB_TOKEN"));
+    }
 
     fn gitlab() -> Layout {
         Layout::new(

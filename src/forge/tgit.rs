@@ -34,7 +34,7 @@ impl Tgit {
     /// # Errors
     /// A bad CA bundle or token.
     pub fn new(settings: &Settings, server: &str, project: &str) -> anyhow::Result<Self> {
-        let (api, web) = super::http::api_roots(server, "/api/v3");
+        let (api, web) = super::layout::api_roots(ForgeKind::Tgit, server);
         let token = settings.token.clone();
         Ok(Self {
             http: Http::new(
