@@ -414,12 +414,18 @@ mod tests {
             (ForgeKind::Tgit, "/api/v3"),
             (ForgeKind::Gitea, "/api/v1"),
         ] {
-            let both = (format!("https://h.example{api}"), "https://h.example".to_owned());
+            let both = (
+                format!("https://h.example{api}"),
+                "https://h.example".to_owned(),
+            );
             assert_eq!(api_roots(kind, "https://h.example/"), both);
             assert_eq!(api_roots(kind, &format!("https://h.example{api}/")), both);
         }
         assert_eq!(web_root("https://api.github.com"), "https://github.com");
-        assert_eq!(web_root("https://ghes.example/api/v3"), "https://ghes.example");
+        assert_eq!(
+            web_root("https://ghes.example/api/v3"),
+            "https://ghes.example"
+        );
     }
 
     #[test]
