@@ -213,7 +213,10 @@ pub async fn converge<F: Forge>(
     }
     Err(partial(
         last_err.unwrap_or_else(|| {
-            anyhow::anyhow!("the release did not converge after {MAX_ROUNDS} rounds")
+            crate::error::hint(
+                anyhow::anyhow!("the release did not converge after {MAX_ROUNDS} rounds"),
+                "run the job again; if the forge keeps changing what relsync writes, run with `-vv` to see each request and its answer",
+            )
         }),
         &done,
     ))
@@ -250,7 +253,7 @@ fn partial(err: anyhow::Error, done: &[String]) -> anyhow::Error {
 /// A write failed in a way that re-reading and trying again may fix: transient errors, and
 /// lost races (409, GitLab's 400 "has already been taken", GitHub's 422 `already_exists`).
 fn is_retryable(e: &anyhow::Error) -> bool {
-    if matches!(e.downcast_ref::<Raced>(), Some(Raced)) {
+    if e.chain().any(<dyn std::error::Error>::is::<Raced>) {
         return true;
     }
     e.chain().filter_map(|c| c.downcast_ref::<HttpError>()).any(|h| {
@@ -446,7 +449,10 @@ async fn run_one<F: Forge>(
         }
         Action::CreateRelease { release: new } => {
             if let Created::AlreadyExists = forge.create_release(new).await? {
-                return Err(Raced.into());
+                return Err(crate::error::hint(
+                    Raced.into(),
+                    "another job (a re-run, or a parallel pipeline) created this release after relsync read the forge, and the forge does not show it yet: run the job again once it does; relsync then reads the release and updates it",
+                ));
             }
         }
         Action::UpdateRelease { patch, .. } => {

@@ -299,3 +299,24 @@ fn a_url_held_by_a_link_made_by_hand_blocks_the_plan_instead_of_failing_on_every
     assert!(links.iter().any(|l| l.name == "New"));
     assert!(links.iter().all(|l| l.name != "Mirror"));
 }
+
+#[test]
+fn a_create_refused_as_existing_whose_release_never_shows_ends_with_what_to_do() {
+    for (forge, caps) in FORGES {
+        let fake = Fake::new(caps);
+        let want = before();
+        fake.created_elsewhere_unseen(&want.tag);
+        let err = run(&fake, &want).expect_err("the release never shows");
+        let text = crate::error::render(&err, "");
+        assert!(
+            text.contains("created by another job meanwhile")
+                && text.contains("help: another job")
+                && text.contains("run the job again"),
+            "{forge}: {text}"
+        );
+        assert!(
+            fake.snapshot().releases.is_empty(),
+            "{forge}: nothing but creates was tried"
+        );
+    }
+}

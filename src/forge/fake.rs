@@ -105,6 +105,10 @@ pub struct World {
     faults: BTreeMap<usize, Fault>,
     #[serde(skip)]
     meanwhile: BTreeMap<usize, (Vec<FakeRelease>, Vec<FakeFile>)>,
+    /// Tags of releases another job has created that reads do not show yet (a replica
+    /// behind the primary): a create is refused as existing, a read finds nothing.
+    #[serde(skip)]
+    unseen: std::collections::BTreeSet<String>,
     /// Fields an update accepts and answers with success, but does not change (`name`,
     /// `description`, `milestones`, `labels`, `prerelease`, `draft`, link `url`, `link_type`,
     /// `direct_asset_path`): a server that ignores a parameter.
@@ -241,6 +245,11 @@ impl Fake {
     }
 
     /// Forgets every scripted fault and a pending crash.
+    /// Another job has created the release of `tag`, and reads do not show it yet.
+    pub fn created_elsewhere_unseen(&self, tag: &str) {
+        self.lock().unseen.insert(tag.to_owned());
+    }
+
     pub fn clear_faults(&self) {
         let mut w = self.lock();
         w.faults.clear();
@@ -554,7 +563,7 @@ impl Forge for Fake {
                 .releases
                 .iter()
                 .any(|r| r.release.tag == new.tag && !(self.caps.drafts && r.release.draft));
-            if exists {
+            if exists || w.unseen.contains(&new.tag) {
                 return Ok(Created::AlreadyExists);
             }
             let mut links: Vec<Link> = Vec::new();
