@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use anyhow::{Context as _, Result, anyhow};
-use git2::{Oid, Repository, RepositoryOpenFlags};
+use git2::Oid;
 
 use super::people::{self, People};
 use super::read::Reader;
@@ -97,12 +97,7 @@ impl FirstTime {
 
 impl Job {
     fn run(self) -> Result<Vec<bool>> {
-        let git = Repository::open_ext(
-            &self.repo,
-            RepositoryOpenFlags::empty(),
-            std::iter::empty::<&str>(),
-        )
-        .with_context(|| {
+        let git = super::open(&self.repo).with_context(|| {
             format!(
                 "opening the repository at {} to find first-time contributors",
                 self.repo.display()
@@ -128,7 +123,7 @@ impl fmt::Debug for FirstTime {
 mod tests {
     use std::collections::{BTreeMap, HashSet};
 
-    use git2::{Signature, Time};
+    use git2::{Repository, Signature, Time};
 
     use super::*;
     use crate::changelog::{ChangelogSettings, Target, collect, collect_deferred};

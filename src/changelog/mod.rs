@@ -297,7 +297,12 @@ pub fn collect_deferred(
         mailmap.as_ref(),
     )?;
 
-    let mut warnings = selection::tag_pattern(&git, matchers.pattern, &settings.tag_pattern)?;
+    let mut warnings = selection::tag_pattern(
+        &git,
+        matchers.pattern,
+        &matchers.globs.tags,
+        &settings.tag_pattern,
+    )?;
     if walked.path_checked > 0 && walked.path_kept == 0 {
         warnings.push(selection::paths_select_nothing(
             &settings.paths,
@@ -378,13 +383,11 @@ pub struct CompiledGlobs {
 impl CompiledGlobs {
     fn of(settings: &ChangelogSettings) -> Result<Self> {
         let pattern = tag_pattern_or_any(settings);
-        let tags = crate::matchers::tag_glob(pattern)
-            .map(|g| g.compile_matcher())
-            .map_err(|e| {
-                input(format!(
-                    "changelog.tag_pattern: `{pattern}` is not a valid glob: {e}"
-                ))
-            })?;
+        let tags = walk::tag_glob(pattern).map_err(|e| {
+            input(format!(
+                "changelog.tag_pattern: `{pattern}` is not a valid glob: {e}"
+            ))
+        })?;
         let ignore = ignore_set(&settings.ignore_tags)?;
         let paths = walk::PathFilter::new(&settings.paths)
             .map_err(|e| input(format!("changelog.paths: invalid glob: {e}")))?;

@@ -5,7 +5,6 @@ use anyhow::{Context as _, Result};
 use git2::Repository;
 
 use super::model::Notice;
-use super::walk;
 
 /// Whether a tag glob reads like a regex (`^v[0-9]+`, `v\d+\.\d+`, `(a|b)`): globs have
 /// no anchors, escapes for classes, `.+` or `+` after a class. (`v1.*` is a fine glob.)
@@ -18,9 +17,15 @@ pub fn looks_like_regex(pattern: &str) -> bool {
             .any(|p| pattern.contains(p))
 }
 
-/// A notice when `pattern` (the effective glob; `written` as in the manifest) looks like a
-/// regex, or when the repository has tags and the pattern matches none of them.
-pub(crate) fn tag_pattern(git: &Repository, pattern: &str, written: &str) -> Result<Vec<Notice>> {
+/// A notice when `pattern` (the effective glob, compiled as `matcher`; `written` as in the
+/// manifest) looks like a regex, or when the repository has tags and the pattern matches none
+/// of them.
+pub(crate) fn tag_pattern(
+    git: &Repository,
+    pattern: &str,
+    matcher: &globset::GlobMatcher,
+    written: &str,
+) -> Result<Vec<Notice>> {
     if looks_like_regex(written) {
         return Ok(vec![Notice {
             message: format!(
@@ -31,7 +36,6 @@ pub(crate) fn tag_pattern(git: &Repository, pattern: &str, written: &str) -> Res
                     .into(),
         }]);
     }
-    let matcher = walk::tag_glob(pattern).context("compiling the tag pattern")?;
     let mut refs = git.references_glob("refs/tags/*").context("listing tags")?;
     let mut count = 0_usize;
     let mut example = None;

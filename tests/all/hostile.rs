@@ -58,18 +58,9 @@ impl Kind {
             Kind::Tgit => ("tgit", "7", "TGIT_TOKEN"),
             Kind::Github => ("github", GH_REPO, "GITHUB_TOKEN"),
         };
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend([
-            "--forge",
-            forge,
-            "--server",
-            server,
-            "--project",
-            project,
-            "--tag",
-            "v1.1.0",
-        ]);
-        Cli::new(repo.path(), &all).env(var, TOKEN)
+        Cli::new(repo.path(), args)
+            .forge_flags(forge, server, project, "v1.1.0")
+            .env(var, TOKEN)
     }
 }
 

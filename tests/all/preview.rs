@@ -27,21 +27,9 @@ fn repo() -> TestRepo {
 
 /// `relsync <cmd>` with the forge given by flags.
 fn cli(repo: &TestRepo, cmd: &str, forge: &str, server: &str, project: &str, var: &str) -> Cli {
-    Cli::new(
-        repo.path(),
-        &[
-            cmd,
-            "--forge",
-            forge,
-            "--server",
-            server,
-            "--project",
-            project,
-            "--tag",
-            "v1.1.0",
-        ],
-    )
-    .env(var, TOKEN)
+    Cli::new(repo.path(), &[cmd])
+        .forge_flags(forge, server, project, "v1.1.0")
+        .env(var, TOKEN)
 }
 
 /// The description without relsync's state block: the notes part.

@@ -271,7 +271,7 @@ fn errors_speak_in_one_voice_for_each_forge() {
     repo.tag("v1.1.0");
     for (forge, project, var) in FORGES {
         let cli = |server: &str, args: &[&str], token: bool| {
-            let c = against(&repo, forge, server, project, args);
+            let c = Cli::new(repo.path(), args).forge_flags(forge, server, project, "v1.1.0");
             if token { c.env(var, TOKEN) } else { c }
         };
         let mut text = String::new();
@@ -479,7 +479,9 @@ fn failures_speak_in_one_voice_for_each_forge() {
     let re = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
     for (forge, project, var) in FORGES {
         let cli = |server: &str, args: &[&str], token: bool| {
-            let c = against(&repo, forge, server, project, args).env("RELSYNC_RETRY_BUDGET", "1");
+            let c = Cli::new(repo.path(), args)
+                .forge_flags(forge, server, project, "v1.1.0")
+                .env("RELSYNC_RETRY_BUDGET", "1");
             if token { c.env(var, TOKEN) } else { c }
         };
         let mut text = String::new();
@@ -590,20 +592,4 @@ fn failures_speak_in_one_voice_for_each_forge() {
         );
         insta::assert_snapshot!(format!("failures_{forge}"), text);
     }
-}
-
-/// `relsync ARGS` in `repo` against `forge` at `server` for `project`, releasing `v1.1.0`.
-fn against(repo: &TestRepo, forge: &str, server: &str, project: &str, args: &[&str]) -> Cli {
-    let mut all = args.to_vec();
-    all.extend([
-        "--forge",
-        forge,
-        "--server",
-        server,
-        "--project",
-        project,
-        "--tag",
-        "v1.1.0",
-    ]);
-    Cli::new(repo.path(), &all)
 }

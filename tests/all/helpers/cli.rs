@@ -73,6 +73,23 @@ impl Cli {
         self
     }
 
+    /// The forge given by flags, as outside CI: `--forge KIND --server URL --project P --tag T`.
+    pub fn forge_flags(mut self, forge: &str, server: &str, project: &str, tag: &str) -> Self {
+        for a in [
+            "--forge",
+            forge,
+            "--server",
+            server,
+            "--project",
+            project,
+            "--tag",
+            tag,
+        ] {
+            self.args.push(a.to_owned());
+        }
+        self
+    }
+
     /// The variables GitLab sets in a tag pipeline's job
     /// (<https://docs.gitlab.com/ci/variables/predefined_variables/>), for the GitLab at
     /// `server` (an emulator's URL). The token is set apart.
