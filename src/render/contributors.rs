@@ -8,7 +8,6 @@
 //! Serialised anywhere else (`notes --output json`), the list is complete: `first_time`
 //! is read first.
 
-use std::cell::Cell;
 use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object, ObjectRepr};
@@ -16,24 +15,6 @@ use minijinja::{ErrorKind, Value};
 use serde::{Serialize, Serializer};
 
 use crate::changelog::{Contributor, FirstTime};
-
-thread_local! {
-    /// Set while [`super::Context::value`] builds a template value: contributors are then
-    /// serialised as lazy objects.
-    static AS_OBJECTS: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Serialises contributors as lazy template objects while `f` runs.
-pub(super) fn as_objects<T>(f: impl FnOnce() -> T) -> T {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            AS_OBJECTS.with(|flag| flag.set(self.0));
-        }
-    }
-    let _restore = Restore(AS_OBJECTS.with(|flag| flag.replace(true)));
-    f()
-}
 
 /// The release's contributors, one per person, bots left out; `first_time` marks new ones.
 #[derive(Debug, Clone, Default)]
@@ -107,7 +88,8 @@ impl Contributors {
 
 impl Serialize for Contributors {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if AS_OBJECTS.with(Cell::get) {
+        // Turned into a template value: lazy objects; serialised anywhere else: complete.
+        if minijinja::value::serializing_for_value() {
             return Value::from_object(List(Arc::new(self.clone()))).serialize(serializer);
         }
         self.resolved()

@@ -144,7 +144,7 @@ impl Context {
     /// only when a template reads it.
     #[must_use]
     pub fn value(&self) -> Value {
-        contributors::as_objects(|| Value::from_serialize(self))
+        Value::from_serialize(self)
     }
 }
 
