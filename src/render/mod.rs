@@ -9,13 +9,15 @@ use std::path::Path;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::changelog::{Changelog, Commit, Group};
+use crate::changelog::Changelog;
 use crate::error::{InputError, input_with};
 
+mod commits;
 mod contributors;
 pub mod filters;
 pub mod limit;
 
+pub use commits::{Commits, GroupContext};
 pub use contributors::Contributors;
 
 /// Instructions one rendering may run (minijinja fuel): far above what a changelog of
@@ -52,11 +54,11 @@ pub struct Context {
     /// The CI job.
     pub ci: CiTemplateContext,
     /// Commits of the release, newest first.
-    pub commits: Vec<Commit>,
+    pub commits: Commits,
     /// Non-empty groups in manifest order.
-    pub groups: Vec<Group>,
+    pub groups: Vec<GroupContext>,
     /// Commits with breaking changes.
-    pub breaking_changes: Vec<Commit>,
+    pub breaking_changes: Commits,
     /// Authors and co-authors, one per person, without bots; `first_time` marks new ones
     /// (read from the history when first read).
     pub contributors: Contributors,
@@ -121,6 +123,7 @@ impl Context {
         ci: CiTemplateContext,
         env: BTreeMap<String, String>,
     ) -> Self {
+        let shared = commits::Shared::new(&cl.commits, &cl.groups, &cl.breaking_changes);
         Self {
             version: cl.version.clone(),
             tag: cl.tag.clone().unwrap_or_default(),
@@ -128,9 +131,9 @@ impl Context {
             date: cl.date.format("%Y-%m-%d").to_string(),
             project,
             ci,
-            commits: cl.commits.clone(),
-            groups: cl.groups.clone(),
-            breaking_changes: cl.breaking_changes.clone(),
+            commits: shared.commits,
+            groups: shared.groups,
+            breaking_changes: shared.breaking_changes,
             contributors: Contributors::new(cl.contributors.clone(), Some(cl.first_time.clone())),
             assets: Vec::new(),
             compare_url: None,
