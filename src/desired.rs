@@ -148,6 +148,9 @@ pub fn build(
     let layout = layout(settings, &pre_ctx.project);
     changelog::link(&mut cl, layout.as_ref());
     let renderer = Renderer::new(m.release.notes_template.as_deref())?;
+    if renderer.reads_first_time() {
+        cl.first_time.prefetch();
+    }
     let mut ctx = Context::new(
         &cl,
         pre_ctx.project.clone(),

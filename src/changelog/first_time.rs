@@ -88,6 +88,24 @@ impl FirstTime {
         }
     }
 
+    /// Starts reading the history now, on a thread of its own, for a caller that knows
+    /// the answer will be read: the walk then overlaps the range walk and the rendering,
+    /// and the first [`Self::get`] waits only for what is left of it. Nothing happens when
+    /// the answer is known or being computed.
+    pub fn prefetch(&self) {
+        if self.is_known() {
+            return;
+        }
+        let this = self.clone();
+        let started = std::thread::Builder::new()
+            .name("first-time".into())
+            .spawn(move || {
+                let _ = this.get();
+            });
+        // Without a thread, the first read computes it, as without a prefetch.
+        drop(started);
+    }
+
     /// Whether the history has been read (or nothing needed reading).
     #[must_use]
     pub fn is_known(&self) -> bool {
@@ -266,6 +284,49 @@ mod tests {
         std::fs::write(&file, template).unwrap();
         let renderer = Renderer::new(Some(&file)).unwrap();
         (renderer.notes(&ctx).unwrap(), ctx)
+    }
+
+    /// A prefetch computes on its own thread what a first read computes, once: reads that
+    /// follow wait for it, and a template that names `first_time` starts it.
+    #[test]
+    fn a_prefetch_reads_the_history_once_on_its_own_thread() {
+        let (dir, _) = history();
+        let target = Target {
+            tag: Some("v1.1.0".into()),
+            commit: None,
+        };
+        let settings = ChangelogSettings::default();
+        let eager = collect(dir.path(), &settings, &target).unwrap();
+        let want: Vec<bool> = eager.contributors.iter().map(|c| c.first_time).collect();
+        assert!(want.contains(&true) && want.contains(&false), "{want:?}");
+
+        let cl = collect_deferred(dir.path(), &settings, &target).unwrap();
+        assert!(!cl.first_time.is_known());
+        cl.first_time.prefetch();
+        // Computed without being read.
+        let start = std::time::Instant::now();
+        while !cl.first_time.is_known() && start.elapsed() < std::time::Duration::from_secs(60) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(cl.first_time.is_known(), "the prefetch read the history");
+        assert_eq!(cl.first_time.get().unwrap(), want.as_slice());
+        // A read right after a prefetch waits for its walk instead of starting a second one.
+        let cl = collect_deferred(dir.path(), &settings, &target).unwrap();
+        cl.first_time.prefetch();
+        assert_eq!(cl.first_time.get().unwrap(), want.as_slice());
+        cl.first_time.prefetch();
+        assert_eq!(cl.first_time.get().unwrap(), want.as_slice());
+
+        let file = dir.path().join("reads.j2");
+        std::fs::write(
+            &file,
+            "{% for p in contributors %}{{ p.first_time }}{% endfor %}",
+        )
+        .unwrap();
+        assert!(Renderer::new(Some(&file)).unwrap().reads_first_time());
+        std::fs::write(&file, "{{ contributors | length }}").unwrap();
+        assert!(!Renderer::new(Some(&file)).unwrap().reads_first_time());
+        assert!(Renderer::new(None).unwrap().reads_first_time());
     }
 
     #[test]

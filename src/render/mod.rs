@@ -296,6 +296,16 @@ impl Renderer {
         &self.notes_name
     }
 
+    /// Whether the notes template names `first_time`: then reading who is new can start
+    /// early ([`crate::changelog::FirstTime::prefetch`]). A template that reads it under
+    /// another spelling still gets it, when it reads it.
+    #[must_use]
+    pub fn reads_first_time(&self) -> bool {
+        self.env
+            .get_template(&self.notes_name)
+            .is_ok_and(|t| t.source().contains("first_time"))
+    }
+
     /// Renders the release notes.
     ///
     /// # Errors
