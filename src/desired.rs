@@ -151,6 +151,7 @@ pub fn build(
     if renderer.reads_first_time() {
         cl.first_time.prefetch();
     }
+    let cl = std::sync::Arc::new(cl);
     let mut ctx = Context::new(
         &cl,
         pre_ctx.project.clone(),

@@ -275,7 +275,7 @@ mod tests {
             collect(dir, &settings, &target).unwrap()
         };
         let ctx = Context::new(
-            &cl,
+            &std::sync::Arc::new(cl),
             ProjectContext::default(),
             CiTemplateContext::default(),
             BTreeMap::new(),

@@ -1,52 +1,76 @@
-//! `commits`, `groups` and `breaking_changes` in the template context: each commit is built
-//! once, shared by the lists it is in, and turned into template values field by field, when
-//! a template reads the field.
+//! `commits`, `groups` and `breaking_changes` in the template context: lists that read the
+//! changelog's commits where they are, turning a commit's field into a template value when
+//! a template reads it.
 //!
 //! A template of a 2,500-commit release reads a few fields of each commit; serialising
 //! every field of every commit into a map, once per template string of the manifest, was
 //! most of the rendering's cost. Here a commit is a template object whose fields give the
-//! same values serialisation gave (same names, same order, same JSON), and a list is an
-//! object over the shared commits. Serialised anywhere else (`notes --output json`), the
-//! lists are plain: every commit, every field.
+//! same values serialisation gave (same names, same order, same JSON). Serialised anywhere
+//! else (`notes --output json`), the lists are plain: every commit, every field.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use minijinja::Value;
 use minijinja::value::{Enumerator, Object, ObjectRepr};
 use serde::{Serialize, Serializer};
 
-use crate::changelog::{Commit, Group};
+use crate::changelog::{Changelog, Commit};
 
-/// A list of commits, newest first.
+/// A list of the changelog's commits, newest first: all of them, the breaking changes or
+/// a group's.
 #[derive(Debug, Clone, Default)]
-pub struct Commits(Arc<[Arc<Commit>]>);
+pub struct Commits {
+    /// `None`: no commits.
+    log: Option<Arc<Changelog>>,
+    list: Which,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+enum Which {
+    #[default]
+    All,
+    Breaking,
+    Group(usize),
+}
 
 impl Commits {
+    fn of(log: &Arc<Changelog>, list: Which) -> Self {
+        Self {
+            log: Some(Arc::clone(log)),
+            list,
+        }
+    }
+
+    /// The commits.
+    #[must_use]
+    pub fn as_slice(&self) -> &[Commit] {
+        let Some(log) = &self.log else { return &[] };
+        match self.list {
+            Which::All => &log.commits,
+            Which::Breaking => &log.breaking_changes,
+            Which::Group(i) => log.groups.get(i).map_or(&[], |g| g.commits.as_slice()),
+        }
+    }
+
     /// How many.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_slice().len()
     }
 
     /// Whether there are none.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The commits.
-    pub fn iter(&self) -> impl Iterator<Item = &Commit> {
-        self.0.iter().map(AsRef::as_ref)
+        self.as_slice().is_empty()
     }
 }
 
 impl Serialize for Commits {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if minijinja::value::serializing_for_value() {
-            return Value::from_object(List(self.0.clone())).serialize(serializer);
+            return Value::from_object(self.clone()).serialize(serializer);
         }
-        serializer.collect_seq(self.0.iter().map(AsRef::as_ref))
+        self.as_slice().serialize(serializer)
     }
 }
 
@@ -61,7 +85,7 @@ pub struct GroupContext {
     pub commits: Commits,
 }
 
-/// The release's lists, sharing one copy of each commit.
+/// The changelog's lists, reading its commits where they are.
 pub(super) struct Shared {
     pub commits: Commits,
     pub groups: Vec<GroupContext>,
@@ -69,56 +93,51 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    /// `commits`, `groups` and `breaking_changes` of a changelog. A commit of a group or of
-    /// the breaking changes that is the same as one of `commits` (same id, same fields) is
-    /// that commit, not a copy.
-    pub(super) fn new(commits: &[Commit], groups: &[Group], breaking: &[Commit]) -> Self {
-        let all: Vec<Arc<Commit>> = commits.iter().cloned().map(Arc::new).collect();
-        let by_id: HashMap<&str, &Arc<Commit>> = all.iter().map(|c| (c.id.as_str(), c)).collect();
-        let share = |list: &[Commit]| -> Commits {
-            Commits(
-                list.iter()
-                    .map(|c| match by_id.get(c.id.as_str()) {
-                        Some(shared) if ***shared == *c => Arc::clone(shared),
-                        _ => Arc::new(c.clone()),
-                    })
-                    .collect(),
-            )
-        };
-        let groups = groups
+    /// `commits`, `groups` and `breaking_changes` of `log`, without copying a commit.
+    pub(super) fn new(log: &Arc<Changelog>) -> Self {
+        let groups = log
+            .groups
             .iter()
-            .map(|g| GroupContext {
+            .enumerate()
+            .map(|(i, g)| GroupContext {
                 title: g.title.clone(),
                 collapsed: g.collapsed,
-                commits: share(&g.commits),
+                commits: Commits::of(log, Which::Group(i)),
             })
             .collect();
-        let breaking_changes = share(breaking);
         Self {
-            commits: Commits(all.into()),
+            commits: Commits::of(log, Which::All),
             groups,
-            breaking_changes,
+            breaking_changes: Commits::of(log, Which::Breaking),
         }
     }
 }
 
-/// A list of commits in a template.
-#[derive(Debug)]
-struct List(Arc<[Arc<Commit>]>);
-
-impl Object for List {
+impl Object for Commits {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Seq
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let commit = self.0.get(key.as_usize()?)?;
-        Some(Value::from_dyn_object(Arc::clone(commit)))
+        let index = key.as_usize()?;
+        (index < self.len()).then(|| {
+            Value::from_object(Item {
+                list: Arc::clone(self),
+                index,
+            })
+        })
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Seq(self.0.len())
+        Enumerator::Seq(self.len())
     }
+}
+
+/// One commit of a list in a template.
+#[derive(Debug)]
+struct Item {
+    list: Arc<Commits>,
+    index: usize,
 }
 
 /// The fields of [`Commit`] as it serialises, in its order.
@@ -153,35 +172,13 @@ fn maybe(s: Option<&String>) -> Value {
     s.map_or(Value::from(()), |s| Value::from(s.as_str()))
 }
 
-impl Object for Commit {
+impl Object for Item {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Map
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        Some(match key.as_str()? {
-            "id" => text(&self.id),
-            "short_id" => text(&self.short_id),
-            "subject" => text(&self.subject),
-            "description" => text(&self.description),
-            "body" => text(&self.body),
-            "type" => maybe(self.r#type.as_ref()),
-            "scope" => maybe(self.scope.as_ref()),
-            "breaking" => Value::from(self.breaking),
-            "breaking_description" => maybe(self.breaking_description.as_ref()),
-            "footers" => Value::from_serialize(&self.footers),
-            "author" => Value::from_serialize(&self.author),
-            "co_authors" => Value::from_serialize(&self.co_authors),
-            "date" => Value::from_serialize(self.date),
-            "group" => text(&self.group),
-            "merge" => Value::from(self.merge),
-            "revert" => maybe(self.revert.as_ref()),
-            "reverts" => Value::from_serialize(&self.reverts),
-            "url" => maybe(self.url.as_ref()),
-            "refs" => Value::from_serialize(&self.refs),
-            "mr" => Value::from_serialize(&self.mr),
-            _ => return None,
-        })
+        field(&self.list.as_slice()[self.index], key.as_str()?)
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -189,10 +186,37 @@ impl Object for Commit {
     }
 }
 
+/// A commit's field as serialising the commit gives it.
+fn field(c: &Commit, key: &str) -> Option<Value> {
+    Some(match key {
+        "id" => text(&c.id),
+        "short_id" => text(&c.short_id),
+        "subject" => text(&c.subject),
+        "description" => text(&c.description),
+        "body" => text(&c.body),
+        "type" => maybe(c.r#type.as_ref()),
+        "scope" => maybe(c.scope.as_ref()),
+        "breaking" => Value::from(c.breaking),
+        "breaking_description" => maybe(c.breaking_description.as_ref()),
+        "footers" => Value::from_serialize(&c.footers),
+        "author" => Value::from_serialize(&c.author),
+        "co_authors" => Value::from_serialize(&c.co_authors),
+        "date" => Value::from_serialize(c.date),
+        "group" => text(&c.group),
+        "merge" => Value::from(c.merge),
+        "revert" => maybe(c.revert.as_ref()),
+        "reverts" => Value::from_serialize(&c.reverts),
+        "url" => maybe(c.url.as_ref()),
+        "refs" => Value::from_serialize(&c.refs),
+        "mr" => Value::from_serialize(&c.mr),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::changelog::{Footer, MergeRequest, Person, Ref, RefKind};
+    use crate::changelog::{FirstTime, Footer, Group, MergeRequest, Person, Ref, RefKind};
 
     fn commit(id: &str, group: &str) -> Commit {
         Commit {
@@ -242,14 +266,39 @@ mod tests {
         }
     }
 
+    fn changelog(commits: Vec<Commit>, groups: Vec<Group>, breaking: Vec<Commit>) -> Changelog {
+        Changelog {
+            tag: Some("v1.0.0".into()),
+            tag_exists: true,
+            version: "1.0.0".into(),
+            previous_tag: None,
+            commit: "a".repeat(40),
+            date: chrono::DateTime::UNIX_EPOCH,
+            commits,
+            groups,
+            breaking_changes: breaking,
+            contributors: Vec::new(),
+            first_time: FirstTime::known(Vec::new()),
+            shallow_warning: None,
+            warnings: Vec::new(),
+        }
+    }
+
     /// Every way a template can see a commit gives what serialising it gave.
     #[test]
     fn a_commit_object_reads_as_its_serialisation() {
         let c = commit("a", "Features");
-        let object = Value::from_dyn_object(Arc::new(c.clone()));
+        let shared = Shared::new(&Arc::new(changelog(
+            vec![c.clone()],
+            Vec::new(),
+            Vec::new(),
+        )));
+        let object = Value::from_serialize(&shared.commits)
+            .get_item_by_index(0)
+            .unwrap();
         let plain = Value::from_serialize(&c);
         let serialised = serde_json::to_value(&c).unwrap();
-        let keys: Vec<&str> = serialised
+        let mut keys: Vec<&str> = serialised
             .as_object()
             .unwrap()
             .keys()
@@ -257,9 +306,8 @@ mod tests {
             .collect();
         let mut fields = FIELDS.to_vec();
         fields.sort_unstable();
-        let mut sorted = keys.clone();
-        sorted.sort_unstable();
-        assert_eq!(fields, sorted, "FIELDS lists every serialised field");
+        keys.sort_unstable();
+        assert_eq!(fields, keys, "FIELDS lists every serialised field");
         for key in FIELDS {
             assert_eq!(
                 object.get_attr(key).unwrap(),
@@ -286,10 +334,9 @@ mod tests {
         }
     }
 
-    /// Lists read as the serialised lists did, share their commits, and serialise whole
-    /// outside templates.
+    /// Lists read as the serialised lists did, and serialise whole outside templates.
     #[test]
-    fn lists_share_commits_and_read_as_serialised_lists() {
+    fn lists_read_as_serialised_lists() {
         let commits = vec![commit("a", "Features"), commit("b", "Fixes")];
         let groups = vec![
             Group {
@@ -303,33 +350,28 @@ mod tests {
                 commits: vec![commits[1].clone()],
             },
         ];
-        // Not the same as its entry in `commits`: kept as it is.
-        let mut other = commits[1].clone();
-        other.group = "Breaking".into();
-        let shared = Shared::new(&commits, &groups, &[commits[0].clone(), other.clone()]);
-        assert!(Arc::ptr_eq(
-            &shared.commits.0[0],
-            &shared.groups[0].commits.0[0]
-        ));
-        assert!(Arc::ptr_eq(
-            &shared.commits.0[0],
-            &shared.breaking_changes.0[0]
-        ));
-        assert_eq!(*shared.breaking_changes.0[1], other);
+        let breaking = vec![commits[0].clone()];
+        let log = Arc::new(changelog(commits.clone(), groups.clone(), breaking.clone()));
+        let shared = Shared::new(&log);
 
         let lazy = minijinja::context! {
             commits => Value::from_serialize(&shared.commits),
             groups => Value::from_serialize(&shared.groups),
+            breaking_changes => Value::from_serialize(&shared.breaking_changes),
+            empty => Value::from_serialize(Commits::default()),
         };
         let plain = minijinja::context! {
             commits => Value::from_serialize(&commits),
             groups => Value::from_serialize(&groups),
+            breaking_changes => Value::from_serialize(&breaking),
+            empty => Value::from_serialize(Vec::<Commit>::new()),
         };
         let env = minijinja::Environment::new();
         for source in [
             "{{ commits | tojson }}",
             "{{ groups | tojson }}",
-            "{{ commits | length }} {{ commits[-1].id }} {{ (commits | last).id }} {{ (commits | first).short_id }}",
+            "{{ breaking_changes | tojson }} {{ empty | tojson }} {{ empty | length }} {% if empty %}x{% endif %}",
+            "{{ commits | length }} {{ commits[-1].id }} {{ (commits | last).id }} {{ (commits | first).short_id }} {{ commits[5] is undefined }}",
             "{% for c in commits | reverse %}{{ c.short_id }}{% endfor %}",
             "{{ commits | map(attribute='group') | join(',') }} {{ commits | selectattr('breaking') | list | length }}",
             "{% for g, cs in commits | groupby('group') %}{{ g }}:{{ cs | length }};{% endfor %}",
@@ -352,9 +394,8 @@ mod tests {
             serde_json::to_value(&shared.commits).unwrap(),
             serde_json::to_value(&commits).unwrap()
         );
-        let empty = Commits::default();
-        assert!(empty.is_empty());
+        assert_eq!(shared.breaking_changes.as_slice(), breaking.as_slice());
+        assert!(Commits::default().is_empty());
         assert_eq!(shared.commits.len(), 2);
-        assert_eq!(shared.commits.iter().count(), 2);
     }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
@@ -115,15 +116,16 @@ pub struct AssetContext {
 }
 
 impl Context {
-    /// Builds the context from the changelog and the surrounding facts.
+    /// Builds the context from the changelog (whose commits it reads where they are) and
+    /// the surrounding facts.
     #[must_use]
     pub fn new(
-        cl: &Changelog,
+        cl: &Arc<Changelog>,
         project: ProjectContext,
         ci: CiTemplateContext,
         env: BTreeMap<String, String>,
     ) -> Self {
-        let shared = commits::Shared::new(&cl.commits, &cl.groups, &cl.breaking_changes);
+        let shared = commits::Shared::new(cl);
         Self {
             version: cl.version.clone(),
             tag: cl.tag.clone().unwrap_or_default(),
