@@ -7,6 +7,7 @@ mod first_time;
 mod model;
 mod parse;
 mod people;
+mod prepare;
 mod read;
 mod refs;
 mod selection;
@@ -599,6 +600,12 @@ fn walk_range<'r>(
     } else {
         None
     };
+    // A long chain's messages are parsed at once on every core (without `paths`, which
+    // decides what is parsed commit by commit).
+    let prepared = match &chain {
+        Some(chain) if path_filter.is_none() => prepare::chain(chain, settings, extra_types),
+        _ => Vec::new(),
+    };
     let walked: Box<dyn Iterator<Item = Result<RangeCommit<'_>>>> = match chain {
         Some(chain) => Box::new(chain.into_iter().map(Ok)),
         None => Box::new(walk::range(git, range.release, range.hide)?.map(|oid| {
@@ -610,6 +617,7 @@ fn walk_range<'r>(
     };
     let mut entries: Vec<Entry> = Vec::with_capacity(walked.size_hint().0);
     let (mut path_checked, mut path_kept) = (0_usize, 0_usize);
+    let mut prepared = prepared.into_iter();
     let mut walked = walked.peekable();
     while let Some(commit) = walked.next() {
         let commit = commit?;
@@ -638,7 +646,14 @@ fn walk_range<'r>(
             path_kept += usize::from(touches);
             Ok(touches)
         };
-        let entry = entry_of(&commit, touches, settings, extra_types, mailmap)?;
+        let entry = entry_of(
+            &commit,
+            touches,
+            prepared.next().flatten(),
+            settings,
+            extra_types,
+            mailmap,
+        )?;
         entries.push(entry);
     }
     let shallow_warning = cut.map(|oid| {
@@ -655,11 +670,23 @@ fn walk_range<'r>(
     })
 }
 
+/// Whether the filters that read only the commit keep it: merges only with
+/// `include_merges`, no autosquash commit.
+pub(super) fn kept_before_parsing(
+    commit: &RangeCommit<'_>,
+    message: &str,
+    settings: &ChangelogSettings,
+) -> bool {
+    (settings.include_merges || commit.parent_count() <= 1) && !parse::is_autosquash(message)
+}
+
 /// One walked commit as an entry: parsed when the filters keep it (`touches` runs the
 /// path filter, last), else only what it reverts and its subject, for revert pairing.
+/// `prepared` is its message parsed in advance, when it was.
 fn entry_of(
     commit: &RangeCommit<'_>,
     touches: impl FnOnce() -> Result<bool>,
+    prepared: prepare::Prepared,
     settings: &ChangelogSettings,
     extra_types: &[String],
     mailmap: Option<&git2::Mailmap>,
@@ -675,9 +702,10 @@ fn entry_of(
     } else {
         None
     };
-    let keep = (settings.include_merges || !merge) && !parse::is_autosquash(&message) && touches()?;
+    let keep = kept_before_parsing(commit, &message, settings) && touches()?;
     Ok(if keep {
-        let parsed = parse_message_with(&message, settings.conventional, extra_types);
+        let (parsed, refs) = prepared
+            .unwrap_or_else(|| prepare::parse(&message, settings.conventional, extra_types));
         Entry {
             id: oid,
             reverts: parse::Reverts {
@@ -685,7 +713,7 @@ fn entry_of(
                 subject: parsed.reverted_subject.clone(),
             },
             subject: parsed.subject.clone(),
-            commit: Some(build_commit(commit, parsed, merge, mailmap)),
+            commit: Some(build_commit(commit, parsed, refs, merge, mailmap)),
             mr,
         }
     } else {
@@ -876,12 +904,12 @@ fn merge_request_entries(
         } else {
             mr.title.clone()
         };
-        let parsed = parse_message_with(
+        let (parsed, refs) = prepare::parse(
             &format!("{title}\n\n{body}"),
             settings.conventional,
             extra_types,
         );
-        let mut c = build_commit(&read::RangeCommit::Git(merge), parsed, true, mailmap);
+        let mut c = build_commit(&read::RangeCommit::Git(merge), parsed, refs, true, mailmap);
         c.mr = Some(mr.clone());
         if !c.breaking
             && let Some(b) = inside.iter().find(|m| m.breaking)
@@ -1041,12 +1069,12 @@ fn first_parent_tree(
 fn build_commit(
     commit: &RangeCommit<'_>,
     parsed: Parsed,
+    refs: Vec<Ref>,
     merge: bool,
     mailmap: Option<&git2::Mailmap>,
 ) -> Commit {
     let id = hex::encode(commit.id().as_bytes());
     let (author, date) = commit.author();
-    let refs = refs::parse_refs(&parsed.subject, &parsed.body);
     let mut description = parsed.description;
     // A squash merge's `(#N)` is listed with the references, not repeated in the text.
     if let Some(r) = refs.iter().find(|r| r.squash)
