@@ -11,6 +11,7 @@ mod prepare;
 mod read;
 mod refs;
 mod selection;
+mod tags;
 mod walk;
 
 pub use first_time::FirstTime;
@@ -281,7 +282,9 @@ pub fn collect_deferred(
     // Commits are read through one reader, so the previous-release search and the range
     // walk share the object cache.
     let reader = read::Reader::new(&git);
-    let range = resolve_range(&git, &reader, &matchers, settings, target)?;
+    // The tag references, read once for every question about tags.
+    let tag_refs = tags::TagRefs::new(&git);
+    let range = resolve_range(&git, &reader, &tag_refs, &matchers, settings, target)?;
     let mailmap = people::mailmap(&git);
     let extra_types: Vec<String> = settings
         .groups
@@ -299,7 +302,7 @@ pub fn collect_deferred(
     )?;
 
     let mut warnings = selection::tag_pattern(
-        &git,
+        &tag_refs,
         matchers.pattern,
         &matchers.globs.tags,
         &settings.tag_pattern,
@@ -439,8 +442,8 @@ impl<'s> Matchers<'s> {
     }
 
     /// Every tag matching the pattern, peeled.
-    fn tag_index(&self, git: &Repository) -> Result<walk::TagIndex> {
-        walk::TagIndex::read(git, |name| self.globs.tags.is_match(name))
+    fn tag_index(&self, refs: &tags::TagRefs<'_>) -> Result<walk::TagIndex> {
+        walk::TagIndex::read(refs, |name| self.globs.tags.is_match(name))
     }
 }
 
@@ -464,13 +467,14 @@ struct ReleaseRange<'r> {
 fn resolve_range<'r>(
     git: &'r Repository,
     reader: &read::Reader<'r>,
+    refs: &tags::TagRefs<'r>,
     matchers: &Matchers<'_>,
     settings: &ChangelogSettings,
     target: &Target,
 ) -> Result<ReleaseRange<'r>> {
     let shallow = walk::shallow_boundary(git);
     let mut tags: Option<walk::TagIndex> = None;
-    let point = release_point(git, matchers, target, !shallow.is_empty(), &mut tags)?;
+    let point = release_point(git, refs, matchers, target, !shallow.is_empty(), &mut tags)?;
     let release_commit = git
         .find_commit(point.commit)
         .with_context(|| format!("reading the release commit {}", point.commit))?;
@@ -481,12 +485,12 @@ fn resolve_range<'r>(
         .map_or_else(|| utc(release_commit.time().seconds()), utc);
 
     let (previous_tag, hide) = if let Some(since) = &settings.since {
-        let commit = resolve_since(git, since, !shallow.is_empty())?;
+        let commit = resolve_since(git, refs, since, !shallow.is_empty())?;
         (Some(since.clone()), Some(commit))
     } else {
         let index = match tags.take() {
             Some(index) => index,
-            None => matchers.tag_index(git)?,
+            None => matchers.tag_index(refs)?,
         };
         let tag = point.tag.as_deref();
         let found = walk::nearest_tag(reader, &release_commit, &index, matchers.prefix(), |n| {
@@ -522,6 +526,7 @@ struct ReleasePoint {
 /// Fills `tags` when it had to read the tag index.
 fn release_point(
     git: &Repository,
+    refs: &tags::TagRefs<'_>,
     matchers: &Matchers<'_>,
     target: &Target,
     shallow: bool,
@@ -532,7 +537,7 @@ fn release_point(
         None => None,
     };
     if let Some(name) = &target.tag {
-        if let Some((commit, object)) = walk::lookup_tag(git, name)? {
+        if let Some((commit, object)) = refs.lookup(name)? {
             return Ok(ReleasePoint {
                 tag: Some(name.clone()),
                 tag_exists: true,
@@ -555,13 +560,13 @@ fn release_point(
         Some(c) => c,
         None => head(git)?,
     };
-    let index = tags.insert(matchers.tag_index(git)?);
+    let index = tags.insert(matchers.tag_index(refs)?);
     Ok(match index.best_on(commit, matchers.prefix(), |_| true) {
         Some(name) => ReleasePoint {
             tag: Some(name.to_string()),
             tag_exists: true,
             commit,
-            tag_object: walk::lookup_tag(git, name)?.and_then(|(_, object)| object),
+            tag_object: refs.lookup(name)?.and_then(|(_, object)| object),
         },
         None => ReleasePoint {
             tag: None,
@@ -1159,8 +1164,13 @@ fn resolve_commit(git: &Repository, spec: &str, shallow: bool) -> Result<Oid> {
     }
 }
 
-fn resolve_since(git: &Repository, since: &str, shallow: bool) -> Result<Oid> {
-    if let Some((commit, _)) = walk::lookup_tag(git, since)? {
+fn resolve_since(
+    git: &Repository,
+    refs: &tags::TagRefs<'_>,
+    since: &str,
+    shallow: bool,
+) -> Result<Oid> {
+    if let Some((commit, _)) = refs.lookup(since)? {
         return Ok(commit);
     }
     if let Ok(commit) = git.revparse_single(since).and_then(|o| o.peel_to_commit()) {

@@ -1,10 +1,12 @@
 //! Configurations that select nothing: a `tag_pattern` that matches no tag or is written as
 //! a regex, `paths` that filter out every commit of the range.
 
-use anyhow::{Context as _, Result};
-use git2::Repository;
+use std::ops::ControlFlow;
+
+use anyhow::Result;
 
 use super::model::Notice;
+use super::tags::TagRefs;
 
 /// Whether a tag glob reads like a regex (`^v[0-9]+`, `v\d+\.\d+`, `(a|b)`): globs have
 /// no anchors, escapes for classes, `.+` or `+` after a class. (`v1.*` is a fine glob.)
@@ -21,7 +23,7 @@ pub fn looks_like_regex(pattern: &str) -> bool {
 /// manifest) looks like a regex, or when the repository has tags and the pattern matches none
 /// of them.
 pub(crate) fn tag_pattern(
-    git: &Repository,
+    tags: &TagRefs<'_>,
     pattern: &str,
     matcher: &globset::GlobMatcher,
     written: &str,
@@ -36,19 +38,22 @@ pub(crate) fn tag_pattern(
                     .into(),
         }]);
     }
-    let mut refs = git.references_glob("refs/tags/*").context("listing tags")?;
     let mut count = 0_usize;
     let mut example = None;
-    for r in refs.names() {
-        let Ok(name) = r else { continue };
-        let name = name.strip_prefix("refs/tags/").unwrap_or(name);
+    let mut matched = false;
+    tags.visit(|name, _| {
         if matcher.is_match(name) {
-            return Ok(Vec::new());
+            matched = true;
+            return ControlFlow::Break(());
         }
         count += 1;
         if example.is_none() {
             example = Some(name.to_string());
         }
+        ControlFlow::Continue(())
+    })?;
+    if matched {
+        return Ok(Vec::new());
     }
     Ok(match example {
         Some(example) => vec![Notice {

@@ -11,12 +11,14 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::ops::ControlFlow;
 
 use anyhow::{Context as _, Result};
-use git2::{DiffOptions, ObjectType, Oid, Repository, Sort};
+use git2::{DiffOptions, Oid, Repository, Sort};
 use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 
 use super::read::{RangeCommit, Reader};
+use super::tags::TagRefs;
 
 /// A compiled tag glob (`v*`, `release/*`): `*` also matches `/`.
 pub(crate) fn tag_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
@@ -38,48 +40,19 @@ pub(crate) struct TagIndex {
 }
 
 impl TagIndex {
-    /// Read `refs/tags/*` once; keep the names `keep` accepts, peeled to commits. Tags that
+    /// List the tags once; keep the names `keep` accepts, peeled to commits. Tags that
     /// peel to something other than a commit (a tree, a blob) or to a missing object are
     /// skipped.
-    pub(crate) fn read(repo: &Repository, keep: impl Fn(&str) -> bool) -> Result<Self> {
-        let odb = repo.odb().context("opening the object database")?;
-        let known = packed_peels(repo);
+    pub(crate) fn read(tags: &TagRefs<'_>, keep: impl Fn(&str) -> bool) -> Result<Self> {
         let mut by_commit: HashMap<Oid, Vec<String>> = HashMap::new();
-        let refs = repo
-            .references_glob("refs/tags/*")
-            .context("listing the tags")?;
-        for reference in refs {
-            let reference = reference.context("reading a tag reference")?;
-            let Some(name) = reference
-                .name_bytes()
-                .strip_prefix(b"refs/tags/")
-                .and_then(|n| std::str::from_utf8(n).ok())
-            else {
-                continue;
-            };
-            if !keep(name) {
-                continue;
-            }
-            let peeled = match reference.target_peel() {
-                Some(oid) => Some(oid),
-                None => match reference.target() {
-                    Some(oid) => match known.get(&oid) {
-                        Some(Some(peeled)) => Some(*peeled),
-                        // Not a tag object: a lightweight tag (to a commit, normally).
-                        Some(None) => Some(oid),
-                        None => peel_to_commit_id(repo, &odb, oid),
-                    },
-                    None => reference
-                        .resolve()
-                        .ok()
-                        .and_then(|r| r.target())
-                        .and_then(|oid| peel_to_commit_id(repo, &odb, oid)),
-                },
-            };
-            if let Some(commit) = peeled {
+        tags.visit(|name, found| {
+            if keep(name)
+                && let Some(commit) = tags.peeled(name, &found)
+            {
                 by_commit.entry(commit).or_default().push(name.to_string());
             }
-        }
+            ControlFlow::Continue(())
+        })?;
         Ok(Self { by_commit })
     }
 
@@ -101,83 +74,6 @@ impl TagIndex {
 
 fn strip<'a>(name: &'a str, prefix: &str) -> &'a str {
     name.strip_prefix(prefix).unwrap_or(name)
-}
-
-/// What `packed-refs` says about the objects its refs point at: a tag object's peeled
-/// commit (`^` lines), or `None` for an object known not to be a tag (every ref of a
-/// `fully-peeled` file without a `^` line). Knowledge about objects, valid whichever ref
-/// (packed or loose) points at them; it saves reading 10,000 object headers in a clone.
-fn packed_peels(repo: &Repository) -> HashMap<Oid, Option<Oid>> {
-    let mut known = HashMap::new();
-    let Ok(text) = std::fs::read(repo.commondir().join("packed-refs")) else {
-        return known;
-    };
-    let mut lines = text.split(|&b| b == b'\n').peekable();
-    let fully_peeled = lines.peek().is_some_and(|header| {
-        header.starts_with(b"# pack-refs with:")
-            && header
-                .split(|&b| b == b' ')
-                .any(|trait_| trait_ == b"fully-peeled")
-    });
-    let parse = |hex: &[u8]| {
-        std::str::from_utf8(hex)
-            .ok()
-            .and_then(|h| Oid::from_str(h).ok())
-    };
-    let mut last: Option<Oid> = None;
-    for line in lines {
-        if let Some(peeled) = line.strip_prefix(b"^") {
-            if let (Some(target), Some(peeled)) = (last, parse(peeled.trim_ascii())) {
-                known.insert(target, Some(peeled));
-            }
-            last = None;
-        } else if line.starts_with(b"#") || line.is_empty() {
-            last = None;
-        } else {
-            last = line.split(|&b| b == b' ').next().and_then(&parse);
-            if let (Some(target), true) = (last, fully_peeled) {
-                known.entry(target).or_insert(None);
-            }
-        }
-    }
-    known
-}
-
-/// Follow an object (commit or tag chain) to its commit, reading headers only for commits.
-fn peel_to_commit_id(repo: &Repository, odb: &git2::Odb<'_>, mut oid: Oid) -> Option<Oid> {
-    for _ in 0..16 {
-        let (_, kind) = odb.read_header(oid).ok()?;
-        match kind {
-            ObjectType::Commit => return Some(oid),
-            ObjectType::Tag => oid = repo.find_tag(oid).ok()?.target_id(),
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// The commit a tag name peels to, and the tag object when it is annotated.
-pub(crate) fn lookup_tag(repo: &Repository, name: &str) -> Result<Option<(Oid, Option<Oid>)>> {
-    let reference = match repo.find_reference(&format!("refs/tags/{name}")) {
-        Ok(r) => r,
-        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
-        Err(e) if e.code() == git2::ErrorCode::InvalidSpec => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading tag `{name}`")),
-    };
-    let object = reference
-        .peel(ObjectType::Any)
-        .with_context(|| format!("reading tag `{name}`"))?;
-    let target = reference
-        .target()
-        .or_else(|| reference.resolve().ok().and_then(|r| r.target()));
-    let annotated = match target {
-        Some(oid) if repo.find_tag(oid).is_ok() => Some(oid),
-        _ => None,
-    };
-    let commit = object
-        .peel_to_commit()
-        .with_context(|| format!("tag `{name}` does not point at a commit"))?;
-    Ok(Some((commit.id(), annotated)))
 }
 
 /// Compare two versions (tag names with the pattern prefix removed) the semver way where
