@@ -5,6 +5,7 @@
 
 mod first_time;
 mod model;
+mod pack;
 mod parse;
 mod people;
 mod prepare;

@@ -10,6 +10,7 @@ use globset::{GlobSet, GlobSetBuilder};
 
 use super::ContributorSettings;
 use super::model::{Commit, Contributor, Person};
+use super::pack::Packs;
 use super::read::Reader;
 use crate::error::input;
 
@@ -149,6 +150,15 @@ pub(crate) fn gather(commits: &[Commit], settings: &ContributorSettings) -> Resu
     Ok(people)
 }
 
+/// Pushes onto `stack` each of `ids` not seen before.
+fn push_new(ids: impl Iterator<Item = Oid>, seen: &mut HashSet<Oid>, stack: &mut Vec<Oid>) {
+    for id in ids {
+        if seen.insert(id) {
+            stack.push(id);
+        }
+    }
+}
+
 /// For each of `people`, whether they authored no commit reachable from `before`. The walk
 /// stops as soon as every one of them has been seen; someone new is only known to be new
 /// once the whole history before the release has been read.
@@ -180,31 +190,45 @@ pub(crate) fn first_time(
     if reader.is_raw() {
         // Every ancestor once, in any order (the order does not change who was seen),
         // each read once; an identity already looked at is skipped without copying it.
+        // A commit's parents and author come from its header in a pack when it is there,
+        // else from the object database as the range walk reads it.
+        let mut packs = Packs::open(reader.repo());
         let mut seen_ids = HashSet::new();
         let mut identities: HashSet<Vec<u8>> = HashSet::new();
         let mut key = Vec::new();
         let mut stack = vec![before];
         seen_ids.insert(before);
         while let Some(oid) = stack.pop() {
-            let commit = reader
-                .read(oid)
-                .with_context(|| format!("reading commit {oid}"))?;
-            for parent in commit.parent_ids() {
-                if seen_ids.insert(parent) {
-                    stack.push(parent);
+            // The author as stored (name, email), or as libgit2 parsed it.
+            let commit;
+            let author = if let Some(header) = packs.header(oid) {
+                push_new(header.parent_ids(), &mut seen_ids, &mut stack);
+                Ok(header.author())
+            } else {
+                commit = reader
+                    .read(oid)
+                    .with_context(|| format!("reading commit {oid}"))?;
+                push_new(commit.parent_ids(), &mut seen_ids, &mut stack);
+                commit.author_bytes().ok_or_else(|| commit.author().0)
+            };
+            let person = match author {
+                Ok((name, email)) => {
+                    key.clear();
+                    key.extend_from_slice(name);
+                    key.push(0);
+                    key.extend_from_slice(email);
+                    if identities.contains(key.as_slice()) {
+                        continue;
+                    }
+                    identities.insert(key.clone());
+                    Person {
+                        name: String::from_utf8_lossy(name).into_owned(),
+                        email: String::from_utf8_lossy(email).into_owned(),
+                    }
                 }
-            }
-            if let Some((name, email)) = commit.author_bytes() {
-                key.clear();
-                key.extend_from_slice(name);
-                key.push(0);
-                key.extend_from_slice(email);
-                if identities.contains(key.as_slice()) {
-                    continue;
-                }
-                identities.insert(key.clone());
-            }
-            if saw(commit.author().0) {
+                Err(parsed) => parsed,
+            };
+            if saw(person) {
                 break;
             }
         }

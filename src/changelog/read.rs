@@ -40,11 +40,11 @@ pub(crate) struct RawCommit<'r> {
 }
 
 /// Where the `parent` lines start: after `tree <40 hex>\n`.
-const PARENTS_AT: usize = TREE.len() + 41;
-const TREE: &[u8] = b"tree ";
-const PARENT: &[u8] = b"parent ";
+pub(super) const PARENTS_AT: usize = TREE.len() + 41;
+pub(super) const TREE: &[u8] = b"tree ";
+pub(super) const PARENT: &[u8] = b"parent ";
 /// The length of a `parent <40 hex>\n` line.
-const PARENT_LINE: usize = PARENT.len() + 41;
+pub(super) const PARENT_LINE: usize = PARENT.len() + 41;
 
 impl RangeCommit<'_> {
     pub(crate) fn id(&self) -> Oid {
@@ -230,7 +230,7 @@ fn split(id: Oid, object: OdbObject<'_>) -> Option<RawCommit<'_>> {
 }
 
 /// `<header><40 hex>\n` at `pos`: the id.
-fn oid_line(data: &[u8], pos: usize, header: &[u8]) -> Option<Oid> {
+pub(super) fn oid_line(data: &[u8], pos: usize, header: &[u8]) -> Option<Oid> {
     let line = data.get(pos..)?.strip_prefix(header)?;
     if line.get(40) != Some(&b'\n') {
         return None;
@@ -239,22 +239,22 @@ fn oid_line(data: &[u8], pos: usize, header: &[u8]) -> Option<Oid> {
 }
 
 /// A full-length hex object id.
-fn hex_oid(hex: &[u8]) -> Option<Oid> {
+pub(super) fn hex_oid(hex: &[u8]) -> Option<Oid> {
     let mut bytes = [0u8; 20];
     hex::decode_to_slice(hex, &mut bytes).ok()?;
     Oid::from_bytes(&bytes).ok()
 }
 
 /// A signature's parts, as byte ranges of the object.
-struct Signature {
-    name: Range<usize>,
-    email: Range<usize>,
-    time: i64,
+pub(super) struct Signature {
+    pub(super) name: Range<usize>,
+    pub(super) email: Range<usize>,
+    pub(super) time: i64,
 }
 
 /// `<header>Name <email> <seconds> <+|-><hhmm>\n` at `pos`, with exactly one `<` and one
 /// `>`: the parts trimmed the way libgit2 trims them, and the position after the line.
-fn signature(data: &[u8], pos: usize, header: &[u8]) -> Option<(Signature, usize)> {
+pub(super) fn signature(data: &[u8], pos: usize, header: &[u8]) -> Option<(Signature, usize)> {
     let start = pos + header.len();
     if !data.get(pos..)?.starts_with(header) {
         return None;
