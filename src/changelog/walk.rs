@@ -56,7 +56,8 @@ struct IndexEntry {
 impl TagIndex {
     /// List the tags once; keep the names `keep` accepts, peeled to commits. Tags that
     /// peel to something other than a commit (a tree, a blob) or to a missing object are
-    /// skipped.
+    /// skipped, or kept under that object's id when `packed-refs` records it (see
+    /// [`TagRefs::peeled`]), which no walk over commits meets.
     pub(crate) fn read(tags: &TagRefs<'_>, keep: impl Fn(&str) -> bool) -> Result<Self> {
         let mut index = Self {
             by_commit: HashMap::with_capacity(tags.size_hint()),
