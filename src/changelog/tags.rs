@@ -166,6 +166,15 @@ impl<'r> TagRefs<'r> {
         Ok(())
     }
 
+    /// About how many tags [`Self::visit`] lists (reading the files when that is not known
+    /// yet; 0 when they cannot be read, which `visit` then reports).
+    pub(crate) fn size_hint(&self) -> usize {
+        if self.files.is_none() {
+            return 0;
+        }
+        self.packed().map_or(0, |p| p.tags.len()) + self.loose().map_or(0, <[_]>::len)
+    }
+
     /// The commit a listed tag peels to: the `^` line's object, else the object itself when
     /// `packed-refs` says it is not a tag object, else the tag chain read from the object
     /// database, which gives `None` for a tag of a tree, a blob or a missing object. What
@@ -479,10 +488,38 @@ fn parse_ref_line(line: &[u8]) -> Option<(Oid, &[u8])> {
 
 /// An object id from its first 40 hexadecimal digits (either case), ignoring what follows.
 fn parse_oid(hex: &[u8]) -> Option<Oid> {
+    let hex = hex.get(..HEX)?;
     let mut raw = [0_u8; HEX / 2];
-    hex::decode_to_slice(hex.get(..HEX)?, &mut raw).ok()?;
+    // One table lookup per digit, the validity checked once per id: `packed-refs` holds
+    // an id per tag, and ids are most of its bytes.
+    let mut invalid = 0_u8;
+    for (byte, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
+        let (high, low) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+        invalid |= high | low;
+        *byte = (high << 4) | (low & 0x0f);
+    }
+    if invalid & 0xf0 != 0 {
+        return None;
+    }
     Oid::from_bytes(&raw).ok()
 }
+
+/// The value of each hexadecimal digit (`0-9`, `a-f`, `A-F`); 0xff for other bytes.
+static NIBBLE: [u8; 256] = {
+    let mut table = [0xff_u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// A loose reference file as libgit2 reads it: `ref: ` starts a symbolic reference (with a
 /// non-empty target); else 40 hexadecimal digits, then the end, a NUL or a space.

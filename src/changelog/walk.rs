@@ -34,26 +34,88 @@ pub(crate) fn literal_prefix(pattern: &str) -> &str {
 }
 
 /// Tags matching the release pattern, by the commit they peel to.
+///
+/// Built for every tag of a repository (10,000 and more), so without an allocation per
+/// tag: the names share one buffer, and the tags of a commit form a chain through
+/// `entries`.
 #[derive(Debug, Default)]
 pub(crate) struct TagIndex {
-    pub by_commit: HashMap<Oid, Vec<String>>,
+    /// Each commit's last added entry.
+    by_commit: HashMap<Oid, u32>,
+    entries: Vec<IndexEntry>,
+    names: String,
+}
+
+#[derive(Debug)]
+struct IndexEntry {
+    name: (u32, u32),
+    /// The commit's previously added entry.
+    next: Option<u32>,
 }
 
 impl TagIndex {
     /// List the tags once; keep the names `keep` accepts, peeled to commits. Tags that
     /// peel to something other than a commit (a tree, a blob) or to a missing object are
-    /// skipped.
+    /// skipped, or kept under that object's id when `packed-refs` records it (see
+    /// [`TagRefs::peeled`]), which no walk over commits meets.
     pub(crate) fn read(tags: &TagRefs<'_>, keep: impl Fn(&str) -> bool) -> Result<Self> {
-        let mut by_commit: HashMap<Oid, Vec<String>> = HashMap::new();
+        let mut index = Self {
+            by_commit: HashMap::with_capacity(tags.size_hint()),
+            ..Self::default()
+        };
         tags.visit(|name, found| {
             if keep(name)
                 && let Some(commit) = tags.peeled(name, &found)
             {
-                by_commit.entry(commit).or_default().push(name.to_string());
+                index.add(commit, name);
             }
             ControlFlow::Continue(())
         })?;
-        Ok(Self { by_commit })
+        Ok(index)
+    }
+
+    /// Record `name` as a tag on `commit`.
+    pub(crate) fn add(&mut self, commit: Oid, name: &str) {
+        let start = self.names.len() as u32;
+        self.names.push_str(name);
+        let at = self.entries.len() as u32;
+        let next = self.by_commit.insert(commit, at);
+        self.entries.push(IndexEntry {
+            name: (start, self.names.len() as u32),
+            next,
+        });
+    }
+
+    /// The names of the tags on `commit`.
+    pub(crate) fn names_on(&self, commit: Oid) -> impl Iterator<Item = &str> {
+        let mut at = self.by_commit.get(&commit).copied();
+        std::iter::from_fn(move || {
+            let entry = &self.entries[at? as usize];
+            at = entry.next;
+            Some(self.name(entry))
+        })
+    }
+
+    /// Every name of the index.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|entry| self.name(entry))
+    }
+
+    /// The index as a map of each commit to its tag names, in the order they were added.
+    #[cfg(test)]
+    pub(crate) fn by_commit(&self) -> HashMap<Oid, Vec<String>> {
+        self.by_commit
+            .keys()
+            .map(|&commit| {
+                let mut names: Vec<String> = self.names_on(commit).map(str::to_string).collect();
+                names.reverse();
+                (commit, names)
+            })
+            .collect()
+    }
+
+    fn name(&self, entry: &IndexEntry) -> &str {
+        &self.names[entry.name.0 as usize..entry.name.1 as usize]
     }
 
     /// The highest (semver-aware) tag on `commit` that `accept` takes.
@@ -63,10 +125,7 @@ impl TagIndex {
         prefix: &str,
         accept: impl Fn(&str) -> bool,
     ) -> Option<&str> {
-        self.by_commit
-            .get(&commit)?
-            .iter()
-            .map(String::as_str)
+        self.names_on(commit)
             .filter(|name| accept(name))
             .max_by(|a, b| version_cmp(strip(a, prefix), strip(b, prefix)))
     }
@@ -190,7 +249,7 @@ pub(crate) fn nearest_tag(
     accept: impl Fn(&str) -> bool,
 ) -> Result<Option<(String, Oid)>> {
     // No candidate at all (no tags, or `ignore_tags` takes them all): nothing to walk for.
-    if !tags.by_commit.values().flatten().any(|name| accept(name)) {
+    if !tags.names().any(&accept) {
         return Ok(None);
     }
     let mut frontier = Frontier::default();
@@ -632,9 +691,9 @@ mod tests {
         let m = h.commit("merge", &[c1, b1]);
         let top = h.commit("top", &[m]);
         let mut tags = TagIndex::default();
-        tags.by_commit.insert(c0, vec!["v1.0.0".into()]);
-        tags.by_commit
-            .insert(b1, vec!["v1.1.0".into(), "v1.1.0-rc1".into()]);
+        tags.add(c0, "v1.0.0");
+        tags.add(b1, "v1.1.0");
+        tags.add(b1, "v1.1.0-rc1");
         let reader = Reader::new(&h.repo);
         let release = h.repo.find_commit(top).unwrap();
         let found = nearest_tag(&reader, &release, &tags, "v", |_| true).unwrap();

@@ -338,7 +338,7 @@ proptest! {
                 expected.entry(commit).or_default().push(name);
             }
         }
-        let mut got = index.by_commit;
+        let mut got = index.by_commit();
         got.retain(|id, _| repo.find_commit(*id).is_ok());
         for names in got.values_mut().chain(expected.values_mut()) {
             names.sort();
@@ -586,4 +586,24 @@ fn names_sort_like_libgit2_across_directories() {
     assert_same_listing(&repo, &refs);
     let names: Vec<String> = listed(&refs).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["V2", "v1-a", "v1.a", "v1/a", "v1/b/c", "v10"]);
+}
+
+#[test]
+fn object_ids_parse_in_either_case_and_nothing_else() {
+    let id = "0123456789abcdefABCDEF0123456789abcdef01";
+    assert_eq!(
+        super::parse_oid(id.as_bytes()),
+        Some(Oid::from_str(&id.to_lowercase()).unwrap())
+    );
+    assert_eq!(
+        super::parse_oid(format!("{id} trailing").as_bytes()),
+        super::parse_oid(id.as_bytes())
+    );
+    assert_eq!(super::parse_oid(&id.as_bytes()[..39]), None);
+    // The bytes next to the digit and letter ranges.
+    for bad in ['/', ':', '@', 'G', '`', 'g', ' ', '\n', '\u{e9}'] {
+        let mut text = id.to_string();
+        text.replace_range(38..39, &bad.to_string());
+        assert_eq!(super::parse_oid(text.as_bytes()), None, "{bad:?}");
+    }
 }
