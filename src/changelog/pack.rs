@@ -42,8 +42,11 @@ const PACK_HEADER: u64 = 12;
 /// A pack entry's type for a commit.
 const COMMIT: u8 = 1;
 /// How much of the pack one read brings in. A pack written by git keeps commits together,
-/// newest first, so the next commit of the walk is most often in the same window.
+/// so the next commit of the walk is most often in a part already read.
 const WINDOW: usize = 32 * 1024;
+/// How many parts of a pack are kept: a walk may go back and forth between regions of the
+/// pack (a history whose commits were packed in two runs alternates between them).
+const PARTS: usize = 4;
 /// How much compressed input the inflater is handed at least (unless the pack ends).
 const INPUT_MIN: usize = 512;
 /// How much is inflated at a time: a usual header (tree, one parent, author, committer)
@@ -279,13 +282,7 @@ impl Pack {
         let idx = Idx::parse(fs::read(path).ok()?)?;
         let file = File::open(path.with_extension("pack")).ok()?;
         let len = file.metadata().ok()?.len();
-        let mut window = Window {
-            file,
-            len,
-            buf: Vec::new(),
-            start: 0,
-            filled: 0,
-        };
+        let mut window = Window::new(file, len);
         let head = window.at(0, PACK_HEADER as usize);
         if head.get(..4)? != b"PACK"
             || !matches!(be32(head, 4)?, 2 | 3)
@@ -375,12 +372,19 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(bytes.try_into().ok()?))
 }
 
-/// A part of a pack file read into memory, reused from one object to the next; the
-/// file is read at offsets, never copied whole.
+/// A pack file, read at offsets (never copied whole) into a few parts kept in memory and
+/// reused from one object to the next.
 struct Window {
     file: File,
     /// The file's length.
     len: u64,
+    /// The parts read, the most recently used first; at most [`PARTS`].
+    parts: Vec<Part>,
+}
+
+/// One part of a pack file in memory.
+#[derive(Default)]
+struct Part {
     buf: Vec<u8>,
     /// Where `buf` starts in the file, and how much of it holds the file's bytes.
     start: u64,
@@ -388,21 +392,43 @@ struct Window {
 }
 
 impl Window {
+    fn new(file: File, len: u64) -> Self {
+        Self {
+            file,
+            len,
+            parts: Vec::new(),
+        }
+    }
+
     /// The bytes from `pos` on: at least `min` of them unless the file ends first. Empty
     /// past the end or when the file cannot be read.
     fn at(&mut self, pos: u64, min: usize) -> &[u8] {
-        let end = self.start + self.filled as u64;
-        let held = pos >= self.start && pos <= end && (end - pos >= min as u64 || end == self.len);
-        if !held {
-            self.load(pos, min);
-        }
-        let from = (pos - self.start) as usize;
-        self.buf.get(from..self.filled).unwrap_or_default()
+        let len = self.len;
+        let held = self.parts.iter().position(|part| {
+            let end = part.start + part.filled as u64;
+            pos >= part.start && pos <= end && (end - pos >= min as u64 || end == len)
+        });
+        let i = held.unwrap_or_else(|| {
+            // A new part, or the least recently used one read again.
+            if self.parts.len() < PARTS {
+                self.parts.push(Part::default());
+            }
+            let last = self.parts.len() - 1;
+            self.parts[last].load(&self.file, len, pos, min);
+            last
+        });
+        self.parts[..=i].rotate_right(1);
+        let part = &self.parts[0];
+        let from = (pos - part.start) as usize;
+        part.buf.get(from..part.filled).unwrap_or_default()
     }
+}
 
-    /// Reads the file from `pos`: a [`WINDOW`], or `min` bytes if more, or up to the end.
-    fn load(&mut self, pos: u64, min: usize) {
-        let want = WINDOW.max(min).min(self.len.saturating_sub(pos) as usize);
+impl Part {
+    /// Reads `file` (of length `len`) from `pos`: a [`WINDOW`], or `min` bytes if more, or
+    /// up to the end.
+    fn load(&mut self, file: &File, len: u64, pos: u64, min: usize) {
+        let want = WINDOW.max(min).min(len.saturating_sub(pos) as usize);
         if self.buf.len() < want {
             self.buf.resize(want, 0);
         }
@@ -410,7 +436,7 @@ impl Window {
         self.filled = 0;
         while self.filled < want {
             match read_at(
-                &self.file,
+                file,
                 &mut self.buf[self.filled..want],
                 pos + self.filled as u64,
             ) {
@@ -878,6 +904,25 @@ mod tests {
             if let Some(header) = packs.header(id) {
                 // Whatever is read has the canonical layout.
                 prop_assert!(parse(header.data).is_some());
+            }
+        }
+
+        /// Reads at any offsets, in any order, give the file's bytes.
+        #[test]
+        fn a_window_gives_the_files_bytes(
+            reads in proptest::collection::vec((0u64..140_000, 0usize..40_000), 1..40),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f");
+            let bytes: Vec<u8> = (0..130_000u32).map(|i| (i % 251) as u8).collect();
+            fs::write(&path, &bytes).unwrap();
+            let mut window = Window::new(File::open(&path).unwrap(), bytes.len() as u64);
+            for (pos, min) in reads {
+                let got = window.at(pos, min);
+                let want = bytes.get(pos as usize..).unwrap_or_default();
+                prop_assert!(got.len() >= min.min(want.len()));
+                prop_assert_eq!(got, &want[..got.len()]);
+                prop_assert!(window.parts.len() <= PARTS);
             }
         }
 
