@@ -135,7 +135,12 @@ pub fn build(
             "matrix job: syncing the assets of scope `{s}`; other scopes' assets are kept"
         );
     }
-    let mut cl = changelog::collect_deferred(&settings.repo, &m.changelog, &target)?;
+    let renderer = Renderer::new(m.release.notes_template.as_deref())?;
+    let mut cl = if renderer.reads_first_time() {
+        changelog::collect_reading_first_time(&settings.repo, &m.changelog, &target)?
+    } else {
+        changelog::collect_deferred(&settings.repo, &m.changelog, &target)?
+    };
     for w in &cl.warnings {
         if settings.strict {
             return Err(crate::error::input_with(
@@ -147,10 +152,6 @@ pub fn build(
     }
     let layout = layout(settings, &pre_ctx.project);
     changelog::link(&mut cl, layout.as_ref());
-    let renderer = Renderer::new(m.release.notes_template.as_deref())?;
-    if renderer.reads_first_time() {
-        cl.first_time.prefetch();
-    }
     let cl = std::sync::Arc::new(cl);
     let mut ctx = Context::new(
         &cl,

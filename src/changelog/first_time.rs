@@ -6,15 +6,21 @@
 //! history), many times the work of the rest of the changelog. Templates that never read
 //! `first_time` should not pay for it, so the changelog carries a [`FirstTime`] handle: the
 //! first read opens the repository again, walks the history once (stopping as soon as every
-//! contributor has been seen) and keeps the answer for every later read.
+//! contributor has been seen) and keeps the answer for every later read. A caller that
+//! knows it will read it (the notes template names `first_time`) starts the walk on a
+//! thread of its own as soon as the previous release is known ([`EarlyWalk`]), so that it
+//! runs while the range is read and the notes rendered.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use anyhow::{Context as _, Result, anyhow};
 use git2::Oid;
 
+use super::model::Person;
 use super::people::{self, People};
 use super::read::Reader;
 
@@ -30,12 +36,74 @@ struct Inner {
     done: OnceLock<Result<Vec<bool>, String>>,
 }
 
-/// The history to read: the repository (opened again, as `collect` opened it), the previous
-/// release, and the people to look for.
+/// The history to read and the people to look for in it.
 struct Job {
-    repo: PathBuf,
-    before: Oid,
+    source: Source,
     people: People,
+}
+
+/// Where the earlier authors come from.
+enum Source {
+    /// A walk to run: the repository (opened again, as `collect` opened it) and the
+    /// previous release.
+    Walk { repo: PathBuf, before: Oid },
+    /// A walk started before the people were known ([`EarlyWalk`]).
+    Early(EarlyWalk),
+}
+
+/// A walk of the history before the release, started on a thread of its own as soon as the
+/// previous release is known, while the range is still being read: it hands over each
+/// earlier author (`.mailmap` applied) once, in the order the walk meets them, and stops
+/// when its reader has seen enough (or is gone).
+pub(crate) struct EarlyWalk {
+    authors: Receiver<Result<Person, String>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl EarlyWalk {
+    /// Starts walking the commits reachable from `before` in the repository at (or above)
+    /// `repo`. `None` when no thread can be started: the walk then runs on first read.
+    pub(crate) fn start(repo: PathBuf, before: Oid) -> Option<Self> {
+        let (tx, authors) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("first-time".into())
+            .spawn(move || {
+                let walked = open_and(&repo, |reader, mailmap| {
+                    people::prior_authors(reader, before, mailmap, |person| {
+                        stopped.load(Ordering::Relaxed) || tx.send(Ok(person)).is_err()
+                    })
+                });
+                if let Err(e) = walked {
+                    let _ = tx.send(Err(format!("{e:#}")));
+                }
+            })
+            .ok()?;
+        Some(Self { authors, stop })
+    }
+}
+
+impl Drop for EarlyWalk {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Opens the repository at `repo` and runs `f` with a reader and its mailmap.
+fn open_and<T>(
+    repo: &Path,
+    f: impl FnOnce(&Reader<'_>, Option<&git2::Mailmap>) -> Result<T>,
+) -> Result<T> {
+    let git = super::open(repo).with_context(|| {
+        format!(
+            "opening the repository at {} to find first-time contributors",
+            repo.display()
+        )
+    })?;
+    let reader = Reader::new(&git);
+    let mailmap = people::mailmap(&git);
+    f(&reader, mailmap.as_ref())
 }
 
 impl FirstTime {
@@ -51,12 +119,20 @@ impl FirstTime {
 
     /// Computed on first read: who of `people` authored no commit reachable from `before`
     /// in the repository at (or above) `repo`. Without a previous release everyone is new.
-    pub(crate) fn deferred(repo: PathBuf, before: Option<Oid>, people: People) -> Self {
+    /// `early`, when given, is the walk of that history already started.
+    pub(crate) fn deferred(
+        repo: PathBuf,
+        before: Option<Oid>,
+        early: Option<EarlyWalk>,
+        people: People,
+    ) -> Self {
         match before {
             Some(before) if !people.people.is_empty() => Self(Arc::new(Inner {
                 job: Mutex::new(Some(Job {
-                    repo,
-                    before,
+                    source: match early {
+                        Some(walk) => Source::Early(walk),
+                        None => Source::Walk { repo, before },
+                    },
                     people,
                 })),
                 done: OnceLock::new(),
@@ -88,24 +164,6 @@ impl FirstTime {
         }
     }
 
-    /// Starts reading the history now, on a thread of its own, for a caller that knows
-    /// the answer will be read: the walk then overlaps the range walk and the rendering,
-    /// and the first [`Self::get`] waits only for what is left of it. Nothing happens when
-    /// the answer is known or being computed.
-    pub fn prefetch(&self) {
-        if self.is_known() {
-            return;
-        }
-        let this = self.clone();
-        let started = std::thread::Builder::new()
-            .name("first-time".into())
-            .spawn(move || {
-                let _ = this.get();
-            });
-        // Without a thread, the first read computes it, as without a prefetch.
-        drop(started);
-    }
-
     /// Whether the history has been read (or nothing needed reading).
     #[must_use]
     pub fn is_known(&self) -> bool {
@@ -115,15 +173,21 @@ impl FirstTime {
 
 impl Job {
     fn run(self) -> Result<Vec<bool>> {
-        let git = super::open(&self.repo).with_context(|| {
-            format!(
-                "opening the repository at {} to find first-time contributors",
-                self.repo.display()
-            )
-        })?;
-        let reader = Reader::new(&git);
-        let mailmap = people::mailmap(&git);
-        people::first_time(&reader, &self.people, Some(self.before), mailmap.as_ref())
+        match self.source {
+            Source::Walk { repo, before } => open_and(&repo, |reader, mailmap| {
+                people::first_time(reader, &self.people, Some(before), mailmap)
+            }),
+            Source::Early(walk) => {
+                // The same authors in the same order as a walk of its own would meet them.
+                let mut seen = people::Seen::new(&self.people);
+                for author in &walk.authors {
+                    if seen.saw(&author.map_err(|e| anyhow!("{e}"))?) {
+                        break;
+                    }
+                }
+                Ok(seen.unseen)
+            }
+        }
     }
 }
 
@@ -286,11 +350,41 @@ mod tests {
         (renderer.notes(&ctx).unwrap(), ctx)
     }
 
-    /// A prefetch computes on its own thread what a first read computes, once: reads that
-    /// follow wait for it, and a template that names `first_time` starts it.
+    /// A walk started before the people are known, on its own thread, finds what a walk
+    /// of its own finds, with its early stop; its errors reach the reader. A template that
+    /// names `first_time` is one that reads it.
     #[test]
-    fn a_prefetch_reads_the_history_once_on_its_own_thread() {
-        let (dir, _) = history();
+    fn an_early_walk_finds_what_a_walk_of_its_own_finds() {
+        let (dir, previous) = history();
+        let repo = Repository::open(dir.path()).unwrap();
+        let reader = Reader::new(&repo);
+        for names in [
+            vec![("Ada", "ada@example.com"), ("Bob", "bob@example.com")],
+            vec![("Cy", "cy@example.com"), ("Bob", "bob@example.com")],
+            vec![("Ada", "ada@example.com")],
+        ] {
+            let people = people_of(&names);
+            let own = people::first_time(&reader, &people, Some(previous), None).unwrap();
+            let early = EarlyWalk::start(dir.path().to_path_buf(), previous).unwrap();
+            let ft = FirstTime::deferred(
+                dir.path().to_path_buf(),
+                Some(previous),
+                Some(early),
+                people,
+            );
+            assert_eq!(ft.get().unwrap(), own.as_slice(), "{names:?}");
+        }
+        let missing = Oid::from_str(&"e".repeat(40)).unwrap();
+        let early = EarlyWalk::start(dir.path().to_path_buf(), missing).unwrap();
+        let ft = FirstTime::deferred(
+            dir.path().to_path_buf(),
+            Some(missing),
+            Some(early),
+            people_of(&[("Cy", "cy@example.com")]),
+        );
+        let err = ft.get().unwrap_err().to_string();
+        assert!(err.contains(&"e".repeat(40)), "{err}");
+
         let target = Target {
             tag: Some("v1.1.0".into()),
             commit: None,
@@ -299,22 +393,8 @@ mod tests {
         let eager = collect(dir.path(), &settings, &target).unwrap();
         let want: Vec<bool> = eager.contributors.iter().map(|c| c.first_time).collect();
         assert!(want.contains(&true) && want.contains(&false), "{want:?}");
-
-        let cl = collect_deferred(dir.path(), &settings, &target).unwrap();
-        assert!(!cl.first_time.is_known());
-        cl.first_time.prefetch();
-        // Computed without being read.
-        let start = std::time::Instant::now();
-        while !cl.first_time.is_known() && start.elapsed() < std::time::Duration::from_secs(60) {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        assert!(cl.first_time.is_known(), "the prefetch read the history");
-        assert_eq!(cl.first_time.get().unwrap(), want.as_slice());
-        // A read right after a prefetch waits for its walk instead of starting a second one.
-        let cl = collect_deferred(dir.path(), &settings, &target).unwrap();
-        cl.first_time.prefetch();
-        assert_eq!(cl.first_time.get().unwrap(), want.as_slice());
-        cl.first_time.prefetch();
+        let cl =
+            crate::changelog::collect_reading_first_time(dir.path(), &settings, &target).unwrap();
         assert_eq!(cl.first_time.get().unwrap(), want.as_slice());
 
         let file = dir.path().join("reads.j2");

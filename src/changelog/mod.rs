@@ -255,7 +255,7 @@ const SHALLOW_REMEDY: &str = "fetch the whole history: set `GIT_DEPTH: 0` in .gi
 /// unknown `since` or commit, or a shallow history that cuts the range with
 /// `on_shallow: error`; other errors for git failures.
 pub fn collect(repo: &Path, settings: &ChangelogSettings, target: &Target) -> Result<Changelog> {
-    let mut changelog = collect_deferred(repo, settings, target)?;
+    let mut changelog = collect_with(repo, settings, target, true)?;
     let new = changelog.first_time.get()?.to_vec();
     for (c, new) in changelog.contributors.iter_mut().zip(new) {
         c.first_time = new;
@@ -274,6 +274,31 @@ pub fn collect_deferred(
     settings: &ChangelogSettings,
     target: &Target,
 ) -> Result<Changelog> {
+    collect_with(repo, settings, target, false)
+}
+
+/// [`collect_deferred`] for a caller that will read [`Changelog::first_time`] (its notes
+/// template names it): the walk of the history before the release starts on a thread of
+/// its own as soon as the previous release is known, while the range is read, and the
+/// first read of `first_time` takes its results.
+///
+/// # Errors
+/// As [`collect_deferred`].
+pub fn collect_reading_first_time(
+    repo: &Path,
+    settings: &ChangelogSettings,
+    target: &Target,
+) -> Result<Changelog> {
+    collect_with(repo, settings, target, true)
+}
+
+/// [`collect_deferred`]; `early`: start the walk for `first_time` before the range walk.
+fn collect_with(
+    repo: &Path,
+    settings: &ChangelogSettings,
+    target: &Target,
+    early: bool,
+) -> Result<Changelog> {
     static INIT: Once = Once::new();
     // Objects are read, never written: skip re-hashing every object we inflate.
     INIT.call_once(|| git2::opts::strict_hash_verification(false));
@@ -286,6 +311,10 @@ pub fn collect_deferred(
     // The tag references, read once for every question about tags.
     let tag_refs = tags::TagRefs::new(&git);
     let range = resolve_range(&git, &reader, &tag_refs, &matchers, settings, target)?;
+    let early_walk = match range.hide {
+        Some(before) if early => first_time::EarlyWalk::start(repo.to_path_buf(), before),
+        _ => None,
+    };
     let mailmap = people::mailmap(&git);
     let extra_types: Vec<String> = settings
         .groups
@@ -328,7 +357,7 @@ pub fn collect_deferred(
     } = group_commits(selected, &settings.groups);
     let people = people::gather(&commits, &settings.contributors)?;
     let contributors = people.people.clone();
-    let first_time = FirstTime::deferred(repo.to_path_buf(), range.hide, people);
+    let first_time = FirstTime::deferred(repo.to_path_buf(), range.hide, early_walk, people);
 
     Ok(Changelog {
         version: range.tag.as_deref().map_or_else(

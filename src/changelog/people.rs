@@ -168,30 +168,61 @@ pub(crate) fn first_time(
     before: Option<Oid>,
     mailmap: Option<&Mailmap>,
 ) -> Result<Vec<bool>> {
-    let mut unseen = vec![true; people.people.len()];
-    let Some(before) = before else {
-        return Ok(unseen);
-    };
-    if people.people.is_empty() {
-        return Ok(unseen);
+    let mut seen = Seen::new(people);
+    if let Some(before) = before
+        && !seen.done()
+    {
+        prior_authors(reader, before, mailmap, |person| seen.saw(&person))?;
     }
-    let mut left = unseen.len();
-    // Marks the person behind an author seen before the release; true once everyone is.
-    let mut saw = |person: Person| {
-        let person = resolve(mailmap, person);
-        if let Some(i) = people.find(&person)
-            && unseen[i]
-        {
-            unseen[i] = false;
-            left -= 1;
+    Ok(seen.unseen)
+}
+
+/// Who of a release's people has been seen among earlier authors.
+pub(crate) struct Seen<'p> {
+    people: &'p People,
+    /// `unseen[i]`: the i-th person has not been seen.
+    pub(crate) unseen: Vec<bool>,
+    left: usize,
+}
+
+impl<'p> Seen<'p> {
+    pub(crate) fn new(people: &'p People) -> Self {
+        Self {
+            people,
+            unseen: vec![true; people.people.len()],
+            left: people.people.len(),
         }
-        left == 0
-    };
+    }
+
+    /// Marks the person behind an earlier author (mailmap applied) as seen; true once
+    /// everyone is.
+    pub(crate) fn saw(&mut self, person: &Person) -> bool {
+        if let Some(i) = self.people.find(person)
+            && self.unseen[i]
+        {
+            self.unseen[i] = false;
+            self.left -= 1;
+        }
+        self.done()
+    }
+
+    pub(crate) fn done(&self) -> bool {
+        self.left == 0
+    }
+}
+
+/// Hands `each` the authors of the commits reachable from `before` (`.mailmap` applied),
+/// each identity once, until it returns true. Every ancestor is read once, in any order.
+pub(crate) fn prior_authors(
+    reader: &Reader<'_>,
+    before: Oid,
+    mailmap: Option<&Mailmap>,
+    mut each: impl FnMut(Person) -> bool,
+) -> Result<()> {
     if reader.is_raw() {
-        // Every ancestor once, in any order (the order does not change who was seen),
-        // each read once; an identity already looked at is skipped without copying it.
-        // A commit's parents and author come from its header in a pack when it is there,
-        // else from the object database as the range walk reads it.
+        // An identity already looked at is skipped without copying it. A commit's parents
+        // and author come from its header in a pack when it is there, else from the
+        // object database as the range walk reads it.
         let mut packs = Packs::open(reader.repo());
         let mut seen_ids = HashSet::new();
         let mut identities: HashSet<Vec<u8>> = HashSet::new();
@@ -228,7 +259,7 @@ pub(crate) fn first_time(
                 }
                 Err(parsed) => parsed,
             };
-            if saw(person) {
+            if each(resolve(mailmap, person)) {
                 break;
             }
         }
@@ -241,12 +272,12 @@ pub(crate) fn first_time(
             let commit = reader
                 .read(oid)
                 .with_context(|| format!("reading commit {oid}"))?;
-            if saw(commit.author().0) {
+            if each(resolve(mailmap, commit.author().0)) {
                 break;
             }
         }
     }
-    Ok(unseen)
+    Ok(())
 }
 
 #[cfg(test)]

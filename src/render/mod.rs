@@ -299,7 +299,7 @@ impl Renderer {
     }
 
     /// Whether the notes template names `first_time`: then reading who is new can start
-    /// early ([`crate::changelog::FirstTime::prefetch`]). A template that reads it under
+    /// early ([`crate::changelog::collect_reading_first_time`]). A template that reads it under
     /// another spelling still gets it, when it reads it.
     #[must_use]
     pub fn reads_first_time(&self) -> bool {
