@@ -347,7 +347,17 @@ impl Idx {
             .data
             .get(NAMES_AT + low * NAME_LEN..NAMES_AT + high * NAME_LEN)?;
         let (names, _) = names.as_chunks::<NAME_LEN>();
-        let i = low + names.binary_search_by(|n| n.as_slice().cmp(name)).ok()?;
+        // Names are compared by their first 8 bytes, then whole when those are equal.
+        let prefix = |n: &[u8]| n.first_chunk::<8>().map(|b| u64::from_be_bytes(*b));
+        let key = prefix(name)?;
+        let i = low
+            + names
+                .binary_search_by(|n| {
+                    prefix(n)
+                        .cmp(&Some(key))
+                        .then_with(|| n.as_slice().cmp(name))
+                })
+                .ok()?;
         let offsets = NAMES_AT + self.count * (NAME_LEN + 4);
         let small = be32(&self.data, offsets + 4 * i)?;
         if small & 0x8000_0000 == 0 {
