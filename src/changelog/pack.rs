@@ -2,11 +2,20 @@
 //! contributors.
 //!
 //! That walk reads every commit reachable from the previous release but needs only each
-//! commit's `parent` lines and its `author`: the first few hundred bytes of the object.
+//! commit's `parent` lines and its `author`: the first two hundred bytes of the object.
 //! Through libgit2 every commit is inflated whole, copied and cached. [`Packs`] looks the
-//! commit up in the packs' indexes (`objects/pack/pack-*.idx`, version 2) and inflates its
-//! entry only until the `committer` line is complete, in buffers reused from one commit to
-//! the next. The format is git's: <https://git-scm.com/docs/gitformat-pack>.
+//! commit up in the packs' indexes (`objects/pack/pack-*.idx`, version 2, mapped into
+//! memory rather than read) and inflates its entry only until the `author` line is
+//! complete and the next line has begun, in buffers reused from one commit to the next.
+//! The format is git's: <https://git-scm.com/docs/gitformat-pack>.
+//!
+//! Finding an object in an index is a binary search over its names, a dozen cache misses
+//! in a large repository. A walk mostly does not need it: git writes a pack's commits in
+//! the order a walk from its tips meets them, so the parent just read is most often the
+//! entry that follows in the pack. With the pack's reverse index (`pack-*.rev`, written by
+//! default since git 2.41), which lists the index positions in pack order, that guess is
+//! checked with one comparison of names; without it, or when the guess is wrong, the
+//! index is searched.
 //!
 //! Whatever it does not handle is left to the caller's usual path, one object at a time:
 //! an object in no pack (loose, in an alternate, or only in a multi-pack index), a delta,
@@ -15,7 +24,11 @@
 //! SHA-1, a read error. A corrupt or hostile pack or index gives no header, never a panic:
 //! every offset is checked against the file it points into. Objects are not hashed (that
 //! would mean inflating them whole): an index that is well formed but points at the wrong
-//! entries is not detected here.
+//! entries is not detected here, and a `committer` line is not checked beyond its start.
+//!
+//! The index and the reverse index are mapped, as git and libgit2 map them: git writes
+//! them once, under a temporary name, and renames them into place; a repack unlinks them,
+//! which leaves a mapping valid.
 
 use std::fs::{self, File};
 use std::io;
@@ -24,6 +37,7 @@ use std::path::Path;
 
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::{Oid, Repository};
+use memmap2::Mmap;
 
 use super::read::{PARENT, PARENT_LINE, PARENTS_AT, TREE, hex_oid, oid_line, signature};
 
@@ -49,15 +63,25 @@ const WINDOW: usize = 32 * 1024;
 const PARTS: usize = 4;
 /// How much compressed input the inflater is handed at least (unless the pack ends).
 const INPUT_MIN: usize = 512;
-/// How much is inflated at a time: a usual header (tree, one parent, author, committer)
-/// takes about 250 bytes.
-const STEP: usize = 320;
+/// How much is inflated first: a usual header up to the start of the `committer` line (a
+/// tree, one parent, an author) takes about 170 bytes.
+const FIRST: usize = 192;
+/// How much more is inflated at a time after that.
+const STEP: usize = 96;
+/// How much of the line after `author` is needed to know it is the `committer` line.
+const COMMITTER: &[u8] = b"committer ";
+/// The first bytes of a reverse index, then its version and its hash (SHA-1).
+const RIDX_MAGIC: [u8; 4] = *b"RIDX";
+/// Where a reverse index's positions start.
+const RIDX_AT: usize = 12;
 /// A header longer than this (thousands of parents) is left to libgit2.
 const MAX_HEADER: usize = 64 * 1024;
+/// A commit larger than this (a message of megabytes) is read whole through libgit2.
+const MAX_OBJECT: u64 = 4 * 1024 * 1024;
 
 /// A commit's header, read from a pack: its parents and its author as stored.
 pub(super) struct Header<'a> {
-    /// The header, from `tree` to the end of the `committer` line.
+    /// The header, from `tree` to the end of the `author` line.
     data: &'a [u8],
     /// The number of `parent` lines, which start at [`PARENTS_AT`].
     parents: usize,
@@ -90,8 +114,16 @@ pub(super) struct Packs {
     all: Vec<Pack>,
     /// The pack the last object was found in, searched first.
     last: usize,
+    /// The pack and the pack position (in its reverse index) of the entry after the last
+    /// object found: the guess for the next one.
+    next: Option<(usize, usize)>,
+    /// How many lookups searched an index (the guess was not the object).
+    #[cfg(test)]
+    searches: usize,
     inflate: Decompress,
     out: Vec<u8>,
+    /// The inflater of whole commits, made on first use.
+    whole: Option<Box<libdeflater::Decompressor>>,
 }
 
 impl Packs {
@@ -113,8 +145,12 @@ impl Packs {
         Self {
             all,
             last: 0,
+            next: None,
+            #[cfg(test)]
+            searches: 0,
             inflate: Decompress::new(true),
             out: Vec::new(),
+            whole: None,
         }
     }
 
@@ -144,36 +180,92 @@ impl Packs {
     /// The header of commit `id`, when it is a whole (not deltified) commit in one of the
     /// packs and its header has git's canonical layout; `None` for anything else.
     pub(super) fn header(&mut self, id: Oid) -> Option<Header<'_>> {
+        let (i, pos, size) = self.commit_entry(id)?;
+        let end = inflate_header(
+            &mut self.inflate,
+            &mut self.out,
+            &mut self.all[i].window,
+            pos,
+            size,
+        )?;
+        parse(self.out.get(..end)?)
+    }
+
+    /// Commit `id` inflated whole, when it is a whole (not deltified) commit in one of the
+    /// packs; `None` for anything else, a commit larger than [`MAX_OBJECT`], or a stream
+    /// that does not inflate to the size its entry gives.
+    pub(super) fn object(&mut self, id: Oid) -> Option<Vec<u8>> {
+        let (i, pos, size) = self.commit_entry(id)?;
+        if size > MAX_OBJECT {
+            return None;
+        }
+        let size = usize::try_from(size).ok()?;
+        // The most a zlib stream of `size` bytes takes: its header and checksum, and 5
+        // bytes for each stored block of at most 65,535 bytes.
+        let most = size + 5 * (size / 65_535 + 1) + 6;
+        let input = self.all[i].window.at(pos, most);
+        let mut data = vec![0; size];
+        // libdeflate stops at the end of the stream: the bytes after it are not read.
+        let made = self
+            .whole
+            .get_or_insert_with(Box::default)
+            .zlib_decompress(input, &mut data)
+            .ok()?;
+        (made == size).then_some(data)
+    }
+
+    /// The pack, the position of the zlib stream and the inflated size of commit `id`,
+    /// when it is stored whole in one of the packs.
+    fn commit_entry(&mut self, id: Oid) -> Option<(usize, u64, u64)> {
         let name = id.as_bytes();
         if name.len() != NAME_LEN || self.all.is_empty() {
             return None;
         }
-        let count = self.all.len();
-        let (i, offset) = (0..count)
-            .map(|k| (self.last + k) % count)
-            .find_map(|i| Some((i, self.all[i].idx.offset(name)?)))?;
-        self.last = i;
+        let (i, offset) = self.find(name)?;
         let pack = &mut self.all[i];
         if offset < PACK_HEADER || offset >= pack.window.len.saturating_sub(NAME_LEN as u64) {
             return None;
         }
         let (kind, size, used) = entry_header(pack.window.at(offset, 16))?;
-        if kind != COMMIT {
-            return None;
+        (kind == COMMIT).then_some((i, offset + used as u64, size))
+    }
+
+    /// The pack holding the object named `name` and where it starts in it: the guessed
+    /// entry when it is that object, else a search of the indexes. Sets the next guess.
+    fn find(&mut self, name: &[u8]) -> Option<(usize, u64)> {
+        if let Some((i, position)) = self.next.take()
+            && let Some(pack) = self.all.get(i)
+            && let Some(rev) = &pack.rev
+            && let Some(at) = rev.get(position)
+            && pack.idx.name(at) == Some(name)
+        {
+            let offset = pack.idx.offset_at(at)?;
+            self.next = Some((i, position + 1));
+            return Some((i, offset));
         }
-        let end = inflate_header(
-            &mut self.inflate,
-            &mut self.out,
-            &mut pack.window,
-            offset + used as u64,
-            size,
-        )?;
-        parse(self.out.get(..end)?)
+        #[cfg(test)]
+        {
+            self.searches += 1;
+        }
+        let count = self.all.len();
+        let (i, at, offset) = (0..count).map(|k| (self.last + k) % count).find_map(|i| {
+            let (at, offset) = self.all[i].idx.find(name)?;
+            Some((i, at, offset))
+        })?;
+        self.last = i;
+        let pack = &self.all[i];
+        self.next = pack
+            .rev
+            .as_ref()
+            .and_then(|rev| rev.position(&pack.idx, at, offset))
+            .map(|position| (i, position + 1));
+        Some((i, offset))
     }
 }
 
-/// The canonical header in `data` (which ends with the `committer` line): the checks of
-/// `read.rs`, so that a header read here is the one the object database gives.
+/// The canonical header in `data` (which ends with the `author` line, the start of the
+/// `committer` line after it): the checks of `read.rs`, so that a header read here is the
+/// one the object database gives.
 fn parse(data: &[u8]) -> Option<Header<'_>> {
     if data.contains(&0) {
         return None;
@@ -184,9 +276,8 @@ fn parse(data: &[u8]) -> Option<Header<'_>> {
         parents += 1;
     }
     let (author, author_end) = signature(data, PARENTS_AT + parents * PARENT_LINE, b"author ")?;
-    let (_, committer_end) = signature(data, author_end, b"committer ")?;
-    (committer_end == data.len()).then_some(Header {
-        data,
+    (data.get(author_end..)? == COMMITTER).then_some(Header {
+        data: &data[..author_end],
         parents,
         name: author.name,
         email: author.email,
@@ -215,8 +306,9 @@ fn entry_header(bytes: &[u8]) -> Option<(u8, u64, usize)> {
 }
 
 /// Inflates the zlib stream at `pos` of the pack into `out` until it holds the first
-/// `committer` line whole; the length of the header up to there. `None` when the stream
-/// is corrupt, ends first, or runs past `size` or [`MAX_HEADER`].
+/// `author` line whole and the start of the line after it; the length of the header up to
+/// there (the `author` line and [`COMMITTER`]'s length more). `None` when the stream is
+/// corrupt, ends first, or runs past `size` or [`MAX_HEADER`].
 fn inflate_header(
     inflate: &mut Decompress,
     out: &mut Vec<u8>,
@@ -226,16 +318,16 @@ fn inflate_header(
 ) -> Option<usize> {
     inflate.reset(true);
     let mut filled = 0;
-    // Lines before this one are complete and are not the `committer` line.
+    // Lines before this one are complete and are not the `author` line.
     let mut line = 0;
     loop {
         if filled == out.len() {
             if out.len() >= MAX_HEADER {
                 return None;
             }
-            out.resize((out.len() * 2).clamp(STEP, MAX_HEADER), 0);
+            out.resize((out.len() * 2).clamp(FIRST, MAX_HEADER), 0);
         }
-        let room = (filled + STEP).min(out.len());
+        let room = (filled + if filled == 0 { FIRST } else { STEP }).min(out.len());
         let input = window.at(pos, INPUT_MIN);
         let (in_before, out_before) = (inflate.total_in(), inflate.total_out());
         let status = inflate
@@ -245,8 +337,11 @@ fn inflate_header(
         let made = (inflate.total_out() - out_before) as usize;
         pos += read;
         filled += made;
-        if let Some(end) = committer_end(&out[..filled], &mut line) {
-            return Some(end);
+        if let Some(end) = author_end(&out[..filled], &mut line) {
+            let end = end + COMMITTER.len();
+            if end <= filled {
+                return Some(end);
+            }
         }
         if status == Status::StreamEnd || (read == 0 && made == 0) || filled as u64 > size {
             return None;
@@ -254,24 +349,25 @@ fn inflate_header(
     }
 }
 
-/// The end (past its newline) of the first line of `data` that starts with `committer `,
+/// The end (past its newline) of the first line of `data` that starts with `author `,
 /// once that line is complete. `line` is where the first undecided line starts; it moves
-/// on over the complete lines looked at.
-fn committer_end(data: &[u8], line: &mut usize) -> Option<usize> {
+/// on over the complete lines looked at, and stays at the `author` line once found.
+fn author_end(data: &[u8], line: &mut usize) -> Option<usize> {
     loop {
         let rest = data.get(*line..)?;
         let newline = rest.iter().position(|&b| b == b'\n')?;
         let end = *line + newline + 1;
-        if rest.starts_with(b"committer ") {
+        if rest.starts_with(b"author ") {
             return Some(end);
         }
         *line = end;
     }
 }
 
-/// One pack: its index and a window on its file.
+/// One pack: its index, its reverse index when there is one, and a window on its file.
 struct Pack {
     idx: Idx,
+    rev: Option<Rev>,
     window: Window,
 }
 
@@ -279,7 +375,7 @@ impl Pack {
     /// The pack of the index at `path`, when the index is of version 2 and consistent and
     /// the pack is the one it indexes (same object count, same checksum).
     fn open(path: &Path) -> Option<Self> {
-        let idx = Idx::parse(fs::read(path).ok()?)?;
+        let idx = Idx::parse(map(path)?)?;
         let file = File::open(path.with_extension("pack")).ok()?;
         let len = file.metadata().ok()?.len();
         let mut window = Window::new(file, len);
@@ -291,24 +387,35 @@ impl Pack {
             return None;
         }
         let checksum = window.at(len.checked_sub(NAME_LEN as u64)?, NAME_LEN);
-        let recorded = idx.data.len() - IDX_TRAILER;
-        if checksum.get(..NAME_LEN)? != idx.data.get(recorded..recorded + NAME_LEN)? {
+        if checksum.get(..NAME_LEN)? != idx.pack_checksum() {
             return None;
         }
-        Some(Self { idx, window })
+        let rev = map(&path.with_extension("rev")).and_then(|data| Rev::parse(data, &idx));
+        Some(Self { idx, rev, window })
     }
+}
+
+/// The file at `path` mapped into memory; `None` when it cannot be opened or mapped (an
+/// empty file cannot be).
+fn map(path: &Path) -> Option<Mmap> {
+    let file = File::open(path).ok()?;
+    // SAFETY: the mapping is read only, and what is mapped are a pack's index and
+    // reverse index, which git never changes in place (see the module's documentation).
+    // Every read of it is bounds-checked, so bytes that are not what they should be give
+    // no header rather than undefined behaviour.
+    unsafe { Mmap::map(&file) }.ok()
 }
 
 /// A version 2 pack index, checked for consistency: a monotonic fanout table and a length
 /// that holds its tables.
 struct Idx {
-    data: Vec<u8>,
+    data: Mmap,
     /// The number of objects.
     count: usize,
 }
 
 impl Idx {
-    fn parse(data: Vec<u8>) -> Option<Self> {
+    fn parse(data: Mmap) -> Option<Self> {
         if data.get(..4)? != IDX_MAGIC || be32(&data, 4)? != 2 {
             return None;
         }
@@ -329,20 +436,36 @@ impl Idx {
         Some(Self { data, count })
     }
 
+    /// The checksum of the pack this index is for.
+    fn pack_checksum(&self) -> &[u8] {
+        let at = self.data.len() - IDX_TRAILER;
+        &self.data[at..at + NAME_LEN]
+    }
+
     /// The number of objects whose name's first byte is at most `byte`.
     fn fanout(&self, byte: usize) -> usize {
         be32(&self.data, FANOUT_AT + 4 * byte).map_or(0, |n| n as usize)
     }
 
-    /// Where the object named `name` starts in the pack.
-    fn offset(&self, name: &[u8]) -> Option<u64> {
+    /// The name of the object at position `at` of the index.
+    fn name(&self, at: usize) -> Option<&[u8]> {
+        if at >= self.count {
+            return None;
+        }
+        let from = NAMES_AT + at * NAME_LEN;
+        self.data.get(from..from + NAME_LEN)
+    }
+
+    /// The position in the index of the object named `name`, and where it starts in the
+    /// pack.
+    fn find(&self, name: &[u8]) -> Option<(usize, u64)> {
         let first = usize::from(*name.first()?);
         let low = if first == 0 {
             0
         } else {
             self.fanout(first - 1)
         };
-        let high = self.fanout(first);
+        let high = self.fanout(first).min(self.count);
         let names = self
             .data
             .get(NAMES_AT + low * NAME_LEN..NAMES_AT + high * NAME_LEN)?;
@@ -350,7 +473,7 @@ impl Idx {
         // Names are compared by their first 8 bytes, then whole when those are equal.
         let prefix = |n: &[u8]| n.first_chunk::<8>().map(|b| u64::from_be_bytes(*b));
         let key = prefix(name)?;
-        let i = low
+        let at = low
             + names
                 .binary_search_by(|n| {
                     prefix(n)
@@ -358,8 +481,16 @@ impl Idx {
                         .then_with(|| n.as_slice().cmp(name))
                 })
                 .ok()?;
+        Some((at, self.offset_at(at)?))
+    }
+
+    /// Where the object at position `at` of the index starts in the pack.
+    fn offset_at(&self, at: usize) -> Option<u64> {
+        if at >= self.count {
+            return None;
+        }
         let offsets = NAMES_AT + self.count * (NAME_LEN + 4);
-        let small = be32(&self.data, offsets + 4 * i)?;
+        let small = be32(&self.data, offsets + 4 * at)?;
         if small & 0x8000_0000 == 0 {
             return Some(u64::from(small));
         }
@@ -373,6 +504,59 @@ impl Idx {
         }
         let bytes = self.data.get(large..large + 8)?;
         Some(u64::from_be_bytes(bytes.try_into().ok()?))
+    }
+}
+
+/// A pack's reverse index: for each entry in pack order, its position in the index.
+/// Checked for its header, its length and the pack's checksum; each position read is
+/// checked against the index.
+struct Rev {
+    data: Mmap,
+    count: usize,
+}
+
+impl Rev {
+    /// The reverse index in `data` for the pack of `idx`: version 1, SHA-1, one position
+    /// per object, then the pack's checksum and its own.
+    fn parse(data: Mmap, idx: &Idx) -> Option<Self> {
+        if data.get(..4)? != RIDX_MAGIC || be32(&data, 4)? != 1 || be32(&data, 8)? != 1 {
+            return None;
+        }
+        let positions = idx.count.checked_mul(4)?;
+        let trailer = RIDX_AT.checked_add(positions)?;
+        if data.len() != trailer.checked_add(IDX_TRAILER)?
+            || data.get(trailer..trailer + NAME_LEN)? != idx.pack_checksum()
+        {
+            return None;
+        }
+        Some(Self {
+            data,
+            count: idx.count,
+        })
+    }
+
+    /// The index position of the entry at `position` in pack order.
+    fn get(&self, position: usize) -> Option<usize> {
+        if position >= self.count {
+            return None;
+        }
+        be32(&self.data, RIDX_AT + 4 * position).map(|at| at as usize)
+    }
+
+    /// The pack-order position of the entry at index position `at`, which starts at
+    /// `offset`: a binary search over the entries' offsets, which grow in pack order.
+    fn position(&self, idx: &Idx, at: usize, offset: u64) -> Option<usize> {
+        let (mut low, mut high) = (0, self.count);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            let here = idx.offset_at(self.get(mid)?)?;
+            match here.cmp(&offset) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return (self.get(mid)? == at).then_some(mid),
+            }
+        }
+        None
     }
 }
 
@@ -520,7 +704,7 @@ mod tests {
     /// The type of the pack entry of `id`.
     fn kind(packs: &mut Packs, id: Oid) -> Option<u8> {
         let pack = packs.all.first_mut()?;
-        let offset = pack.idx.offset(id.as_bytes())?;
+        let (_, offset) = pack.idx.find(id.as_bytes())?;
         entry_header(pack.window.at(offset, 16)).map(|(kind, _, _)| kind)
     }
 
@@ -694,6 +878,46 @@ mod tests {
         assert!(packs.header(Oid::from_bytes(&[7; 20]).unwrap()).is_none());
     }
 
+    /// Whole commits read from a pack are the object database's bytes, and the range
+    /// reader gives what libgit2 gives for each commit, packed or not.
+    #[test]
+    fn whole_commits_read_from_a_pack_are_libgit2s() {
+        let f = fixture();
+        let repo = Repository::open_bare(&f.repo).unwrap();
+        let odb = repo.odb().unwrap();
+        let mut packs = Packs::open(&repo);
+        let mut whole = 0;
+        for &id in &f.commits {
+            match packs.object(id) {
+                Some(data) => {
+                    assert_eq!(data, odb.read(id).unwrap().data(), "{id}");
+                    whole += 1;
+                }
+                None => assert_ne!(kind(&mut packs, id), Some(COMMIT), "{id}"),
+            }
+        }
+        assert!(
+            whole > f.commits.len() / 2,
+            "{whole} of {}",
+            f.commits.len()
+        );
+        let tree = repo.find_commit(f.commits[0]).unwrap().tree_id();
+        assert!(packs.object(tree).is_none());
+
+        let reader = super::super::read::Reader::new(&repo);
+        for &id in &f.commits {
+            let ours = reader.read(id).unwrap();
+            let theirs = repo.find_commit(id).unwrap();
+            assert!(ours.parent_ids().eq(theirs.parent_ids()), "{id}");
+            assert_eq!(ours.message_bytes(), theirs.message_bytes(), "{id}");
+            assert_eq!(
+                ours.author().0.email,
+                theirs.author().email().unwrap_or_default()
+            );
+            assert_eq!(ours.time(), theirs.time().seconds());
+        }
+    }
+
     /// The history of [`history`] packed: the index's and the pack's bytes, every commit.
     struct Fixture {
         _dir: tempfile::TempDir,
@@ -726,6 +950,30 @@ mod tests {
         fs::write(dir.join("pack-x.idx"), idx).unwrap();
         fs::write(dir.join("pack-x.pack"), pack).unwrap();
         Packs::new(Packs::in_dir(dir))
+    }
+
+    /// The reverse index of the pack indexed by `idx` (a small one: 4-byte offsets), with
+    /// a zero checksum of its own.
+    fn rev_for(idx: &[u8]) -> Vec<u8> {
+        let count = be32(idx, NAMES_AT - 4).unwrap() as usize;
+        let offsets = NAMES_AT + count * (NAME_LEN + 4);
+        let mut order: Vec<usize> = (0..count).collect();
+        order.sort_by_key(|&at| be32(idx, offsets + 4 * at).unwrap());
+        let mut rev = RIDX_MAGIC.to_vec();
+        rev.extend_from_slice(&1u32.to_be_bytes());
+        rev.extend_from_slice(&1u32.to_be_bytes());
+        for at in order {
+            rev.extend_from_slice(&(at as u32).to_be_bytes());
+        }
+        rev.extend_from_slice(&idx[idx.len() - IDX_TRAILER..idx.len() - NAME_LEN]);
+        rev.extend_from_slice(&[0; NAME_LEN]);
+        rev
+    }
+
+    /// [`packs_from`] with `rev` as the reverse index.
+    fn packs_with_rev(dir: &Path, idx: &[u8], pack: &[u8], rev: &[u8]) -> Packs {
+        fs::write(dir.join("pack-x.rev"), rev).unwrap();
+        packs_from(dir, idx, pack)
     }
 
     /// Every commit of the fixture read from `packs`: a header, when there is one, is
@@ -778,7 +1026,7 @@ mod tests {
         let mut whole = Packs::new(Packs::in_dir(&f.repo.join("objects").join("pack")));
         let mut last = None;
         for &id in &f.commits {
-            let offset = whole.all[0].idx.offset(id.as_bytes()).unwrap();
+            let (_, offset) = whole.all[0].idx.find(id.as_bytes()).unwrap();
             if whole.header(id).is_some() && last.is_none_or(|(_, at)| at < offset) {
                 last = Some((id, offset));
             }
@@ -846,6 +1094,14 @@ mod tests {
         idx
     }
 
+    /// Whether a header read has the canonical layout: it parses again, followed by the
+    /// start of the `committer` line it was read with.
+    fn canonical(header: &Header<'_>) -> bool {
+        let mut data = header.data.to_vec();
+        data.extend_from_slice(COMMITTER);
+        parse(&data).is_some_and(|again| again.data == header.data)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
@@ -893,7 +1149,10 @@ mod tests {
             let mut packs = packs_from(dir.path(), &one_object_idx(name, &pack), &pack);
             if let Some(header) = packs.header(Oid::from_bytes(&name).unwrap()) {
                 prop_assert!(text.as_bytes().starts_with(header.data));
-                prop_assert!(parse(header.data).is_some());
+                prop_assert!(canonical(&header));
+            }
+            if let Some(whole) = packs.object(Oid::from_bytes(&name).unwrap()) {
+                prop_assert_eq!(whole, text.as_bytes());
             }
         }
 
@@ -913,8 +1172,9 @@ mod tests {
             let id = Oid::from_bytes(&name).unwrap();
             if let Some(header) = packs.header(id) {
                 // Whatever is read has the canonical layout.
-                prop_assert!(parse(header.data).is_some());
+                prop_assert!(canonical(&header));
             }
+            let _ = packs.object(id);
         }
 
         /// Reads at any offsets, in any order, give the file's bytes.
@@ -934,6 +1194,24 @@ mod tests {
                 prop_assert_eq!(got, &want[..got.len()]);
                 prop_assert!(window.parts.len() <= PARTS);
             }
+        }
+
+        /// The fixture's reverse index with random bytes changed: each header read is
+        /// still libgit2's.
+        #[test]
+        fn a_corrupted_reverse_index_reads_the_same(
+            edits in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 1..16),
+        ) {
+            let f = fixture();
+            let mut rev = rev_for(&f.idx);
+            for (at, byte) in edits {
+                let at = RIDX_AT + at.index(rev.len() - RIDX_AT - IDX_TRAILER);
+                rev[at] = byte;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let mut packs = packs_with_rev(dir.path(), &f.idx, &f.pack, &rev);
+            prop_assert!(packs.all[0].rev.is_some());
+            read_all(&mut packs);
         }
 
         /// The fixture's pack and index with random bytes changed.
@@ -956,7 +1234,77 @@ mod tests {
             let mut packs = packs_from(dir.path(), &idx, &pack);
             for &id in &f.commits {
                 let _ = ours(&mut packs, id);
+                let _ = packs.object(id);
             }
+        }
+    }
+
+    /// With a reverse index, lookups in pack order find each entry after the first by
+    /// the guess, and read what a search reads.
+    #[test]
+    fn a_reverse_index_guesses_the_next_entry() {
+        let f = fixture();
+        let dir = tempfile::tempdir().unwrap();
+        let mut packs = packs_with_rev(dir.path(), &f.idx, &f.pack, &rev_for(&f.idx));
+        assert!(packs.all[0].rev.is_some());
+        // Every object (commits, trees, blobs), in pack order.
+        let idx = &packs.all[0].idx;
+        let mut in_pack: Vec<(u64, Oid)> = (0..idx.count)
+            .map(|at| {
+                let id = Oid::from_bytes(idx.name(at).unwrap()).unwrap();
+                (idx.offset_at(at).unwrap(), id)
+            })
+            .collect();
+        in_pack.sort_unstable();
+        let repo = Repository::open_bare(&f.repo).unwrap();
+        let mut read = 0;
+        for &(_, id) in &in_pack {
+            if let Some(header) = ours(&mut packs, id) {
+                assert_eq!(header, libgit2(&repo, id), "{id}");
+                read += 1;
+            }
+        }
+        assert!(read > f.commits.len() / 2, "{read} of {}", f.commits.len());
+        assert_eq!(packs.searches, 1);
+
+        // Last entry first: every guess is wrong, and every lookup searches.
+        let mut packs = packs_with_rev(dir.path(), &f.idx, &f.pack, &rev_for(&f.idx));
+        for &(_, id) in in_pack.iter().rev() {
+            let _ = ours(&mut packs, id);
+        }
+        assert_eq!(packs.searches, in_pack.len());
+    }
+
+    /// A reverse index that is not the pack's, or not well formed, is not used; one that
+    /// is well formed but wrong only makes guesses miss: what is read is unchanged.
+    #[test]
+    fn a_wrong_reverse_index_changes_nothing() {
+        let f = fixture();
+        let dir = tempfile::tempdir().unwrap();
+        let good = rev_for(&f.idx);
+        let mut refused = vec![
+            Vec::new(),
+            good[..good.len() - 1].to_vec(),
+            [good.as_slice(), &[0]].concat(),
+        ];
+        for at in [0, 4, 7, 11, good.len() - 2 * NAME_LEN] {
+            let mut bad = good.clone();
+            bad[at] ^= 1;
+            refused.push(bad);
+        }
+        for bad in refused {
+            let packs = packs_with_rev(dir.path(), &f.idx, &f.pack, &bad);
+            assert!(packs.all[0].rev.is_none());
+        }
+        let want = read_all(&mut packs_from(dir.path(), &f.idx, &f.pack));
+        let mut reversed = good.clone();
+        reversed[RIDX_AT..good.len() - IDX_TRAILER].reverse();
+        let mut huge = good.clone();
+        huge[RIDX_AT..RIDX_AT + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        for wrong in [reversed, huge] {
+            let mut packs = packs_with_rev(dir.path(), &f.idx, &f.pack, &wrong);
+            assert!(packs.all[0].rev.is_some());
+            assert_eq!(read_all(&mut packs), want);
         }
     }
 

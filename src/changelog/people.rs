@@ -10,7 +10,6 @@ use globset::{GlobSet, GlobSetBuilder};
 
 use super::ContributorSettings;
 use super::model::{Commit, Contributor, Person};
-use super::pack::Packs;
 use super::read::Reader;
 use crate::error::input;
 
@@ -219,11 +218,10 @@ pub(crate) fn prior_authors(
     mailmap: Option<&Mailmap>,
     mut each: impl FnMut(Person) -> bool,
 ) -> Result<()> {
-    if reader.is_raw() {
+    if let Some(mut packs) = reader.packs() {
         // An identity already looked at is skipped without copying it. A commit's parents
         // and author come from its header in a pack when it is there, else from the
         // object database as the range walk reads it.
-        let mut packs = Packs::open(reader.repo());
         let mut seen_ids = HashSet::new();
         let mut identities: HashSet<Vec<u8>> = HashSet::new();
         let mut key = Vec::new();

@@ -10,12 +10,18 @@
 //! else (a NUL byte, an unusual signature, extra `author` lines, a shallow clone or a
 //! repository with grafts) goes through `find_commit`, so the result is always what
 //! libgit2 would give.
+//!
+//! A commit stored whole in a pack is read from the pack by [`Packs::object`] (found by
+//! the guess of the next entry, inflated with libdeflate), not through the object
+//! database; anything else, as before.
 
+use std::cell::RefCell;
 use std::ops::Range;
 
 use git2::{ObjectType, Odb, OdbObject, Oid, Repository};
 
 use super::model::Person;
+use super::pack::Packs;
 
 /// One commit of the range.
 pub(crate) enum RangeCommit<'r> {
@@ -28,7 +34,7 @@ pub(crate) enum RangeCommit<'r> {
 /// A commit object in git's canonical layout, split in place.
 pub(crate) struct RawCommit<'r> {
     id: Oid,
-    object: OdbObject<'r>,
+    object: Object<'r>,
     tree: Oid,
     /// The number of `parent` lines, which start at [`PARENTS_AT`].
     parents: usize,
@@ -37,6 +43,21 @@ pub(crate) struct RawCommit<'r> {
     time: i64,
     committer_time: i64,
     message: Range<usize>,
+}
+
+/// A commit object's bytes: from the object database, or read from a pack here.
+enum Object<'r> {
+    Odb(OdbObject<'r>),
+    Packed(Vec<u8>),
+}
+
+impl Object<'_> {
+    fn data(&self) -> &[u8] {
+        match self {
+            Self::Odb(object) => object.data(),
+            Self::Packed(data) => data,
+        }
+    }
 }
 
 /// Where the `parent` lines start: after `tree <40 hex>\n`.
@@ -151,6 +172,8 @@ impl RangeCommit<'_> {
 pub(crate) struct Reader<'r> {
     repo: &'r Repository,
     odb: Option<Odb<'r>>,
+    /// The packs, when commits are read raw.
+    packs: Option<RefCell<Packs>>,
 }
 
 impl<'r> Reader<'r> {
@@ -161,12 +184,6 @@ impl<'r> Reader<'r> {
         self.repo
     }
 
-    /// Whether commits are read straight from the object database, parents as stored (no
-    /// shallow boundary, no grafts).
-    pub(crate) fn is_raw(&self) -> bool {
-        self.odb.is_some()
-    }
-
     pub(crate) fn new(repo: &'r Repository) -> Self {
         let grafts = repo.commondir().join("info").join("grafts").exists();
         let odb = if !grafts && !repo.is_shallow() {
@@ -174,15 +191,29 @@ impl<'r> Reader<'r> {
         } else {
             None
         };
-        Self { repo, odb }
+        let packs = odb.is_some().then(|| RefCell::new(Packs::open(repo)));
+        Self { repo, odb, packs }
+    }
+
+    /// The packs commits are read from, when they are read raw and not already in use.
+    pub(crate) fn packs(&self) -> Option<std::cell::RefMut<'_, Packs>> {
+        self.packs.as_ref()?.try_borrow_mut().ok()
     }
 
     /// The commit `id`; libgit2's error when it cannot be read as a commit.
     pub(crate) fn read(&self, id: Oid) -> Result<RangeCommit<'_>, git2::Error> {
+        // The packs are in use when the first-time walk reads through this reader.
+        if let Some(packs) = &self.packs
+            && let Ok(mut packs) = packs.try_borrow_mut()
+            && let Some(data) = packs.object(id)
+            && let Some(raw) = split(id, Object::Packed(data))
+        {
+            return Ok(RangeCommit::Raw(raw));
+        }
         if let Some(odb) = &self.odb
             && let Ok(object) = odb.read(id)
             && object.kind() == ObjectType::Commit
-            && let Some(raw) = split(id, object)
+            && let Some(raw) = split(id, Object::Odb(object))
         {
             return Ok(RangeCommit::Raw(raw));
         }
@@ -191,7 +222,7 @@ impl<'r> Reader<'r> {
 }
 
 /// Split a commit object in git's canonical layout; `None` for anything else.
-fn split(id: Oid, object: OdbObject<'_>) -> Option<RawCommit<'_>> {
+fn split(id: Oid, object: Object<'_>) -> Option<RawCommit<'_>> {
     let data = object.data();
     // libgit2 keeps the message up to a NUL byte; leave such objects to it.
     if data.contains(&0) {
@@ -317,7 +348,7 @@ mod tests {
         let odb = repo.odb().unwrap();
         let id = odb.write(ObjectType::Commit, raw).unwrap();
         let object = odb.read(id).unwrap();
-        let Some(split) = split(id, object) else {
+        let Some(split) = split(id, Object::Odb(object)) else {
             return false;
         };
         let ours = RangeCommit::Raw(split);
