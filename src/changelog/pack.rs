@@ -15,7 +15,9 @@
 //! entry that follows in the pack. With the pack's reverse index (`pack-*.rev`, written by
 //! default since git 2.41), which lists the index positions in pack order, that guess is
 //! checked with one comparison of names; without it, or when the guess is wrong, the
-//! index is searched.
+//! index is searched. git pulls the commits that tags point at forward in the pack, so a
+//! walk through a history with many tags alternates between two runs of commits: a few
+//! guesses are kept, one per run being read, the most recently right first.
 //!
 //! Whatever it does not handle is left to the caller's usual path, one object at a time:
 //! an object in no pack (loose, in an alternate, or only in a multi-pack index), a delta,
@@ -70,6 +72,8 @@ const FIRST: usize = 192;
 const STEP: usize = 96;
 /// How much of the line after `author` is needed to know it is the `committer` line.
 const COMMITTER: &[u8] = b"committer ";
+/// How many guesses of the next object are kept.
+const GUESSES: usize = 4;
 /// The first bytes of a reverse index, then its version and its hash (SHA-1).
 const RIDX_MAGIC: [u8; 4] = *b"RIDX";
 /// Where a reverse index's positions start.
@@ -114,9 +118,9 @@ pub(super) struct Packs {
     all: Vec<Pack>,
     /// The pack the last object was found in, searched first.
     last: usize,
-    /// The pack and the pack position (in its reverse index) of the entry after the last
-    /// object found: the guess for the next one.
-    next: Option<(usize, usize)>,
+    /// Guesses for the next object: the pack and the pack position (in its reverse index)
+    /// of the entry after each of the last objects found, most recent first.
+    next: Vec<(usize, usize)>,
     /// How many lookups searched an index (the guess was not the object).
     #[cfg(test)]
     searches: usize,
@@ -145,7 +149,7 @@ impl Packs {
         Self {
             all,
             last: 0,
-            next: None,
+            next: Vec::with_capacity(GUESSES),
             #[cfg(test)]
             searches: 0,
             inflate: Decompress::new(true),
@@ -233,15 +237,19 @@ impl Packs {
     /// The pack holding the object named `name` and where it starts in it: the guessed
     /// entry when it is that object, else a search of the indexes. Sets the next guess.
     fn find(&mut self, name: &[u8]) -> Option<(usize, u64)> {
-        if let Some((i, position)) = self.next.take()
-            && let Some(pack) = self.all.get(i)
-            && let Some(rev) = &pack.rev
-            && let Some(at) = rev.get(position)
-            && pack.idx.name(at) == Some(name)
-        {
-            let offset = pack.idx.offset_at(at)?;
-            self.next = Some((i, position + 1));
-            return Some((i, offset));
+        let guessed = self
+            .next
+            .iter()
+            .enumerate()
+            .find_map(|(g, &(i, position))| {
+                let pack = self.all.get(i)?;
+                let at = pack.rev.as_ref()?.get(position)?;
+                (pack.idx.name(at) == Some(name)).then_some((g, i, position, at))
+            });
+        if let Some((g, i, position, at)) = guessed {
+            self.next.remove(g);
+            self.next.insert(0, (i, position + 1));
+            return Some((i, self.all[i].idx.offset_at(at)?));
         }
         #[cfg(test)]
         {
@@ -254,11 +262,14 @@ impl Packs {
         })?;
         self.last = i;
         let pack = &self.all[i];
-        self.next = pack
+        if let Some(position) = pack
             .rev
             .as_ref()
             .and_then(|rev| rev.position(&pack.idx, at, offset))
-            .map(|position| (i, position + 1));
+        {
+            self.next.truncate(GUESSES - 1);
+            self.next.insert(0, (i, position + 1));
+        }
         Some((i, offset))
     }
 }
@@ -1266,6 +1277,16 @@ mod tests {
         }
         assert!(read > f.commits.len() / 2, "{read} of {}", f.commits.len());
         assert_eq!(packs.searches, 1);
+
+        // Two runs read in turns, as a walk through commits that tags pulled forward
+        // does: one search for the start of each run.
+        let mut packs = packs_with_rev(dir.path(), &f.idx, &f.pack, &rev_for(&f.idx));
+        let (a, b) = in_pack.split_at(in_pack.len() / 2);
+        for (x, y) in a.iter().zip(b) {
+            let _ = ours(&mut packs, x.1);
+            let _ = ours(&mut packs, y.1);
+        }
+        assert_eq!(packs.searches, 2);
 
         // Last entry first: every guess is wrong, and every lookup searches.
         let mut packs = packs_with_rev(dir.path(), &f.idx, &f.pack, &rev_for(&f.idx));
