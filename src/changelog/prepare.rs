@@ -37,11 +37,13 @@ pub(super) fn parse(
 }
 
 /// The messages of `chain` (a range read commit by commit) parsed in advance when it is
-/// long enough to gain from threads; else nothing, and each is parsed when walked.
+/// long enough to gain from threads; else nothing, and each is parsed when walked. `busy`
+/// cores are left to other work (the first-time walk, which takes longer than the range).
 pub(super) fn chain(
     chain: &[RangeCommit<'_>],
     settings: &ChangelogSettings,
     extra_types: &[String],
+    busy: usize,
 ) -> Vec<Prepared> {
     if chain.len() < PARALLEL_FROM {
         return Vec::new();
@@ -54,21 +56,24 @@ pub(super) fn chain(
             (message, skip)
         })
         .collect();
-    parse_all(&messages, settings.conventional, extra_types)
+    parse_all(&messages, settings.conventional, extra_types, busy)
 }
 
 /// Each message parsed as [`parse`] does, unless `skip` says the commit is left out; in
-/// the order given, on up to [`MAX_THREADS`] threads.
+/// the order given, on up to [`MAX_THREADS`] threads, and no more than the cores less the
+/// `busy` ones.
 pub(super) fn parse_all(
     messages: &[(Cow<'_, str>, bool)],
     conventional: bool,
     extra_types: &[String],
+    busy: usize,
 ) -> Vec<Prepared> {
     let one = |(message, skip): &(Cow<'_, str>, bool)| -> Prepared {
         (!skip).then(|| parse(message, conventional, extra_types))
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, NonZeroUsize::get)
+        .saturating_sub(busy)
         .min(MAX_THREADS)
         .min(messages.len().div_ceil(PARALLEL_FROM / 2).max(1));
     if threads < 2 {
@@ -181,12 +186,13 @@ mod tests {
         let extra = vec!["feature".to_owned()];
         for n in [0, 1, 10, PARALLEL_FROM, 3000] {
             let part = &messages[..n];
-            let threaded = parse_all(part, true, &extra);
             let alone: Vec<Prepared> = part
                 .iter()
                 .map(|(m, skip)| (!skip).then(|| parse(m, true, &extra)))
                 .collect();
-            assert_eq!(threaded, alone, "{n} messages");
+            for busy in [0, 1, 64] {
+                assert_eq!(parse_all(part, true, &extra, busy), alone, "{n} messages");
+            }
         }
     }
 }

@@ -18,11 +18,18 @@
 //! and a last line without its newline (a truncated file) is ignored. A repository whose
 //! references are not stored in files (reftable) is read through libgit2's reference
 //! database.
+//!
+//! A lookup by name before anything is listed (the release tag and `since`, which start a
+//! run) does not parse the whole file: in a file with the `sorted` trait, which git writes,
+//! it searches the lines in place, as git does ([`find_sorted`]). Whatever that search
+//! cannot decide (no `sorted` trait, a line it cannot read on its way, a repeated name) is
+//! left to the whole parse.
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use anyhow::{Context as _, Result, anyhow};
 use git2::{ObjectType, Oid, Reference, ReferenceFormat, Repository};
@@ -40,6 +47,8 @@ pub(crate) struct TagRefs<'r> {
     /// The common directory when references are stored in files; `None` reads through
     /// libgit2's reference database.
     files: Option<PathBuf>,
+    /// `packed-refs`' bytes, empty when there is no such file.
+    packed_file: OnceCell<Rc<Vec<u8>>>,
     packed: OnceCell<Packed>,
     loose: OnceCell<Vec<Loose>>,
     known: OnceCell<HashMap<Oid, Option<Oid>>>,
@@ -61,7 +70,7 @@ pub(crate) enum Found<'a> {
 /// `packed-refs`, read once: its bytes and its tag entries sorted by name.
 #[derive(Default)]
 struct Packed {
-    bytes: Vec<u8>,
+    bytes: Rc<Vec<u8>>,
     fully_peeled: bool,
     tags: Vec<PackedTag>,
 }
@@ -100,6 +109,7 @@ impl<'r> TagRefs<'r> {
         Self {
             repo,
             files,
+            packed_file: OnceCell::new(),
             packed: OnceCell::new(),
             loose: OnceCell::new(),
             known: OnceCell::new(),
@@ -241,14 +251,18 @@ impl<'r> TagRefs<'r> {
                 }
             },
             Err(e) if absent(&e) => {
-                let packed = self.packed().with_context(context)?;
                 let short = full.strip_prefix(TAGS).unwrap_or(&full);
-                match packed
-                    .tags
-                    .binary_search_by(|t| packed.name(t).cmp(short.as_bytes()))
-                {
-                    Ok(i) => packed.tags[i].target,
-                    Err(_) => return Ok(None),
+                let searched = match self.packed.get() {
+                    Some(_) => None,
+                    None => find_sorted(&self.packed_file().with_context(context)?, &full),
+                };
+                let found = match searched {
+                    Some(found) => found,
+                    None => self.packed().with_context(context)?.find(short.as_bytes()),
+                };
+                match found {
+                    Some(target) => target,
+                    None => return Ok(None),
                 }
             }
             Err(e) => {
@@ -347,26 +361,33 @@ impl<'r> TagRefs<'r> {
         })
     }
 
-    /// `packed-refs`, read and parsed once; empty when the file does not exist.
-    fn packed(&self) -> Result<&Packed> {
-        if let Some(packed) = self.packed.get() {
-            return Ok(packed);
+    /// `packed-refs`' bytes, read once; empty when the file does not exist.
+    fn packed_file(&self) -> Result<Rc<Vec<u8>>> {
+        if let Some(bytes) = self.packed_file.get() {
+            return Ok(Rc::clone(bytes));
         }
-        let packed = match &self.files {
+        let bytes = match &self.files {
             Some(common) => {
                 let path = common.join("packed-refs");
                 match std::fs::read(&path) {
-                    Ok(bytes) => Packed::parse(bytes),
-                    Err(e) if absent(&e) => Packed::default(),
+                    Ok(bytes) => bytes,
+                    Err(e) if absent(&e) => Vec::new(),
                     Err(e) => {
                         return Err(e).with_context(|| format!("reading {}", path.display()));
                     }
                 }
             }
-            None => Packed::parse(
-                std::fs::read(self.repo.commondir().join("packed-refs")).unwrap_or_default(),
-            ),
+            None => std::fs::read(self.repo.commondir().join("packed-refs")).unwrap_or_default(),
         };
+        Ok(Rc::clone(self.packed_file.get_or_init(|| Rc::new(bytes))))
+    }
+
+    /// `packed-refs`, read and parsed once; empty when the file does not exist.
+    fn packed(&self) -> Result<&Packed> {
+        if let Some(packed) = self.packed.get() {
+            return Ok(packed);
+        }
+        let packed = Packed::parse(self.packed_file()?);
         Ok(self.packed.get_or_init(|| packed))
     }
 
@@ -398,7 +419,15 @@ impl<'r> TagRefs<'r> {
 }
 
 impl Packed {
-    fn parse(bytes: Vec<u8>) -> Self {
+    /// The target of the tag named `short` (without `refs/tags/`).
+    fn find(&self, short: &[u8]) -> Option<Oid> {
+        self.tags
+            .binary_search_by(|t| self.name(t).cmp(short))
+            .ok()
+            .map(|i| self.tags[i].target)
+    }
+
+    fn parse(bytes: Rc<Vec<u8>>) -> Self {
         let mut fully_peeled = false;
         let mut tags: Vec<PackedTag> = Vec::new();
         // Whether the previous line was a `refs/tags/` line, which a `^` line peels.
@@ -459,6 +488,76 @@ impl Packed {
     fn name(&self, tag: &PackedTag) -> &[u8] {
         &self.bytes[tag.name.0..tag.name.1]
     }
+}
+
+/// The target of reference `full` in a `packed-refs` file with the `sorted` trait, searched
+/// in place: `Some(None)` when it is not there, `None` when the search cannot decide (no
+/// `sorted` trait, a line that is not `<hex> <refname>` or `^<hex>` where it looks, the
+/// name on two lines). In a file whose lines are in the order the trait promises,
+/// [`Packed::parse`] gives the same answer whenever this one decides; in one that breaks
+/// the promise, the answer is git's, which searches such a file the same way.
+fn find_sorted(bytes: &[u8], full: &str) -> Option<Option<Oid>> {
+    let full = full.as_bytes();
+    let header = bytes.strip_prefix(b"# pack-refs with:")?;
+    let header_len = header.iter().position(|&b| b == b'\n')?;
+    let sorted = header[..header_len]
+        .split(|&b| b == b' ')
+        .any(|t| t.trim_ascii_end() == b"sorted");
+    if !sorted {
+        return None;
+    }
+    // Complete lines only: a last line without its newline is not read.
+    let limit = bytes.iter().rposition(|&b| b == b'\n')? + 1;
+    let (mut low, mut high) = (bytes.len() - header.len() + header_len + 1, limit);
+    // The line starting at `at`, without its newline and a carriage return before it, and
+    // where the next line starts.
+    let line = |at: usize| {
+        let len = bytes.get(at..limit)?.iter().position(|&b| b == b'\n')?;
+        let end = at + len;
+        let text = &bytes[at..end];
+        Some((text.strip_suffix(b"\r").unwrap_or(text), end + 1))
+    };
+    // The reference line starting at `at` (its id and name), and where the line after its
+    // `^` line (if any) starts.
+    let record = |at: usize| {
+        let (text, next) = line(at)?;
+        let (oid, name) = parse_ref_line(text)?;
+        let after = match line(next) {
+            Some((peel, after)) if peel.starts_with(b"^") => after,
+            _ => next,
+        };
+        Some((oid, name, after))
+    };
+    while low < high {
+        let mid = low + (high - low) / 2;
+        // The start of the line holding `mid`; a `^` line belongs to the line above it.
+        let mut at = bytes[low..mid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(low, |i| low + i + 1);
+        if bytes[at] == b'^' {
+            if at == low {
+                return None;
+            }
+            at = bytes[low..at - 1]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(low, |i| low + i + 1);
+        }
+        let (oid, name, after) = record(at)?;
+        match name.cmp(full) {
+            std::cmp::Ordering::Less => low = after,
+            std::cmp::Ordering::Greater => high = at,
+            std::cmp::Ordering::Equal => {
+                // A repeated name is the whole parse's to settle (it keeps the last).
+                if after < limit && record(after).is_none_or(|(_, next, _)| next == full) {
+                    return None;
+                }
+                return Some(Some(oid));
+            }
+        }
+    }
+    Some(None)
 }
 
 /// The lines of `bytes` ending with a newline, as `(start, end)` without the newline and a

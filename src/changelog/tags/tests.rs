@@ -313,6 +313,83 @@ fn names() -> impl Strategy<Value = BTreeMap<String, Spec>> {
         })
 }
 
+/// A `packed-refs` file: branches, then tags (some peeled), in name order unless `shuffle`,
+/// with `junk` lines put in, a name repeated, carriage returns, a cut last line.
+fn packed_refs_file(
+    names: &[String],
+    sorted_trait: bool,
+    junk: &[(usize, String)],
+    repeat: Option<usize>,
+    crlf: bool,
+    cut: bool,
+) -> Vec<u8> {
+    let hex = |i: usize, peel: bool| format!("{:039x}{}", i, if peel { "f" } else { "0" });
+    let mut lines = vec![format!("{} refs/heads/main", hex(999, false))];
+    for (i, name) in names.iter().enumerate() {
+        lines.push(format!("{} refs/tags/{name}", hex(i, false)));
+        if i % 3 == 1 {
+            lines.push(format!("^{}", hex(i, true)));
+        }
+        if repeat == Some(i) {
+            lines.push(format!("{} refs/tags/{name}", hex(i + 500, false)));
+        }
+    }
+    for (at, text) in junk {
+        let at = (*at).min(lines.len());
+        lines.insert(at, text.clone());
+    }
+    let header = if sorted_trait {
+        "# pack-refs with: peeled fully-peeled sorted "
+    } else {
+        "# pack-refs with: peeled fully-peeled "
+    };
+    let newline = if crlf { "\r\n" } else { "\n" };
+    let mut text = format!("{header}\n");
+    for line in lines {
+        text.push_str(&line);
+        text.push_str(newline);
+    }
+    if cut {
+        text.pop();
+    }
+    text.into_bytes()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A lookup searched in place answers as the whole parse does, and decides whenever
+    /// the file is git's: sorted, nothing repeated, no line it cannot read.
+    #[test]
+    fn a_search_in_place_agrees_with_the_whole_parse(
+        names in proptest::collection::btree_set("[a-c]{1,3}(/[a-c]{1,2})?", 0..40),
+        sorted_trait in any::<bool>(),
+        junk in proptest::collection::vec((0usize..80, "[ -~^]{0,50}"), 0..3),
+        repeat in proptest::option::of(0usize..40),
+        crlf in any::<bool>(),
+        cut in any::<bool>(),
+        pick in any::<proptest::sample::Index>(),
+        other in "[a-c]{1,3}(/[a-c]{1,2})?",
+        existing in any::<bool>(),
+    ) {
+        let names: Vec<String> = names.into_iter().collect();
+        let bytes = packed_refs_file(&names, sorted_trait, &junk, repeat, crlf, cut);
+        let query = if existing && !names.is_empty() {
+            names[pick.index(names.len())].clone()
+        } else {
+            other
+        };
+        let whole = super::Packed::parse(std::rc::Rc::new(bytes.clone())).find(query.as_bytes());
+        let searched = super::find_sorted(&bytes, &format!("refs/tags/{query}"));
+        if let Some(found) = searched {
+            prop_assert_eq!(found, whole);
+        }
+        if sorted_trait && junk.is_empty() && repeat.is_none() {
+            prop_assert!(searched.is_some());
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -325,6 +402,8 @@ proptest! {
         let fixture = Fixture::new();
         fixture.write_tags(&specs, header, sorted);
         let repo = fixture.open();
+        // Looked up before anything is listed (searched in place), then after.
+        assert_same_lookups(&repo, &TagRefs::new(&repo), specs.keys().map(String::as_str));
         let refs = TagRefs::new(&repo);
         prop_assert!(refs.files.is_some());
         assert_same_listing(&repo, &refs);
