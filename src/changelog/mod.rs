@@ -322,7 +322,6 @@ fn collect_with(
         .flat_map(|g| g.types.iter().cloned())
         .collect();
     let walked = walk_range(
-        &git,
         &reader,
         &range,
         settings,
@@ -621,7 +620,6 @@ struct Walked {
 /// Walk the range newest first and read each commit into an [`Entry`]. A shallow boundary
 /// inside the range is an error with `on_shallow: error`, else a warning.
 fn walk_range<'r>(
-    git: &'r Repository,
     reader: &'r read::Reader<'r>,
     range: &'r ReleaseRange<'r>,
     settings: &ChangelogSettings,
@@ -630,6 +628,7 @@ fn walk_range<'r>(
     mailmap: Option<&git2::Mailmap>,
     busy: usize,
 ) -> Result<Walked> {
+    let git = reader.repo();
     let mut cut: Option<Oid> = None;
     // A chain of single-parent commits (the common case) is read directly; anything else
     // (merges, a shallow boundary) goes through a revwalk.

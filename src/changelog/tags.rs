@@ -254,11 +254,17 @@ impl<'r> TagRefs<'r> {
                 let short = full.strip_prefix(TAGS).unwrap_or(&full);
                 let searched = match self.packed.get() {
                     Some(_) => None,
-                    None => find_sorted(&self.packed_file().with_context(context)?, &full),
+                    None => Some(find_sorted(
+                        &self.packed_file().with_context(context)?,
+                        &full,
+                    )),
                 };
                 let found = match searched {
-                    Some(found) => found,
-                    None => self.packed().with_context(context)?.find(short.as_bytes()),
+                    Some(Search::Found(target)) => Some(target),
+                    Some(Search::Absent) => None,
+                    Some(Search::Undecided) | None => {
+                        self.packed().with_context(context)?.find(short.as_bytes())
+                    }
                 };
                 match found {
                     Some(target) => target,
@@ -490,14 +496,28 @@ impl Packed {
     }
 }
 
+/// What a search of `packed-refs` in place found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Search {
+    /// The reference's target.
+    Found(Oid),
+    /// No such reference.
+    Absent,
+    /// The search cannot decide: the whole file is to be parsed.
+    Undecided,
+}
+
 /// The target of reference `full` in a `packed-refs` file with the `sorted` trait, searched
-/// in place: `Some(None)` when it is not there, `None` when the search cannot decide (no
-/// `sorted` trait, a line that is not `<hex> <refname>` or `^<hex>` where it looks, the
-/// name on two lines). In a file whose lines are in the order the trait promises,
+/// in place; undecided without the `sorted` trait, at a line that is not `<hex> <refname>`
+/// or `^<hex>` where it looks, or for a name on two lines. In a file whose lines are in the order the trait promises,
 /// [`Packed::parse`] gives the same answer whenever this one decides; in one that breaks
 /// the promise, the answer is git's, which searches such a file the same way.
-fn find_sorted(bytes: &[u8], full: &str) -> Option<Option<Oid>> {
-    let full = full.as_bytes();
+fn find_sorted(bytes: &[u8], full: &str) -> Search {
+    search_sorted(bytes, full.as_bytes()).unwrap_or(Search::Undecided)
+}
+
+/// [`find_sorted`]; `None` when undecided.
+fn search_sorted(bytes: &[u8], full: &[u8]) -> Option<Search> {
     let header = bytes.strip_prefix(b"# pack-refs with:")?;
     let header_len = header.iter().position(|&b| b == b'\n')?;
     let sorted = header[..header_len]
@@ -553,11 +573,11 @@ fn find_sorted(bytes: &[u8], full: &str) -> Option<Option<Oid>> {
                 if after < limit && record(after).is_none_or(|(_, next, _)| next == full) {
                     return None;
                 }
-                return Some(Some(oid));
+                return Some(Search::Found(oid));
             }
         }
     }
-    Some(None)
+    Some(Search::Absent)
 }
 
 /// The lines of `bytes` ending with a newline, as `(start, end)` without the newline and a
