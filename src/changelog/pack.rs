@@ -41,7 +41,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 use git2::{Oid, Repository};
 use memmap2::Mmap;
 
-use super::read::{PARENT, PARENT_LINE, PARENTS_AT, TREE, hex_oid, oid_line, signature};
+use super::read::{PARENT, PARENT_LINE, PARENTS_AT, TREE, hex_oid, is_oid_line, signature};
 
 /// The first four bytes of a version 2 index.
 const IDX_MAGIC: [u8; 4] = [0xff, b't', b'O', b'c'];
@@ -80,6 +80,9 @@ const RIDX_MAGIC: [u8; 4] = *b"RIDX";
 const RIDX_AT: usize = 12;
 /// A header longer than this (thousands of parents) is left to libgit2.
 const MAX_HEADER: usize = 64 * 1024;
+/// A commit up to this size is inflated whole for its header; a larger one only until the
+/// end of its header.
+const WHOLE_UP_TO: u64 = 4096;
 /// A commit larger than this (a message of megabytes) is read whole through libgit2.
 const MAX_OBJECT: u64 = 4 * 1024 * 1024;
 
@@ -185,6 +188,23 @@ impl Packs {
     /// packs and its header has git's canonical layout; `None` for anything else.
     pub(super) fn header(&mut self, id: Oid) -> Option<Header<'_>> {
         let (i, pos, size) = self.commit_entry(id)?;
+        if size <= WHOLE_UP_TO {
+            // Small: inflated whole by libdeflate, which takes less time than inflating
+            // the first part with zlib.
+            let size = usize::try_from(size).ok()?;
+            self.out.resize(size.max(self.out.len()), 0);
+            if !inflate_whole(
+                &mut self.whole,
+                &mut self.all[i].window,
+                pos,
+                &mut self.out[..size],
+            ) {
+                return None;
+            }
+            let mut line = 0;
+            let end = author_end(&self.out[..size], &mut line)? + COMMITTER.len();
+            return parse(self.out.get(..end)?);
+        }
         let end = inflate_header(
             &mut self.inflate,
             &mut self.out,
@@ -203,19 +223,8 @@ impl Packs {
         if size > MAX_OBJECT {
             return None;
         }
-        let size = usize::try_from(size).ok()?;
-        // The most a zlib stream of `size` bytes takes: its header and checksum, and 5
-        // bytes for each stored block of at most 65,535 bytes.
-        let most = size + 5 * (size / 65_535 + 1) + 6;
-        let input = self.all[i].window.at(pos, most);
-        let mut data = vec![0; size];
-        // libdeflate stops at the end of the stream: the bytes after it are not read.
-        let made = self
-            .whole
-            .get_or_insert_with(Box::default)
-            .zlib_decompress(input, &mut data)
-            .ok()?;
-        (made == size).then_some(data)
+        let mut data = vec![0; usize::try_from(size).ok()?];
+        inflate_whole(&mut self.whole, &mut self.all[i].window, pos, &mut data).then_some(data)
     }
 
     /// The pack, the position of the zlib stream and the inflated size of commit `id`,
@@ -281,9 +290,11 @@ fn parse(data: &[u8]) -> Option<Header<'_>> {
     if data.contains(&0) {
         return None;
     }
-    oid_line(data, 0, TREE)?;
+    if !is_oid_line(data, 0, TREE) {
+        return None;
+    }
     let mut parents = 0;
-    while oid_line(data, PARENTS_AT + parents * PARENT_LINE, PARENT).is_some() {
+    while is_oid_line(data, PARENTS_AT + parents * PARENT_LINE, PARENT) {
         parents += 1;
     }
     let (author, author_end) = signature(data, PARENTS_AT + parents * PARENT_LINE, b"author ")?;
@@ -314,6 +325,27 @@ fn entry_header(bytes: &[u8]) -> Option<(u8, u64, usize)> {
         shift += 7;
     }
     Some((kind, size, used))
+}
+
+/// Inflates the zlib stream at `pos` of the pack into `out`, whose length is the stream's
+/// inflated size; whether it inflated to exactly that. `whole` is the inflater, made on
+/// first use.
+fn inflate_whole(
+    whole: &mut Option<Box<libdeflater::Decompressor>>,
+    window: &mut Window,
+    pos: u64,
+    out: &mut [u8],
+) -> bool {
+    let size = out.len();
+    // The most a zlib stream of `size` bytes takes: its header and checksum, and 5 bytes
+    // for each stored block of at most 65,535 bytes.
+    let most = size + 5 * (size / 65_535 + 1) + 6;
+    let input = window.at(pos, most);
+    // libdeflate stops at the end of the stream: the bytes after it are not read.
+    whole
+        .get_or_insert_with(Box::default)
+        .zlib_decompress(input, out)
+        .is_ok_and(|made| made == size)
 }
 
 /// Inflates the zlib stream at `pos` of the pack into `out` until it holds the first

@@ -230,7 +230,7 @@ fn split(id: Oid, object: Object<'_>) -> Option<RawCommit<'_>> {
     }
     let tree = oid_line(data, 0, TREE)?;
     let mut parents = 0;
-    while oid_line(data, PARENTS_AT + parents * PARENT_LINE, PARENT).is_some() {
+    while is_oid_line(data, PARENTS_AT + parents * PARENT_LINE, PARENT) {
         parents += 1;
     }
     let pos = PARENTS_AT + parents * PARENT_LINE;
@@ -263,18 +263,59 @@ fn split(id: Oid, object: Object<'_>) -> Option<RawCommit<'_>> {
 /// `<header><40 hex>\n` at `pos`: the id.
 pub(super) fn oid_line(data: &[u8], pos: usize, header: &[u8]) -> Option<Oid> {
     let line = data.get(pos..)?.strip_prefix(header)?;
-    if line.get(40) != Some(&b'\n') {
+    if line.get(HEX) != Some(&b'\n') {
         return None;
     }
-    hex_oid(&line[..40])
+    hex_oid(&line[..HEX])
 }
 
-/// A full-length hex object id.
+/// The length of a hexadecimal SHA-1 object id.
+const HEX: usize = 40;
+
+/// An object id from its first 40 hexadecimal digits (either case), ignoring what follows.
 pub(super) fn hex_oid(hex: &[u8]) -> Option<Oid> {
-    let mut bytes = [0u8; 20];
-    hex::decode_to_slice(hex, &mut bytes).ok()?;
-    Oid::from_bytes(&bytes).ok()
+    let hex = hex.get(..HEX)?;
+    let mut raw = [0_u8; HEX / 2];
+    // One table lookup per digit, the validity checked once per id: ids are most of a
+    // commit header's bytes, and of `packed-refs`.
+    let mut invalid = 0_u8;
+    for (byte, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
+        let (high, low) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+        invalid |= high | low;
+        *byte = (high << 4) | (low & 0x0f);
+    }
+    if invalid & 0xf0 != 0 {
+        return None;
+    }
+    Oid::from_bytes(&raw).ok()
 }
+
+/// Whether `<header><40 hex>\n` is at `pos`, without decoding the id.
+pub(super) fn is_oid_line(data: &[u8], pos: usize, header: &[u8]) -> bool {
+    data.get(pos..)
+        .and_then(|rest| rest.strip_prefix(header))
+        .and_then(|line| line.get(..=HEX))
+        .is_some_and(|line| {
+            line[HEX] == b'\n' && line[..HEX].iter().all(|&b| NIBBLE[usize::from(b)] != 0xff)
+        })
+}
+
+/// The value of each hexadecimal digit (`0-9`, `a-f`, `A-F`); 0xff for other bytes.
+static NIBBLE: [u8; 256] = {
+    let mut table = [0xff_u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// A signature's parts, as byte ranges of the object.
 pub(super) struct Signature {

@@ -34,6 +34,8 @@ use std::rc::Rc;
 use anyhow::{Context as _, Result, anyhow};
 use git2::{ObjectType, Oid, Reference, ReferenceFormat, Repository};
 
+use super::read::hex_oid as parse_oid;
+
 const TAGS: &str = "refs/tags/";
 /// The hexadecimal length of a SHA-1 object id.
 const HEX: usize = 40;
@@ -604,41 +606,6 @@ fn parse_ref_line(line: &[u8]) -> Option<(Oid, &[u8])> {
     }
     Some((parse_oid(&line[..HEX])?, &line[HEX + 1..]))
 }
-
-/// An object id from its first 40 hexadecimal digits (either case), ignoring what follows.
-fn parse_oid(hex: &[u8]) -> Option<Oid> {
-    let hex = hex.get(..HEX)?;
-    let mut raw = [0_u8; HEX / 2];
-    // One table lookup per digit, the validity checked once per id: `packed-refs` holds
-    // an id per tag, and ids are most of its bytes.
-    let mut invalid = 0_u8;
-    for (byte, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
-        let (high, low) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
-        invalid |= high | low;
-        *byte = (high << 4) | (low & 0x0f);
-    }
-    if invalid & 0xf0 != 0 {
-        return None;
-    }
-    Oid::from_bytes(&raw).ok()
-}
-
-/// The value of each hexadecimal digit (`0-9`, `a-f`, `A-F`); 0xff for other bytes.
-static NIBBLE: [u8; 256] = {
-    let mut table = [0xff_u8; 256];
-    let mut i = 0;
-    while i < 10 {
-        table[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        table[b'a' as usize + i] = 10 + i as u8;
-        table[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    table
-};
 
 /// A loose reference file as libgit2 reads it: `ref: ` starts a symbolic reference (with a
 /// non-empty target); else 40 hexadecimal digits, then the end, a NUL or a space.
