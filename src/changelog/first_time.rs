@@ -54,25 +54,40 @@ enum Source {
 /// A walk of the history before the release, started on a thread of its own as soon as the
 /// previous release is known, while the range is still being read: it hands over each
 /// earlier author (`.mailmap` applied) once, in the order the walk meets them, and stops
-/// when its reader has seen enough (or is gone).
+/// when its reader has seen enough (or is gone), or, once it is told the release's people
+/// ([`EarlyWalk::look_for`]), as soon as it has met every one of them itself: it does not
+/// read on while the notes are still being rendered.
 pub(crate) struct EarlyWalk {
     authors: Receiver<Result<Person, String>>,
     stop: Arc<AtomicBool>,
+    people: Arc<OnceLock<People>>,
 }
 
 impl EarlyWalk {
     /// Starts walking the commits reachable from `before` in the repository at (or above)
     /// `repo`. `None` when no thread can be started: the walk then runs on first read.
     pub(crate) fn start(repo: PathBuf, before: Oid) -> Option<Self> {
+        Self::start_looking_for(repo, before, None)
+    }
+
+    /// [`Self::start`], told whom to look for from the start when `people` is given.
+    fn start_looking_for(repo: PathBuf, before: Oid, people: Option<People>) -> Option<Self> {
         let (tx, authors) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
+        let people = Arc::new(people.map_or_else(OnceLock::new, OnceLock::from));
+        let wanted = Arc::clone(&people);
         std::thread::Builder::new()
             .name("first-time".into())
             .spawn(move || {
+                let mut met = Met::default();
                 let walked = open_and(&repo, |reader, mailmap| {
                     people::prior_authors(reader, before, mailmap, |person| {
-                        stopped.load(Ordering::Relaxed) || tx.send(Ok(person)).is_err()
+                        if stopped.load(Ordering::Relaxed) {
+                            return true;
+                        }
+                        let all = met.all_of(wanted.get(), &person);
+                        tx.send(Ok(person)).is_err() || all
                     })
                 });
                 if let Err(e) = walked {
@@ -80,7 +95,52 @@ impl EarlyWalk {
                 }
             })
             .ok()?;
-        Some(Self { authors, stop })
+        Some(Self {
+            authors,
+            stop,
+            people,
+        })
+    }
+
+    /// Tells the walk whom it is looking for, so that it stops once it has met them all.
+    pub(crate) fn look_for(&self, people: &People) {
+        let _ = self.people.set(people.clone());
+    }
+}
+
+/// Who of the release's people the walk has met, for it to stop by itself: the authors met
+/// before it knew the people, then which people are still unmet.
+#[derive(Default)]
+struct Met {
+    before_known: Vec<Person>,
+    unmet: Option<(Vec<bool>, usize)>,
+}
+
+impl Met {
+    /// Records `person` as met; whether every one of `people` (when known) has been met.
+    fn all_of(&mut self, people: Option<&People>, person: &Person) -> bool {
+        let Some(people) = people else {
+            self.before_known.push(person.clone());
+            return false;
+        };
+        let (unmet, left) = self.unmet.get_or_insert_with(|| {
+            let unmet = vec![true; people.people.len()];
+            let left = unmet.len();
+            (unmet, left)
+        });
+        for p in self
+            .before_known
+            .drain(..)
+            .chain(std::iter::once(person.clone()))
+        {
+            if let Some(i) = people.find(&p)
+                && unmet[i]
+            {
+                unmet[i] = false;
+                *left -= 1;
+            }
+        }
+        *left == 0
     }
 }
 
@@ -130,7 +190,10 @@ impl FirstTime {
             Some(before) if !people.people.is_empty() => Self(Arc::new(Inner {
                 job: Mutex::new(Some(Job {
                     source: match early {
-                        Some(walk) => Source::Early(walk),
+                        Some(walk) => {
+                            walk.look_for(&people);
+                            Source::Early(walk)
+                        }
                         None => Source::Walk { repo, before },
                     },
                     people,
@@ -353,6 +416,39 @@ mod tests {
     /// A walk started before the people are known, on its own thread, finds what a walk
     /// of its own finds, with its early stop; its errors reach the reader. A template that
     /// names `first_time` is one that reads it.
+    #[test]
+    fn an_early_walk_stops_once_it_has_met_everyone_it_looks_for() {
+        let (dir, previous) = history();
+        let met = |people: Option<People>| -> Vec<String> {
+            let walk =
+                EarlyWalk::start_looking_for(dir.path().to_path_buf(), previous, people).unwrap();
+            // The walk's thread ends (and the channel closes) when the walk stops.
+            walk.authors.iter().map(|p| p.unwrap().name).collect()
+        };
+        // Ada's 300 commits come first, then Bob's.
+        assert_eq!(met(None), ["Ada", "Bob"]);
+        assert_eq!(met(Some(people_of(&[("Ada", "ada@example.com")]))), ["Ada"]);
+        let both = people_of(&[("Bob", "bob@example.com"), ("Ada", "ada@example.com")]);
+        assert_eq!(met(Some(both)), ["Ada", "Bob"]);
+        // Someone never met: the walk reads to the end.
+        let cy = people_of(&[("Ada", "ada@example.com"), ("Cy", "cy@example.com")]);
+        assert_eq!(met(Some(cy)), ["Ada", "Bob"]);
+
+        // Met before the people were known, then told: it stops at the next author.
+        let mut early = Met::default();
+        let ada = Person {
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+        };
+        assert!(!early.all_of(None, &ada));
+        let people = people_of(&[("Ada", "ada@example.com"), ("Bob", "bob@example.com")]);
+        let bob = Person {
+            name: "Bob".into(),
+            email: "bob@example.com".into(),
+        };
+        assert!(early.all_of(Some(&people), &bob));
+    }
+
     #[test]
     fn an_early_walk_finds_what_a_walk_of_its_own_finds() {
         let (dir, previous) = history();

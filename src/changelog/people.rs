@@ -88,7 +88,7 @@ fn exclude_set(globs: &[String]) -> Result<GlobSet> {
 
 /// Identities grouped into people: two identities with the same name or the same email
 /// (any case) are one person, shown as first seen.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct People {
     /// The people, in first-appearance order.
     pub(crate) people: Vec<Contributor>,
@@ -107,7 +107,7 @@ fn keys(p: &Person) -> impl Iterator<Item = String> {
 }
 
 impl People {
-    fn find(&self, p: &Person) -> Option<usize> {
+    pub(crate) fn find(&self, p: &Person) -> Option<usize> {
         keys(p).find_map(|k| self.by_key.get(&k).copied())
     }
 
