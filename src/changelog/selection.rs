@@ -38,6 +38,11 @@ pub(crate) fn tag_pattern(
                     .into(),
         }]);
     }
+    // Most often the pattern matches the first tag read: the tags are listed whole only to
+    // say what the repository holds when it matches none.
+    if tags.any_name(|name| matcher.is_match(name))? {
+        return Ok(Vec::new());
+    }
     let mut count = 0_usize;
     let mut example = None;
     let mut matched = false;

@@ -119,6 +119,34 @@ impl<'r> TagRefs<'r> {
         }
     }
 
+    /// Whether some tag reference whose name (without `refs/tags/`) is UTF-8 satisfies
+    /// `is_match`: what [`Self::visit`] would find, read from the lines of `packed-refs` in
+    /// file order and stopping at the first (most tags match the tag pattern, and the first
+    /// line then answers). Without reference files, libgit2's listing.
+    pub(crate) fn any_name(&self, mut is_match: impl FnMut(&str) -> bool) -> Result<bool> {
+        if self.files.is_none() || self.packed.get().is_some() {
+            let mut found = false;
+            self.visit(|name, _| {
+                found = is_match(name);
+                if found {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })?;
+            return Ok(found);
+        }
+        let bytes = self.packed_file()?;
+        let packed = lines(&bytes).any(|(start, end)| {
+            parse_ref_line(&bytes[start..end])
+                .and_then(|(_, name)| name.strip_prefix(TAGS.as_bytes()))
+                .filter(|short| !short.is_empty())
+                .and_then(|short| std::str::from_utf8(short).ok())
+                .is_some_and(&mut is_match)
+        });
+        Ok(packed || self.loose()?.iter().any(|l| is_match(&l.name)))
+    }
+
     /// Call `visit` with each tag reference whose name (without `refs/tags/`) is UTF-8, in
     /// libgit2's order, until it breaks.
     pub(crate) fn visit(

@@ -405,6 +405,22 @@ proptest! {
         let repo = fixture.open();
         // Looked up before anything is listed (searched in place), then after.
         assert_same_lookups(&repo, &TagRefs::new(&repo), specs.keys().map(String::as_str));
+        // Whether some name matches, from the lines in place or from the listing: what a
+        // visit of the listing finds.
+        for prefix in ["", "v", "rel/", "x1", "v1", "zzz"] {
+            let matches = |name: &str| name.starts_with(prefix);
+            let mut listed = false;
+            TagRefs::new(&repo)
+                .visit(|name, _| {
+                    listed |= matches(name);
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+            prop_assert_eq!(TagRefs::new(&repo).any_name(matches).unwrap(), listed, "{}", prefix);
+            let parsed = TagRefs::new(&repo);
+            parsed.visit(|_, _| ControlFlow::Continue(())).unwrap();
+            prop_assert_eq!(parsed.any_name(matches).unwrap(), listed, "{}", prefix);
+        }
         let refs = TagRefs::new(&repo);
         prop_assert!(refs.files.is_some());
         assert_same_listing(&repo, &refs);
