@@ -247,7 +247,11 @@ pub fn render_bounded(
 
 /// The notes renderer: the built-in or a user template.
 pub struct Renderer {
+    /// Manifest strings and a user's notes template: bounded by [`FUEL`].
     env: Environment<'static>,
+    /// The built-in notes template, which loops only over the changelog and needs no fuel
+    /// (counting it was a twentieth of rendering); the output and memory bounds still hold.
+    builtin: Option<Environment<'static>>,
     notes_name: String,
 }
 
@@ -258,10 +262,15 @@ impl Renderer {
     /// The template cannot be read or does not parse.
     pub fn new(path: Option<&Path>) -> anyhow::Result<Self> {
         let mut env = environment();
+        let mut builtin = None;
         let notes_name = match path {
             None => {
-                env.add_template(BUILTIN_NAME, BUILTIN)
+                let mut unfuelled = environment();
+                unfuelled.set_fuel(None);
+                unfuelled
+                    .add_template(BUILTIN_NAME, BUILTIN)
                     .map_err(|e| template_error(&e))?;
+                builtin = Some(unfuelled);
                 BUILTIN_NAME.to_owned()
             }
             Some(p) => {
@@ -289,7 +298,16 @@ impl Renderer {
                 name
             }
         };
-        Ok(Self { env, notes_name })
+        Ok(Self {
+            env,
+            builtin,
+            notes_name,
+        })
+    }
+
+    /// The environment the notes template is in.
+    fn notes_env(&self) -> &Environment<'static> {
+        self.builtin.as_ref().unwrap_or(&self.env)
     }
 
     /// The name of the notes template (its file, or the built-in's name).
@@ -303,7 +321,7 @@ impl Renderer {
     /// another spelling still gets it, when it reads it.
     #[must_use]
     pub fn reads_first_time(&self) -> bool {
-        self.env
+        self.notes_env()
             .get_template(&self.notes_name)
             .is_ok_and(|t| t.source().contains("first_time"))
     }
@@ -314,7 +332,7 @@ impl Renderer {
     /// A template error (undefined variable, bad filter), naming the template and line.
     pub fn notes(&self, ctx: &Context) -> anyhow::Result<String> {
         let value = ctx.value();
-        let out = render_bounded(&self.env, &self.notes_name, None, &value, MAX_NOTES);
+        let out = render_bounded(self.notes_env(), &self.notes_name, None, &value, MAX_NOTES);
         // A history that could not be read is not the template's fault.
         if let Some(e) = ctx.contributors.failure() {
             return Err(e.context("finding first-time contributors"));
@@ -409,4 +427,24 @@ fn tidy(s: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The built-in notes render without counting fuel; a user's template and every
+    /// manifest string stay bounded by it.
+    #[test]
+    fn only_the_builtin_notes_run_without_fuel() {
+        let builtin = Renderer::new(None).unwrap();
+        assert_eq!(builtin.notes_env().fuel(), None);
+        assert_eq!(builtin.env.fuel(), Some(FUEL));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.md.j2");
+        std::fs::write(&path, "{% for c in commits %}{{ c.subject }}{% endfor %}").unwrap();
+        let user = Renderer::new(Some(&path)).unwrap();
+        assert_eq!(user.notes_env().fuel(), Some(FUEL));
+        assert_eq!(user.env.fuel(), Some(FUEL));
+    }
 }
