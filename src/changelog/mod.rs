@@ -328,8 +328,6 @@ fn collect_with(
         matchers.globs.paths.as_ref(),
         &extra_types,
         mailmap.as_ref(),
-        // The first-time walk, when started, keeps a core busy.
-        usize::from(early_walk.is_some()),
     )?;
 
     let mut warnings = selection::tag_pattern(
@@ -626,7 +624,6 @@ fn walk_range<'r>(
     path_filter: Option<&walk::PathFilter>,
     extra_types: &[String],
     mailmap: Option<&git2::Mailmap>,
-    busy: usize,
 ) -> Result<Walked> {
     let git = reader.repo();
     let mut cut: Option<Oid> = None;
@@ -640,7 +637,7 @@ fn walk_range<'r>(
     // A long chain's messages are parsed at once on every core (without `paths`, which
     // decides what is parsed commit by commit).
     let prepared = match &chain {
-        Some(chain) if path_filter.is_none() => prepare::chain(chain, settings, extra_types, busy),
+        Some(chain) if path_filter.is_none() => prepare::chain(chain, settings, extra_types),
         _ => Vec::new(),
     };
     let walked: Box<dyn Iterator<Item = Result<RangeCommit<'_>>>> = match chain {

@@ -37,13 +37,11 @@ pub(super) fn parse(
 }
 
 /// The messages of `chain` (a range read commit by commit) parsed in advance when it is
-/// long enough to gain from threads; else nothing, and each is parsed when walked. `busy`
-/// cores are left to other work (the first-time walk, which takes longer than the range).
+/// long enough to gain from threads; else nothing, and each is parsed when walked.
 pub(super) fn chain(
     chain: &[RangeCommit<'_>],
     settings: &ChangelogSettings,
     extra_types: &[String],
-    busy: usize,
 ) -> Vec<Prepared> {
     if chain.len() < PARALLEL_FROM {
         return Vec::new();
@@ -56,24 +54,21 @@ pub(super) fn chain(
             (message, skip)
         })
         .collect();
-    parse_all(&messages, settings.conventional, extra_types, busy)
+    parse_all(&messages, settings.conventional, extra_types)
 }
 
 /// Each message parsed as [`parse`] does, unless `skip` says the commit is left out; in
-/// the order given, on up to [`MAX_THREADS`] threads, and no more than the cores less the
-/// `busy` ones.
+/// the order given, on up to [`MAX_THREADS`] threads.
 pub(super) fn parse_all(
     messages: &[(Cow<'_, str>, bool)],
     conventional: bool,
     extra_types: &[String],
-    busy: usize,
 ) -> Vec<Prepared> {
     let one = |(message, skip): &(Cow<'_, str>, bool)| -> Prepared {
         (!skip).then(|| parse(message, conventional, extra_types))
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, NonZeroUsize::get)
-        .saturating_sub(busy)
         .min(MAX_THREADS)
         .min(messages.len().div_ceil(PARALLEL_FROM / 2).max(1));
     if threads < 2 {
@@ -190,9 +185,7 @@ mod tests {
                 .iter()
                 .map(|(m, skip)| (!skip).then(|| parse(m, true, &extra)))
                 .collect();
-            for busy in [0, 1, 64] {
-                assert_eq!(parse_all(part, true, &extra, busy), alone, "{n} messages");
-            }
+            assert_eq!(parse_all(part, true, &extra), alone, "{n} messages");
         }
     }
 }
