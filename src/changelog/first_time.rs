@@ -109,38 +109,25 @@ impl EarlyWalk {
 }
 
 /// Who of the release's people the walk has met, for it to stop by itself: the authors met
-/// before it knew the people, then which people are still unmet.
+/// before it knew the people, then [`people::Seen`] once it does.
 #[derive(Default)]
-struct Met {
+struct Met<'p> {
     before_known: Vec<Person>,
-    unmet: Option<(Vec<bool>, usize)>,
+    seen: Option<people::Seen<'p>>,
 }
 
-impl Met {
+impl<'p> Met<'p> {
     /// Records `person` as met; whether every one of `people` (when known) has been met.
-    fn all_of(&mut self, people: Option<&People>, person: &Person) -> bool {
+    fn all_of(&mut self, people: Option<&'p People>, person: &Person) -> bool {
         let Some(people) = people else {
             self.before_known.push(person.clone());
             return false;
         };
-        let (unmet, left) = self.unmet.get_or_insert_with(|| {
-            let unmet = vec![true; people.people.len()];
-            let left = unmet.len();
-            (unmet, left)
-        });
-        for p in self
-            .before_known
-            .drain(..)
-            .chain(std::iter::once(person.clone()))
-        {
-            if let Some(i) = people.find(&p)
-                && unmet[i]
-            {
-                unmet[i] = false;
-                *left -= 1;
-            }
+        let seen = self.seen.get_or_insert_with(|| people::Seen::new(people));
+        for earlier in self.before_known.drain(..) {
+            seen.saw(&earlier);
         }
-        *left == 0
+        seen.saw(person)
     }
 }
 
