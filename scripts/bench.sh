@@ -46,6 +46,18 @@ if [[ -n ${BENCH_REBUILD:-} || ! -f $dir/stamp || $(cat "$dir/stamp") != "$stamp
 fi
 # shellcheck disable=SC1090
 source "$meta"
+# The same history with one more release on top, by someone who never committed before: a
+# release with a first-time contributor, the usual case in an open project. Knowing that
+# they are new means reading every commit before the release.
+NEWCOMER=v99.0.0
+newcomer=$dir/newcomer
+if [[ ! -d $newcomer ]]; then
+    git clone -q --no-local "$repo" "$newcomer"
+    GIT_AUTHOR_DATE="2030-01-01T00:00:00Z" GIT_COMMITTER_DATE="2030-01-01T00:00:00Z" \
+        git -C "$newcomer" -c user.name="New Contributor" -c user.email=new@example.org \
+        commit -q --allow-empty -m "fix(api): handle an empty page (#99999)"
+    git -C "$newcomer" tag "$NEWCOMER"
+fi
 
 profile="release (fat LTO, codegen-units 1)"
 if [[ ${BENCH_PROFILE:-} == fast ]]; then
@@ -174,6 +186,12 @@ row "(b) $RANGE_FROM..$LATEST" "$RANGE_FROM..$LATEST" 2 "$m_range"
 row "(b) same, template without first_time" "$RANGE_FROM..$LATEST" 2 "$m_range_plain"
 row "(c) same range, paths packages/api/**" "$RANGE_FROM..$LATEST -- packages/api" 3 "$m_paths"
 row "(d) full history, first release (short template)" "$LATEST" 3 "$m_full"
+# The same with a first-time contributor in the release: the history before it is read whole.
+main_repo=$repo main_latest=$LATEST
+repo=$newcomer LATEST=$NEWCOMER
+row "(a') latest release, by a newcomer" "$main_latest..$LATEST" 100ms "$m_latest"
+row "(b') $RANGE_FROM..$LATEST, with a newcomer" "$RANGE_FROM..$LATEST" 2 "$m_range"
+repo=$main_repo LATEST=$main_latest
 # What a shell pipeline needs for (a): find the tag at HEAD and the previous tag, then log.
 a_git="git -C $repo tag --points-at $LATEST --list 'v*' >/dev/null && prev=\$(git -C $repo describe --tags --abbrev=0 --match 'v*' $LATEST^) && git -C $repo log --format=%H%n%B \$prev..$LATEST"
 echo

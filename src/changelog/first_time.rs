@@ -51,14 +51,18 @@ enum Source {
     Early(EarlyWalk),
 }
 
+/// How many earlier authors the early walk hands over at a time.
+const BATCH: usize = 128;
+
 /// A walk of the history before the release, started on a thread of its own as soon as the
 /// previous release is known, while the range is still being read: it hands over each
-/// earlier author (`.mailmap` applied) once, in the order the walk meets them, and stops
+/// earlier author (`.mailmap` applied) once, in the order the walk meets them, in batches
+/// (each handing-over wakes a reader waiting for it, a system call each time), and stops
 /// when its reader has seen enough (or is gone), or, once it is told the release's people
 /// ([`EarlyWalk::look_for`]), as soon as it has met every one of them itself: it does not
 /// read on while the notes are still being rendered.
 pub(crate) struct EarlyWalk {
-    authors: Receiver<Result<Person, String>>,
+    authors: Receiver<Result<Vec<Person>, String>>,
     stop: Arc<AtomicBool>,
     people: Arc<OnceLock<People>>,
 }
@@ -81,15 +85,23 @@ impl EarlyWalk {
             .name("first-time".into())
             .spawn(move || {
                 let mut met = Met::default();
+                let mut batch = Vec::new();
                 let walked = open_and(&repo, |reader, mailmap| {
                     people::prior_authors(reader, before, mailmap, |person| {
                         if stopped.load(Ordering::Relaxed) {
                             return true;
                         }
                         let all = met.all_of(wanted.get(), &person);
-                        tx.send(Ok(person)).is_err() || all
+                        batch.push(person);
+                        if all || batch.len() >= BATCH {
+                            return tx.send(Ok(std::mem::take(&mut batch))).is_err() || all;
+                        }
+                        false
                     })
                 });
+                if !batch.is_empty() {
+                    let _ = tx.send(Ok(batch));
+                }
                 if let Err(e) = walked {
                     let _ = tx.send(Err(format!("{e:#}")));
                 }
@@ -230,9 +242,11 @@ impl Job {
             Source::Early(walk) => {
                 // The same authors in the same order as a walk of its own would meet them.
                 let mut seen = people::Seen::new(&self.people);
-                for author in &walk.authors {
-                    if seen.saw(&author.map_err(|e| anyhow!("{e}"))?) {
-                        break;
+                'walk: for batch in &walk.authors {
+                    for author in batch.map_err(|e| anyhow!("{e}"))? {
+                        if seen.saw(&author) {
+                            break 'walk;
+                        }
                     }
                 }
                 Ok(seen.unseen)
@@ -410,7 +424,11 @@ mod tests {
             let walk =
                 EarlyWalk::start_looking_for(dir.path().to_path_buf(), previous, people).unwrap();
             // The walk's thread ends (and the channel closes) when the walk stops.
-            walk.authors.iter().map(|p| p.unwrap().name).collect()
+            walk.authors
+                .iter()
+                .flat_map(|batch| batch.unwrap())
+                .map(|p| p.name)
+                .collect()
         };
         // Ada's 300 commits come first, then Bob's.
         assert_eq!(met(None), ["Ada", "Bob"]);

@@ -3,6 +3,7 @@
 //! `collect` resolves the release tag and the previous release, walks the range once and
 //! parses each commit (conventional commits, footers, trailers) into the template model.
 
+mod ahead;
 mod first_time;
 mod model;
 mod pack;

@@ -73,7 +73,7 @@ const STEP: usize = 96;
 /// How much of the line after `author` is needed to know it is the `committer` line.
 const COMMITTER: &[u8] = b"committer ";
 /// How many guesses of the next object are kept.
-const GUESSES: usize = 4;
+pub(super) const GUESSES: usize = 4;
 /// The first bytes of a reverse index, then its version and its hash (SHA-1).
 const RIDX_MAGIC: [u8; 4] = *b"RIDX";
 /// Where a reverse index's positions start.
@@ -115,6 +115,38 @@ impl<'a> Header<'a> {
     }
 }
 
+/// A [`Header`] holding its own bytes, to be handed from one thread to another.
+pub(super) struct OwnedHeader {
+    data: Vec<u8>,
+    parents: usize,
+    name: Range<usize>,
+    email: Range<usize>,
+}
+
+impl Header<'_> {
+    /// This header with a copy of its bytes.
+    pub(super) fn owned(&self) -> OwnedHeader {
+        OwnedHeader {
+            data: self.data.to_vec(),
+            parents: self.parents,
+            name: self.name.clone(),
+            email: self.email.clone(),
+        }
+    }
+}
+
+impl OwnedHeader {
+    /// The header.
+    pub(super) fn header(&self) -> Header<'_> {
+        Header {
+            data: &self.data,
+            parents: self.parents,
+            name: self.name.clone(),
+            email: self.email.clone(),
+        }
+    }
+}
+
 /// The packs of a repository, opened once for a walk: their indexes read, the pack files
 /// open, one inflater and one output buffer for every object.
 pub(super) struct Packs {
@@ -131,6 +163,17 @@ pub(super) struct Packs {
     out: Vec<u8>,
     /// The inflater of whole commits, made on first use.
     whole: Option<Box<libdeflater::Decompressor>>,
+    /// The directory the packs were found in, to open them again.
+    dir: Option<std::path::PathBuf>,
+}
+
+/// Where an object is: its pack (an index into [`Packs`]), its position in the pack's
+/// order when the pack has a reverse index, and the offset of its entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Entry {
+    pub(super) pack: usize,
+    pub(super) position: Option<usize>,
+    offset: u64,
 }
 
 impl Packs {
@@ -141,14 +184,15 @@ impl Packs {
             .config()
             .and_then(|config| config.get_string("extensions.objectformat"))
             .map_or(true, |format| format.eq_ignore_ascii_case("sha1"));
-        Self::new(if sha1 {
-            Self::in_dir(&repo.commondir().join("objects").join("pack"))
+        let dir = repo.commondir().join("objects").join("pack");
+        if sha1 {
+            Self::new(Self::in_dir(&dir), Some(dir))
         } else {
-            Vec::new()
-        })
+            Self::new(Vec::new(), None)
+        }
     }
 
-    fn new(all: Vec<Pack>) -> Self {
+    fn new(all: Vec<Pack>, dir: Option<std::path::PathBuf>) -> Self {
         Self {
             all,
             last: 0,
@@ -158,6 +202,7 @@ impl Packs {
             inflate: Decompress::new(true),
             out: Vec::new(),
             whole: None,
+            dir,
         }
     }
 
@@ -186,8 +231,15 @@ impl Packs {
 
     /// The header of commit `id`, when it is a whole (not deltified) commit in one of the
     /// packs and its header has git's canonical layout; `None` for anything else.
+    #[cfg(test)]
     pub(super) fn header(&mut self, id: Oid) -> Option<Header<'_>> {
-        let (i, pos, size) = self.commit_entry(id)?;
+        let entry = self.locate(id)?;
+        self.header_of(entry)
+    }
+
+    /// The header of the commit at `entry` (see [`Self::header`]).
+    pub(super) fn header_of(&mut self, entry: Entry) -> Option<Header<'_>> {
+        let (i, pos, size) = self.commit_at(entry.pack, entry.offset)?;
         if size <= WHOLE_UP_TO {
             // Small: inflated whole by libdeflate, which takes less time than inflating
             // the first part with zlib.
@@ -215,6 +267,46 @@ impl Packs {
         parse(self.out.get(..end)?)
     }
 
+    /// Where commit `id` is: its pack, its position in pack order (when the pack has a
+    /// reverse index) and its offset.
+    pub(super) fn locate(&mut self, id: Oid) -> Option<Entry> {
+        let name = id.as_bytes();
+        if name.len() != NAME_LEN || self.all.is_empty() {
+            return None;
+        }
+        self.find(name)
+    }
+
+    /// The entry at `position` in pack order of pack `pack`, when it has a reverse index.
+    pub(super) fn entry_at(&self, pack: usize, position: usize) -> Option<Entry> {
+        let found = self.all.get(pack)?;
+        let at = found.rev.as_ref()?.get(position)?;
+        Some(Entry {
+            pack,
+            position: Some(position),
+            offset: found.idx.offset_at(at)?,
+        })
+    }
+
+    /// Where the next objects are guessed to be, the likeliest first: the pack and the
+    /// position in pack order of the entry after each of the last objects found.
+    pub(super) fn guesses(&self) -> &[(usize, usize)] {
+        &self.next
+    }
+
+    /// The same packs opened again, for another thread: `None` when they are not the same
+    /// files (a repack in between) or have no reverse index.
+    pub(super) fn reopen(&self) -> Option<Self> {
+        let dir = self.dir.as_deref()?;
+        let again = Self::new(Self::in_dir(dir), Some(dir.to_path_buf()));
+        let same =
+            again.all.len() == self.all.len()
+                && again.all.iter().zip(&self.all).all(|(a, b)| {
+                    a.rev.is_some() && a.idx.pack_checksum() == b.idx.pack_checksum()
+                });
+        same.then_some(again)
+    }
+
     /// Commit `id` inflated whole, when it is a whole (not deltified) commit in one of the
     /// packs; `None` for anything else, a commit larger than [`MAX_OBJECT`], or a stream
     /// that does not inflate to the size its entry gives.
@@ -230,12 +322,14 @@ impl Packs {
     /// The pack, the position of the zlib stream and the inflated size of commit `id`,
     /// when it is stored whole in one of the packs.
     fn commit_entry(&mut self, id: Oid) -> Option<(usize, u64, u64)> {
-        let name = id.as_bytes();
-        if name.len() != NAME_LEN || self.all.is_empty() {
-            return None;
-        }
-        let (i, offset) = self.find(name)?;
-        let pack = &mut self.all[i];
+        let entry = self.locate(id)?;
+        self.commit_at(entry.pack, entry.offset)
+    }
+
+    /// The pack, the position of the zlib stream and the inflated size of the commit whose
+    /// entry starts at `offset` of pack `i`, when it is stored whole.
+    fn commit_at(&mut self, i: usize, offset: u64) -> Option<(usize, u64, u64)> {
+        let pack = self.all.get_mut(i)?;
         if offset < PACK_HEADER || offset >= pack.window.len.saturating_sub(NAME_LEN as u64) {
             return None;
         }
@@ -245,7 +339,7 @@ impl Packs {
 
     /// The pack holding the object named `name` and where it starts in it: the guessed
     /// entry when it is that object, else a search of the indexes. Sets the next guess.
-    fn find(&mut self, name: &[u8]) -> Option<(usize, u64)> {
+    fn find(&mut self, name: &[u8]) -> Option<Entry> {
         let guessed = self
             .next
             .iter()
@@ -258,7 +352,11 @@ impl Packs {
         if let Some((g, i, position, at)) = guessed {
             self.next.remove(g);
             self.next.insert(0, (i, position + 1));
-            return Some((i, self.all[i].idx.offset_at(at)?));
+            return Some(Entry {
+                pack: i,
+                position: Some(position),
+                offset: self.all[i].idx.offset_at(at)?,
+            });
         }
         #[cfg(test)]
         {
@@ -271,15 +369,19 @@ impl Packs {
         })?;
         self.last = i;
         let pack = &self.all[i];
-        if let Some(position) = pack
+        let position = pack
             .rev
             .as_ref()
-            .and_then(|rev| rev.position(&pack.idx, at, offset))
-        {
+            .and_then(|rev| rev.position(&pack.idx, at, offset));
+        if let Some(position) = position {
             self.next.truncate(GUESSES - 1);
             self.next.insert(0, (i, position + 1));
         }
-        Some((i, offset))
+        Some(Entry {
+            pack: i,
+            position,
+            offset,
+        })
     }
 }
 
@@ -702,7 +804,7 @@ fn read_at(mut file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::changelog) mod tests {
     use std::path::PathBuf;
 
     use git2::{ObjectType, Signature, Time};
@@ -714,7 +816,7 @@ mod tests {
 
     /// Writes every object reachable from `tips` into one pack in `objects/pack` with
     /// libgit2's pack builder, then deletes their loose copies.
-    fn pack(repo: &Repository, tips: &[Oid]) {
+    pub(in crate::changelog) fn pack(repo: &Repository, tips: &[Oid]) {
         let mut walk = repo.revwalk().unwrap();
         for tip in tips {
             walk.push(*tip).unwrap();
@@ -733,7 +835,7 @@ mod tests {
     }
 
     /// The paths of the (only) pack's index and pack file.
-    fn pack_files(repo: &Repository) -> (PathBuf, PathBuf) {
+    pub(in crate::changelog) fn pack_files(repo: &Repository) -> (PathBuf, PathBuf) {
         let dir = repo.path().join("objects").join("pack");
         let idx = fs::read_dir(&dir)
             .unwrap()
@@ -753,7 +855,7 @@ mod tests {
 
     /// A commit of `tree` by `who` at `time`, with the given parents and message, written
     /// as git writes it; the id.
-    fn commit(
+    pub(in crate::changelog) fn commit(
         repo: &Repository,
         who: (&str, &str),
         time: i64,
@@ -992,12 +1094,12 @@ mod tests {
     fn packs_from(dir: &Path, idx: &[u8], pack: &[u8]) -> Packs {
         fs::write(dir.join("pack-x.idx"), idx).unwrap();
         fs::write(dir.join("pack-x.pack"), pack).unwrap();
-        Packs::new(Packs::in_dir(dir))
+        Packs::new(Packs::in_dir(dir), Some(dir.to_path_buf()))
     }
 
     /// The reverse index of the pack indexed by `idx` (a small one: 4-byte offsets), with
     /// a zero checksum of its own.
-    fn rev_for(idx: &[u8]) -> Vec<u8> {
+    pub(in crate::changelog) fn rev_for(idx: &[u8]) -> Vec<u8> {
         let count = be32(idx, NAMES_AT - 4).unwrap() as usize;
         let offsets = NAMES_AT + count * (NAME_LEN + 4);
         let mut order: Vec<usize> = (0..count).collect();
@@ -1066,7 +1168,7 @@ mod tests {
         }
         // Cut in the middle of a commit's entry, its trailer kept: the commits before the
         // cut are read, that one is not.
-        let mut whole = Packs::new(Packs::in_dir(&f.repo.join("objects").join("pack")));
+        let mut whole = Packs::new(Packs::in_dir(&f.repo.join("objects").join("pack")), None);
         let mut last = None;
         for &id in &f.commits {
             let (_, offset) = whole.all[0].idx.find(id.as_bytes()).unwrap();

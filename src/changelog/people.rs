@@ -9,6 +9,7 @@ use git2::{Mailmap, Oid, Repository, Signature, Time};
 use globset::{GlobSet, GlobSetBuilder};
 
 use super::ContributorSettings;
+use super::ahead::Ahead;
 use super::model::{Commit, Contributor, Person};
 use super::read::Reader;
 use crate::error::input;
@@ -216,25 +217,48 @@ impl<'p> Seen<'p> {
 
 /// Hands `each` the authors of the commits reachable from `before` (`.mailmap` applied),
 /// each identity once, until it returns true. Every ancestor is read once, in any order.
+/// Commits in packs are read with a helper thread reading ahead ([`Ahead`]).
 pub(crate) fn prior_authors(
     reader: &Reader<'_>,
     before: Oid,
     mailmap: Option<&Mailmap>,
+    each: impl FnMut(Person) -> bool,
+) -> Result<()> {
+    let ahead = reader.packs().and_then(|packs| Ahead::start(&packs));
+    prior_authors_with(reader, before, mailmap, ahead.as_ref(), each)
+}
+
+/// [`prior_authors`], with `ahead` reading ahead when given.
+pub(super) fn prior_authors_with(
+    reader: &Reader<'_>,
+    before: Oid,
+    mailmap: Option<&Mailmap>,
+    ahead: Option<&Ahead>,
     mut each: impl FnMut(Person) -> bool,
 ) -> Result<()> {
     if let Some(mut packs) = reader.packs() {
         // An identity already looked at is skipped without copying it. A commit's parents
-        // and author come from its header in a pack when it is there, else from the
-        // object database as the range walk reads it.
+        // and author come from its header in a pack when it is there (read by the helper
+        // or here), else from the object database as the range walk reads it.
         let mut seen_ids = FastSet::default();
         let mut identities: FastSet<Vec<u8>> = FastSet::default();
         let mut key = Vec::new();
         let mut stack = vec![before];
         seen_ids.insert(before);
         while let Some(oid) = stack.pop() {
+            let entry = packs.locate(oid);
+            if let Some(ahead) = ahead {
+                ahead.follow(packs.guesses());
+            }
+            let handed = entry.and_then(|entry| ahead?.take(entry));
+            let header = match (&handed, entry) {
+                (Some(header), _) => Some(header.header()),
+                (None, Some(entry)) => packs.header_of(entry),
+                (None, None) => None,
+            };
             // The author as stored (name, email), or as libgit2 parsed it.
             let commit;
-            let author = if let Some(header) = packs.header(oid) {
+            let author = if let Some(header) = header {
                 push_new(header.parent_ids(), &mut seen_ids, &mut stack);
                 Ok(header.author())
             } else {
