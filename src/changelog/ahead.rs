@@ -33,6 +33,9 @@ use super::pack::{Entry, GUESSES, OwnedHeader, Packs};
 
 /// How far past a guess (in pack order) the helper reads.
 const LEAD: usize = 64;
+/// The helper reads all but one entry in `SHARE` (half of them): the walk reads the rest
+/// and does its own bookkeeping, which takes about as long.
+const SHARE: usize = 2;
 /// How many headers read by the helper may wait to be handed over.
 const MAX_READY: usize = 256;
 /// How long the helper waits when it is far enough ahead.
@@ -104,7 +107,7 @@ fn key(pack: usize, position: usize) -> u64 {
 
 /// Whether the helper reads the entry at `position`.
 fn helpers(position: usize) -> bool {
-    position % 2 == 1
+    position % SHARE != 0
 }
 
 fn lock(slots: &Mutex<Slots>) -> MutexGuard<'_, Slots> {
@@ -269,7 +272,7 @@ impl Helper {
             }
         }
         for (pack, head) in heads {
-            for position in ((head | 1)..head + LEAD).step_by(2) {
+            for position in (head..head + LEAD).filter(|&p| helpers(p)) {
                 if let MapEntry::Vacant(slot) = slots.map.entry(key(pack, position)) {
                     slot.insert(Slot::Claimed);
                     return Claim::Read(pack, position);
