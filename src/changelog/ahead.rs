@@ -107,7 +107,7 @@ fn key(pack: usize, position: usize) -> u64 {
 
 /// Whether the helper reads the entry at `position`.
 fn helpers(position: usize) -> bool {
-    position % SHARE != 0
+    !position.is_multiple_of(SHARE)
 }
 
 fn lock(slots: &Mutex<Slots>) -> MutexGuard<'_, Slots> {
