@@ -38,6 +38,8 @@ const LEAD: usize = 64;
 const SHARE: usize = 2;
 /// How many headers read by the helper may wait to be handed over.
 const MAX_READY: usize = 256;
+/// How many entries are kept track of before those behind the walk are forgotten.
+const MAX_SLOTS: usize = 4096;
 /// How long the helper waits when it is far enough ahead.
 const IDLE: Duration = Duration::from_micros(100);
 
@@ -82,6 +84,41 @@ enum Claim {
     Wait,
     /// Stop: most of what was read was not used.
     GiveUp,
+}
+
+impl Shared {
+    /// The walk's guesses, as [`Ahead::follow`] last set them.
+    fn heads(&self) -> Vec<(usize, usize)> {
+        self.heads
+            .iter()
+            .filter_map(|head| {
+                let value = head.load(Ordering::Relaxed).checked_sub(1)?;
+                Some(((value >> 32) as usize, (value & 0xffff_ffff) as usize))
+            })
+            .collect()
+    }
+}
+
+impl Slots {
+    /// Forgets the entries no guess in `heads` is near any more (the walk went past them
+    /// or elsewhere), but those being read.
+    fn prune(&mut self, heads: &[(usize, usize)]) {
+        let near = |k: u64| {
+            heads
+                .iter()
+                .any(|&(pack, head)| (key(pack, head)..key(pack, head + LEAD)).contains(&k))
+        };
+        let mut dropped = 0;
+        self.map.retain(|&k, slot| {
+            let keep = near(k) || matches!(slot, Slot::Claimed);
+            if !keep && matches!(slot, Slot::Ready(_)) {
+                dropped += 1;
+            }
+            keep
+        });
+        self.ready -= dropped;
+        self.wasted += dropped;
+    }
 }
 
 /// The helper of one walk, stopped when dropped.
@@ -180,6 +217,10 @@ impl Ahead {
         }
         let key = key(entry.pack, position);
         let mut slots = lock(&self.shared.slots);
+        if slots.map.len() >= MAX_SLOTS {
+            // The entries the walk took itself, while the helper did not run.
+            slots.prune(&self.shared.heads());
+        }
         match slots.map.insert(key, Slot::Taken) {
             Some(Slot::Ready(header)) => {
                 slots.map.remove(&key);
@@ -237,33 +278,10 @@ impl Helper {
     /// Claims the first entry of the helper's within [`LEAD`] of a guess, the likeliest
     /// guess first, that nobody has claimed or taken.
     fn claim(&self) -> Claim {
-        let heads: Vec<(usize, usize)> = self
-            .shared
-            .heads
-            .iter()
-            .filter_map(|head| {
-                let value = head.load(Ordering::Relaxed).checked_sub(1)?;
-                Some(((value >> 32) as usize, (value & 0xffff_ffff) as usize))
-            })
-            .collect();
+        let heads = self.shared.heads();
         let mut slots = lock(&self.shared.slots);
         if slots.ready >= MAX_READY {
-            // Drop what no guess is near any more: the walk went elsewhere.
-            let near = |k: u64| {
-                heads
-                    .iter()
-                    .any(|&(pack, head)| (key(pack, head)..key(pack, head + LEAD)).contains(&k))
-            };
-            let mut dropped = 0;
-            slots.map.retain(|&k, slot| {
-                let keep = near(k) || matches!(slot, Slot::Claimed);
-                if !keep && matches!(slot, Slot::Ready(_)) {
-                    dropped += 1;
-                }
-                keep
-            });
-            slots.ready -= dropped;
-            slots.wasted += dropped;
+            slots.prune(&heads);
             if slots.wasted > 4 * (slots.handed + MAX_READY) {
                 return Claim::GiveUp;
             }
@@ -309,6 +327,7 @@ mod tests {
 
     use super::*;
     use crate::changelog::model::Person;
+    use crate::changelog::pack::Entry;
     use crate::changelog::pack::tests::{commit, pack};
     use crate::changelog::people;
     use crate::changelog::read::Reader;
@@ -500,6 +519,20 @@ mod tests {
         }
         assert!(gave_up);
         assert_eq!(ahead.handed(), 0);
+    }
+
+    /// A walk whose helper never runs (no core to spare) reads everything itself and
+    /// keeps track of at most [`MAX_SLOTS`] entries, however long the history.
+    #[test]
+    fn a_walk_without_its_helper_keeps_track_of_a_bounded_number_of_entries() {
+        let (dir, _) = packed_history();
+        let repo = Repository::open_bare(dir.path()).unwrap();
+        let (ahead, _helper) = Ahead::new(&Reader::new(&repo).packs().unwrap()).unwrap();
+        for position in 0..10 * MAX_SLOTS {
+            ahead.follow(&[(0, position + 1)]);
+            assert!(ahead.take(Entry::at(0, position)).is_none());
+            assert!(lock(&ahead.shared.slots).map.len() <= MAX_SLOTS);
+        }
     }
 
     /// Packs without a reverse index have no positions to split: no helper.

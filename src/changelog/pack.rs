@@ -115,6 +115,18 @@ impl<'a> Header<'a> {
     }
 }
 
+#[cfg(test)]
+impl Entry {
+    /// An entry at `position` of pack `pack` (its offset unknown).
+    pub(super) fn at(pack: usize, position: usize) -> Self {
+        Self {
+            pack,
+            position: Some(position),
+            offset: 0,
+        }
+    }
+}
+
 /// A [`Header`] holding its own bytes, to be handed from one thread to another.
 pub(super) struct OwnedHeader {
     data: Vec<u8>,
