@@ -83,6 +83,10 @@ const MAX_HEADER: usize = 64 * 1024;
 /// A commit up to this size is inflated whole for its header; a larger one only until the
 /// end of its header.
 const WHOLE_UP_TO: u64 = 4096;
+/// How much of a small commit is inflated first, for its header: a tree, two parents and
+/// an author of 100 bytes fit. At most libdeflate's `FASTLOOP_MAX_BYTES_WRITTEN` on 32-bit
+/// targets (279; see [`inflate_prefix`]).
+const PREFIX: usize = 256;
 /// A commit larger than this (a message of megabytes) is read whole through libgit2.
 const MAX_OBJECT: u64 = 4 * 1024 * 1024;
 
@@ -253,10 +257,21 @@ impl Packs {
     pub(super) fn header_of(&mut self, entry: Entry) -> Option<Header<'_>> {
         let (i, pos, size) = self.commit_at(entry.pack, entry.offset)?;
         if size <= WHOLE_UP_TO {
-            // Small: inflated whole by libdeflate, which takes less time than inflating
-            // the first part with zlib.
+            // Small: inflated by libdeflate, which takes less time than zlib; its first
+            // [`PREFIX`] bytes when that holds the header, else whole.
             let size = usize::try_from(size).ok()?;
-            self.out.resize(size.max(self.out.len()), 0);
+            self.out.resize(size.max(self.out.len()).max(PREFIX), 0);
+            if size > PREFIX
+                && let Some(end) = inflate_prefix(
+                    &mut self.whole,
+                    &mut self.all[i].window,
+                    pos,
+                    size,
+                    &mut self.out[..PREFIX],
+                )
+            {
+                return parse(self.out.get(..end)?);
+            }
             if !inflate_whole(
                 &mut self.whole,
                 &mut self.all[i].window,
@@ -451,15 +466,51 @@ fn inflate_whole(
     out: &mut [u8],
 ) -> bool {
     let size = out.len();
-    // The most a zlib stream of `size` bytes takes: its header and checksum, and 5 bytes
-    // for each stored block of at most 65,535 bytes.
-    let most = size + 5 * (size / 65_535 + 1) + 6;
-    let input = window.at(pos, most);
+    let input = window.at(pos, most_compressed(size));
     // libdeflate stops at the end of the stream: the bytes after it are not read.
     whole
         .get_or_insert_with(Box::default)
         .zlib_decompress(input, out)
         .is_ok_and(|made| made == size)
+}
+
+/// Inflates the first [`PREFIX`] bytes of the zlib stream at `pos` of the pack, whose
+/// inflated size is `size`, into `out` (of that length); the length of the header in it
+/// (the `author` line and [`COMMITTER`]'s length more) when it is all there.
+///
+/// libdeflate has no way to stop early: given less room than the stream inflates to, it
+/// fails with "insufficient space" without saying how much it wrote. With at most
+/// [`PREFIX`] bytes of room it never enters its fast loop (which writes ahead of what it
+/// has decoded) and writes each byte once, in order, only when it fits
+/// (`decompress_template.h`, libdeflate 1.26): `out` is then the stream's first bytes
+/// followed by the zeros it was filled with. A header holds no NUL (`parse` checks), so
+/// a header found before the first zero is the commit's.
+fn inflate_prefix(
+    whole: &mut Option<Box<libdeflater::Decompressor>>,
+    window: &mut Window,
+    pos: u64,
+    size: usize,
+    out: &mut [u8],
+) -> Option<usize> {
+    out.fill(0);
+    let input = window.at(pos, most_compressed(size));
+    match whole
+        .get_or_insert_with(Box::default)
+        .zlib_decompress(input, out)
+    {
+        Err(libdeflater::DecompressionError::InsufficientSpace) => {}
+        // Whole in less than its size, or corrupt.
+        Ok(_) | Err(libdeflater::DecompressionError::BadData) => return None,
+    }
+    let mut line = 0;
+    let end = author_end(out, &mut line)? + COMMITTER.len();
+    (end <= out.len()).then_some(end)
+}
+
+/// The most a zlib stream of `size` bytes takes: its header and checksum, and 5 bytes for
+/// each stored block of at most 65,535 bytes.
+fn most_compressed(size: usize) -> usize {
+    size + 5 * (size / 65_535 + 1) + 6
 }
 
 /// Inflates the zlib stream at `pos` of the pack into `out` until it holds the first
@@ -918,6 +969,9 @@ pub(in crate::changelog) mod tests {
             let message = if i % 7 == 3 {
                 // Longer than anything inflated for the header.
                 format!("feat: long {i}\n\n{}", "lorem ipsum dolor ".repeat(600))
+            } else if i % 7 == 5 {
+                // Longer than the prefix inflated first, shorter than a large commit.
+                format!("fix: medium {i}\n\n{}", "sit amet ".repeat(20 + 40 * i))
             } else {
                 format!("fix: change {i}")
             };
@@ -1033,6 +1087,50 @@ pub(in crate::changelog) mod tests {
         let tree = repo.find_commit(all[0]).unwrap().tree_id();
         assert!(packs.header(tree).is_none());
         assert!(packs.header(Oid::from_bytes(&[7; 20]).unwrap()).is_none());
+    }
+
+    /// What [`inflate_prefix`] relies on: given at most [`PREFIX`] bytes of room,
+    /// libdeflate writes nothing it has not decoded. Whatever the data and the compression
+    /// level, the room holds the data's first bytes, then what it held before, untouched.
+    #[test]
+    fn libdeflate_writes_only_what_it_has_decoded_in_a_short_room() {
+        use std::io::Write as _;
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(256));
+        let data = (
+            proptest::collection::vec(
+                prop_oneof![
+                    proptest::collection::vec(any::<u8>(), 1..40),
+                    proptest::collection::vec(b'a'..b'e', 1..300),
+                    Just(b"author Ada <ada@example.com> 1600000000 +0000\n".to_vec()),
+                ],
+                1..30,
+            ),
+            0u32..10,
+        );
+        runner
+            .run(&data, |(parts, level)| {
+                let data = parts.concat();
+                let mut z =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(level));
+                z.write_all(&data).unwrap();
+                let stream = z.finish().unwrap();
+                let mut room = [0xa5_u8; PREFIX];
+                let result = libdeflater::Decompressor::new().zlib_decompress(&stream, &mut room);
+                let made = room.iter().zip(&data).take_while(|(a, b)| a == b).count();
+                prop_assert!(
+                    room[made..].iter().all(|&b| b == 0xa5),
+                    "written past {made}"
+                );
+                match result {
+                    Ok(n) => prop_assert_eq!(n, data.len()),
+                    Err(libdeflater::DecompressionError::InsufficientSpace) => {
+                        prop_assert!(data.len() > PREFIX);
+                    }
+                    Err(e) => prop_assert!(false, "{e:?}"),
+                }
+                Ok(())
+            })
+            .unwrap();
     }
 
     /// Whole commits read from a pack are the object database's bytes, and the range
