@@ -77,6 +77,9 @@ fn run() -> u8 {
     let mut stdout = std::io::stdout().lock();
     match relsync::run(&cli, env, &mut stdout) {
         Ok(status) => status.code(),
+        // The reader of a command that only reads went away (`relsync notes | head`):
+        // what it wanted it has, as with git and other filters.
+        Err(err) if !matches!(cli.command, relsync::cli::Command::Apply) && broken_pipe(&err) => 0,
         Err(err) => {
             let status = ExitStatus::of_error(&err);
             let default_note = match cli.command {
@@ -87,11 +90,21 @@ fn run() -> u8 {
             eprintln!("{text}");
             let summary = text.strip_prefix("error: ").unwrap_or(&text);
             if let Some(line) = relsync::output::error_annotation(&annotations_env, summary) {
-                println!("{line}");
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stdout(), "{line}");
             }
             status.code()
         }
     }
+}
+
+/// Whether `err` comes from writing to a pipe whose reader has closed it.
+fn broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// A command-line error from clap as `error:`, its details, `help:` (clap's tip, or where the

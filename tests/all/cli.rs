@@ -393,6 +393,32 @@ fn notes_default_template_snapshot() {
     insta::assert_snapshot!(run.stdout);
 }
 
+/// `relsync notes | head -1`: the reader is gone before relsync writes; it stops quietly
+/// with success, as git does. `apply` still reports it.
+#[test]
+fn notes_into_a_closed_pipe_end_quietly() {
+    let r = repo();
+    r.tag("v1.1.0");
+    let closed = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        std::process::Stdio::from(writer)
+    };
+    let run = Cli::new(r.path(), &["notes"]).run_into(closed());
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    // Any other write error is still one.
+    #[cfg(target_os = "linux")]
+    {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let run = Cli::new(r.path(), &["notes"]).run_into(full.into());
+        assert_ne!(run.code, 0);
+        assert!(run.stderr.contains("No space left"), "{}", run.stderr);
+    }
+}
+
 #[test]
 fn notes_with_compare_link_in_gitlab_ci() {
     let r = repo();

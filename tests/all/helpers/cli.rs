@@ -193,6 +193,24 @@ impl Cli {
         }
     }
 
+    /// Runs the binary with its standard output sent to `stdout` (its stdout in the
+    /// result is empty).
+    pub fn run_into(self, stdout: std::process::Stdio) -> Run {
+        let Output { status, stderr, .. } = self
+            .command()
+            .stdout(stdout)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn relsync")
+            .wait_with_output()
+            .expect("wait relsync");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::new(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
     /// Starts the binary without waiting, its output piped.
     pub fn spawn(self) -> std::process::Child {
         self.command()
