@@ -321,9 +321,13 @@ impl Packs {
         &self.next
     }
 
-    /// The same packs opened again, for another thread: `None` when they are not the same
-    /// files (a repack in between) or have no reverse index.
+    /// The same packs opened again, for another thread: `None` when there are none, when
+    /// one has no reverse index (nothing to read ahead by), or when they are no longer
+    /// the same files (a repack in between).
     pub(super) fn reopen(&self) -> Option<Self> {
+        if self.all.is_empty() || self.all.iter().any(|pack| pack.rev.is_none()) {
+            return None;
+        }
         let dir = self.dir.as_deref()?;
         let again = Self::new(Self::in_dir(dir), Some(dir.to_path_buf()));
         let same =
