@@ -427,7 +427,7 @@ mod tests {
         let reader = Reader::new(repo);
         let mut met = Vec::new();
         people::prior_authors_with(&reader, tip, None, ahead, |person| {
-            met.push(person);
+            met.extend(person);
             false
         })
         .unwrap();

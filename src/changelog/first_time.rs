@@ -87,10 +87,15 @@ impl EarlyWalk {
                 let mut met = Met::default();
                 let mut batch = Vec::new();
                 let walked = open_and(&repo, |reader, mailmap| {
-                    people::prior_authors(reader, before, mailmap, |person| {
+                    people::prior_authors_polled(reader, before, mailmap, |person| {
                         if stopped.load(Ordering::Relaxed) {
                             return true;
                         }
+                        let Some(person) = person else {
+                            // Everyone may have been met before the walk was told whom
+                            // it looks for: no need to wait for an author not yet met.
+                            return met.all(wanted.get());
+                        };
                         let all = met.all_of(wanted.get(), &person);
                         batch.push(person);
                         if all || batch.len() >= BATCH {
@@ -131,15 +136,27 @@ struct Met<'p> {
 impl<'p> Met<'p> {
     /// Records `person` as met; whether every one of `people` (when known) has been met.
     fn all_of(&mut self, people: Option<&'p People>, person: &Person) -> bool {
-        let Some(people) = people else {
+        if let Some(seen) = self.seen(people) {
+            seen.saw(person)
+        } else {
             self.before_known.push(person.clone());
-            return false;
-        };
+            false
+        }
+    }
+
+    /// Whether every one of `people` (when known) has been met.
+    fn all(&mut self, people: Option<&'p People>) -> bool {
+        self.seen(people).is_some_and(|seen| seen.done())
+    }
+
+    /// Who of `people` has been met, once they are known.
+    fn seen(&mut self, people: Option<&'p People>) -> Option<&mut people::Seen<'p>> {
+        let people = people?;
         let seen = self.seen.get_or_insert_with(|| people::Seen::new(people));
         for earlier in self.before_known.drain(..) {
             seen.saw(&earlier);
         }
-        seen.saw(person)
+        Some(seen)
     }
 }
 
@@ -452,6 +469,50 @@ mod tests {
             email: "bob@example.com".into(),
         };
         assert!(early.all_of(Some(&people), &bob));
+
+        // Met everyone before being told: it stops when it next asks, whoever comes next.
+        let mut told = Met::default();
+        assert!(!told.all_of(None, &ada));
+        assert!(!told.all(None));
+        assert!(!told.all(Some(&people)));
+        let mut told = Met::default();
+        assert!(!told.all_of(None, &ada));
+        assert!(told.all(Some(&people_of(&[("Ada", "ada@example.com")]))));
+    }
+
+    /// The walk asks whether to go on every `POLL` commits, though it meets no one new:
+    /// a walk told whom it looks for after it met them all stops there, not at the next
+    /// author (who may be thousands of commits away, or nowhere).
+    #[test]
+    fn a_walk_asks_whether_to_go_on_while_it_meets_no_one_new() {
+        let (dir, previous) = history();
+        let loose = Repository::open(dir.path()).unwrap();
+        // The same history packed: its headers are read from the pack.
+        let packed_dir = tempfile::tempdir().unwrap();
+        let packed = Repository::clone(dir.path().to_str().unwrap(), packed_dir.path()).unwrap();
+        crate::changelog::pack::tests::pack(&packed, &[previous]);
+        for repo in [&loose, &packed] {
+            let reader = Reader::new(repo);
+            let run = |stop_when_asked: bool| {
+                let (mut handed, mut asked) = (Vec::new(), 0);
+                people::prior_authors_polled(&reader, previous, None, |person| {
+                    if let Some(person) = person {
+                        handed.push(person.name);
+                        false
+                    } else {
+                        asked += 1;
+                        stop_when_asked
+                    }
+                })
+                .unwrap();
+                (handed, asked)
+            };
+            // 301 commits: Ada's 300, then Bob's.
+            const { assert!(people::POLL < 300) };
+            assert_eq!(run(true), (vec!["Ada".to_owned()], 1));
+            let all = vec!["Ada".to_owned(), "Bob".to_owned()];
+            assert_eq!(run(false), (all, 301 / people::POLL));
+        }
     }
 
     #[test]

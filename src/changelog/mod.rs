@@ -350,12 +350,23 @@ fn collect_with(
         &extra_types,
         mailmap.as_ref(),
     )?;
+    let assigned = assign_groups(&selected, &settings.groups);
+    let shown = selected
+        .iter()
+        .zip(&assigned)
+        .filter(|(_, group)| group.is_none_or(|g| !settings.groups[g].hidden))
+        .map(|(commit, _)| commit);
+    let people = people::gather(shown, &settings.contributors)?;
+    // The walk for `first_time` stops once it has met them all: it is told before the
+    // groups are built.
+    if let Some(walk) = &early_walk {
+        walk.look_for(&people);
+    }
     let Grouped {
         commits,
         groups,
         breaking_changes,
-    } = group_commits(selected, &settings.groups);
-    let people = people::gather(&commits, &settings.contributors)?;
+    } = group_commits(selected, &settings.groups, assigned);
     let contributors = people.people.clone();
     let first_time = FirstTime::deferred(repo.to_path_buf(), range.hide, early_walk, people);
 
@@ -796,16 +807,25 @@ struct Grouped {
     breaking_changes: Vec<Commit>,
 }
 
-/// Groups: breaking first, then scopes and subjects, then types, then the default group.
-fn group_commits(mut commits: Vec<Commit>, specs: &[GroupSpec]) -> Grouped {
+/// The group each commit lands in (an index into `specs`): breaking first, then scopes
+/// and subjects, then types, then the default group.
+fn assign_groups(commits: &[Commit], specs: &[GroupSpec]) -> Vec<Option<usize>> {
     let subjects: Vec<Option<Regex>> = specs
         .iter()
         .map(|g| g.subject.as_deref().and_then(|re| Regex::new(re).ok()))
         .collect();
-    let assigned: Vec<Option<usize>> = commits
+    commits
         .iter()
         .map(|c| group_of(c, specs, &subjects))
-        .collect();
+        .collect()
+}
+
+/// `commits` in the groups [`assign_groups`] gave them.
+fn group_commits(
+    mut commits: Vec<Commit>,
+    specs: &[GroupSpec],
+    assigned: Vec<Option<usize>>,
+) -> Grouped {
     let mut grouped: Vec<Vec<Commit>> = (0..specs.len())
         .map(|i| Vec::with_capacity(assigned.iter().filter(|&&g| g == Some(i)).count()))
         .collect();

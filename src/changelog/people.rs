@@ -131,7 +131,10 @@ impl People {
 
 /// The people of `commits` (authors and co-authors, in first-appearance order), bots and
 /// `contributors.exclude` left out; `first_time` not set.
-pub(crate) fn gather(commits: &[Commit], settings: &ContributorSettings) -> Result<People> {
+pub(crate) fn gather<'c>(
+    commits: impl IntoIterator<Item = &'c Commit>,
+    settings: &ContributorSettings,
+) -> Result<People> {
     let exclude = exclude_set(&settings.exclude)?;
     let mut people = People {
         people: Vec::new(),
@@ -222,20 +225,40 @@ pub(crate) fn prior_authors(
     reader: &Reader<'_>,
     before: Oid,
     mailmap: Option<&Mailmap>,
-    each: impl FnMut(Person) -> bool,
+    mut each: impl FnMut(Person) -> bool,
+) -> Result<()> {
+    prior_authors_polled(reader, before, mailmap, |met| met.is_some_and(&mut each))
+}
+
+/// How many commits the walk reads between two calls that hand over no author.
+pub(crate) const POLL: usize = 256;
+
+/// [`prior_authors`], where `each` is also called with `None` after every [`POLL`]
+/// commits: a caller that learns what it is looking for while the walk runs can stop it
+/// although no new author comes (most authors of a long history are met early on).
+pub(crate) fn prior_authors_polled(
+    reader: &Reader<'_>,
+    before: Oid,
+    mailmap: Option<&Mailmap>,
+    each: impl FnMut(Option<Person>) -> bool,
 ) -> Result<()> {
     let ahead = reader.packs().and_then(|packs| Ahead::start(&packs));
     prior_authors_with(reader, before, mailmap, ahead.as_ref(), each)
 }
 
-/// [`prior_authors`], with `ahead` reading ahead when given.
+/// [`prior_authors_polled`], with `ahead` reading ahead when given.
 pub(super) fn prior_authors_with(
     reader: &Reader<'_>,
     before: Oid,
     mailmap: Option<&Mailmap>,
     ahead: Option<&Ahead>,
-    mut each: impl FnMut(Person) -> bool,
+    mut each: impl FnMut(Option<Person>) -> bool,
 ) -> Result<()> {
+    let mut read = 0_usize;
+    let mut poll = || {
+        read += 1;
+        read.is_multiple_of(POLL)
+    };
     if let Some(mut packs) = reader.packs() {
         // An identity already looked at is skipped without copying it. A commit's parents
         // and author come from its header in a pack when it is there (read by the helper
@@ -246,6 +269,9 @@ pub(super) fn prior_authors_with(
         let mut stack = vec![before];
         seen_ids.insert(before);
         while let Some(oid) = stack.pop() {
+            if poll() && each(None) {
+                break;
+            }
             let entry = packs.locate(oid);
             if let Some(ahead) = ahead {
                 ahead.follow(packs.guesses());
@@ -285,7 +311,7 @@ pub(super) fn prior_authors_with(
                 }
                 Err(parsed) => parsed,
             };
-            if each(resolve(mailmap, person)) {
+            if each(Some(resolve(mailmap, person))) {
                 break;
             }
         }
@@ -294,11 +320,14 @@ pub(super) fn prior_authors_with(
         walk.push(before)
             .context("walking the history before the release")?;
         for oid in walk {
+            if poll() && each(None) {
+                break;
+            }
             let oid = oid.context("walking the history before the release")?;
             let commit = reader
                 .read(oid)
                 .with_context(|| format!("reading commit {oid}"))?;
-            if each(resolve(mailmap, commit.author().0)) {
+            if each(Some(resolve(mailmap, commit.author().0))) {
                 break;
             }
         }
