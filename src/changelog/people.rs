@@ -140,8 +140,13 @@ pub(crate) fn gather<'c>(
         people: Vec::new(),
         by_key: HashMap::new(),
     };
+    // An identity is kept or left out, and joins the same person, each time it comes.
+    let mut looked_at: HashSet<(&str, &str)> = HashSet::new();
     for commit in commits {
         for p in std::iter::once(&commit.author).chain(&commit.co_authors) {
+            if !looked_at.insert((&p.name, &p.email)) {
+                continue;
+            }
             let excluded = (settings.exclude_bots && is_bot(p))
                 || exclude.is_match(&p.name)
                 || exclude.is_match(&p.email);
