@@ -2,11 +2,12 @@
 //!
 //! Reading a range's commits is a walk from parent to parent, one at a time; parsing their
 //! messages (header, footers, references) needs nothing but the text, so a long range's
-//! messages are parsed in chunks on scoped threads while the rest of the changelog waits,
+//! messages are parsed in blocks on scoped threads while the rest of the changelog waits,
 //! and each commit then picks up its result in walk order.
 
 use std::borrow::Cow;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::ChangelogSettings;
 use super::model::Ref;
@@ -19,6 +20,8 @@ use super::refs;
 pub(super) const PARALLEL_FROM: usize = 512;
 /// At most this many threads parse.
 const MAX_THREADS: usize = 4;
+/// How many messages a thread takes at a time.
+const BLOCK: usize = 64;
 
 /// A message parsed in advance: `None` when the commit is left out before parsing (a merge
 /// without `include_merges`, an autosquash commit).
@@ -74,21 +77,34 @@ pub(super) fn parse_all(
     if threads < 2 {
         return messages.iter().map(one).collect();
     }
-    let chunk = messages.len().div_ceil(threads);
+    // The threads take blocks of messages in turn rather than a fixed share each: the
+    // first-time walk runs beside them, and a thread the scheduler holds back would keep
+    // the rest waiting for its share.
+    let next = AtomicUsize::new(0);
+    let blocks = messages.len().div_ceil(BLOCK);
+    let take_blocks = || {
+        let mut done = Vec::new();
+        loop {
+            let block = next.fetch_add(1, Ordering::Relaxed);
+            if block >= blocks {
+                return done;
+            }
+            let part = &messages[block * BLOCK..messages.len().min((block + 1) * BLOCK)];
+            done.push((block, part.iter().map(one).collect::<Vec<_>>()));
+        }
+    };
     std::thread::scope(|scope| {
-        let mut chunks = messages.chunks(chunk);
-        let first = chunks.next().unwrap_or_default();
-        let workers: Vec<_> = chunks
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        let mut all: Vec<Prepared> = Vec::with_capacity(messages.len());
-        all.extend(first.iter().map(one));
+        let workers: Vec<_> = (1..threads).map(|_| scope.spawn(take_blocks)).collect();
+        let mut done = take_blocks();
         for worker in workers {
             match worker.join() {
-                Ok(part) => all.extend(part),
+                Ok(part) => done.extend(part),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
+        done.sort_unstable_by_key(|(block, _)| *block);
+        let mut all: Vec<Prepared> = Vec::with_capacity(messages.len());
+        all.extend(done.into_iter().flat_map(|(_, part)| part));
         all
     })
 }
