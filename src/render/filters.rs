@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
-use minijinja::{Error, ErrorKind};
+use minijinja::{Error, ErrorKind, Value};
 use regex::Regex;
 
 /// The longest pattern `regex_replace` compiles.
@@ -53,9 +53,47 @@ pub fn regex_replace(value: &str, pattern: &str, replacement: &str) -> Result<St
     Ok(re.replace_all(value, replacement).into_owned())
 }
 
+/// `{{ text | link(url) }}`: the Markdown link `[text](url)`, or `text` alone when `url`
+/// is empty or none (a commit or reference of a forge relsync does not know). The same as
+/// a template macro, without the cost of a macro call for each commit.
+///
+/// # Errors
+/// `text` or `url` is undefined (a misspelt field), as anywhere in a template.
+pub fn link(text: &Value, url: &Value) -> Result<String, Error> {
+    if text.is_undefined() || url.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            "link: the text or the url is undefined",
+        ));
+    }
+    Ok(if url.is_true() {
+        format!("[{text}]({url})")
+    } else {
+        text.to_string()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_when_there_is_a_url() {
+        let env = crate::render::environment();
+        let render = |url: Value| {
+            env.render_str(
+                r"{{ text | link(url) }}",
+                minijinja::context! { text => "#12", url },
+            )
+            .unwrap()
+        };
+        assert_eq!(render(Value::from("https://x/12")), "[#12](https://x/12)");
+        assert_eq!(render(Value::from("")), "#12");
+        assert_eq!(render(Value::from(())), "#12");
+        // An undefined url is an error, as everywhere (strict undefined).
+        assert!(env.render_str(r"{{ 'a' | link(nothing) }}", ()).is_err());
+        assert!(env.render_str(r"{{ nothing | link('u') }}", ()).is_err());
+    }
 
     #[test]
     fn replaces_with_groups() {

@@ -172,6 +172,7 @@ pub fn environment() -> Environment<'static> {
     env.set_trim_blocks(false);
     env.set_fuel(Some(FUEL));
     env.add_filter("regex_replace", filters::regex_replace);
+    env.add_filter("link", filters::link);
     env
 }
 

@@ -153,6 +153,43 @@ fn regex_replace_in_a_custom_template() {
     assert!(run.stdout.contains("closes JIRA-45"), "{}", run.stdout);
 }
 
+/// `link` in a custom template: a Markdown link where the forge is known, the text alone
+/// offline.
+#[test]
+fn link_in_a_custom_template() {
+    let r = repo("v1.1.0");
+    std::fs::write(
+        r.path().join("notes.j2"),
+        "{% for c in commits %}{{ c.short_id | link(c.url) }}|{% endfor %}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        r.path().join("release.yml"),
+        "release:\n  notes:\n    template: notes.j2\n",
+    )
+    .unwrap();
+    let online = gitlab(Cli::new(r.path(), &["notes"]), "v1.1.0")
+        .run()
+        .success()
+        .stdout;
+    let linked = online.split('|').filter(|s| s.starts_with('[')).count();
+    assert_eq!(linked, 3, "{online}");
+    assert!(
+        online.contains("](https://gitlab.example.com/group/app/-/commit/"),
+        "{online}"
+    );
+    let offline = Cli::new(r.path(), &["notes", "--tag", "v1.1.0"])
+        .run()
+        .success()
+        .stdout;
+    assert!(!offline.contains('['), "{offline}");
+    assert_eq!(
+        offline.split('|').filter(|s| s.len() == 7).count(),
+        3,
+        "{offline}"
+    );
+}
+
 /// A pull request merged with a merge commit: GitHub's and Gitea's messages.
 fn pull_request_repo(message: &str) -> TestRepo {
     let r = TestRepo::new();
