@@ -262,7 +262,10 @@ fn groups_match_scopes_and_subjects_can_hide_and_override_the_scope() {
     r.tag("v1.0.0");
     r.commit("feat(ui): button");
     r.commit("fix(ui): colour");
-    r.commit("feat: [internal] telemetry");
+    r.commit_as(
+        ("Ivy Internal", "ivy@example.com"),
+        "feat: [internal] telemetry\n\nCo-authored-by: Cy Co <cy@example.com>",
+    );
     r.commit("chore: tidy");
     r.tag("v1.1.0");
     let settings = ChangelogSettings {
@@ -303,6 +306,13 @@ fn groups_match_scopes_and_subjects_can_hide_and_override_the_scope() {
             .all(|c| c.scope.as_deref() == Some("UI"))
     );
     assert!(!subjects(&log).contains(&"feat: [internal] telemetry"));
+    // Who wrote only hidden commits is no contributor of the release.
+    let names: Vec<&str> = log.contributors.iter().map(|c| c.name.as_str()).collect();
+    assert!(!names.is_empty(), "{names:?}");
+    assert!(
+        !names.contains(&"Ivy Internal") && !names.contains(&"Cy Co"),
+        "{names:?}"
+    );
 }
 
 #[test]
