@@ -20,6 +20,16 @@ fn gitlab(cli: Cli, tag: &str) -> Cli {
         .env("CI_PROJECT_PATH", "group/app")
 }
 
+/// Makes `template` the repository's notes template.
+fn notes_template(r: &TestRepo, template: &str) {
+    std::fs::write(r.path().join("notes.j2"), template).unwrap();
+    std::fs::write(
+        r.path().join("release.yml"),
+        "release:\n  notes:\n    template: notes.j2\n",
+    )
+    .unwrap();
+}
+
 /// A release with a squash-merged pull request, a closing footer, a cross-project
 /// reference, a GitLab merge request reference and a built file whose name has dots and a
 /// `+`.
@@ -139,16 +149,10 @@ fn without_a_forge_references_stay_plain_text() {
 #[test]
 fn regex_replace_in_a_custom_template() {
     let r = repo("v1.1.0");
-    std::fs::write(
-        r.path().join("notes.j2"),
+    notes_template(
+        &r,
         "{% for c in commits %}{{ c.body | regex_replace(\"Fixes #([0-9]+)\", \"closes JIRA-$1\") }}|{% endfor %}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        r.path().join("release.yml"),
-        "release:\n  notes:\n    template: notes.j2\n",
-    )
-    .unwrap();
+    );
     let run = Cli::new(r.path(), &["notes"]).run().success();
     assert!(run.stdout.contains("closes JIRA-45"), "{}", run.stdout);
 }
@@ -158,16 +162,10 @@ fn regex_replace_in_a_custom_template() {
 #[test]
 fn link_in_a_custom_template() {
     let r = repo("v1.1.0");
-    std::fs::write(
-        r.path().join("notes.j2"),
+    notes_template(
+        &r,
         "{% for c in commits %}{{ c.short_id | link(c.url) }}|{% endfor %}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        r.path().join("release.yml"),
-        "release:\n  notes:\n    template: notes.j2\n",
-    )
-    .unwrap();
+    );
     let online = gitlab(Cli::new(r.path(), &["notes"]), "v1.1.0")
         .run()
         .success()
