@@ -354,7 +354,7 @@ fn collect_with(
     let shown = selected
         .iter()
         .zip(&assigned)
-        .filter(|(_, group)| group.is_none_or(|g| !settings.groups[g].hidden))
+        .filter(|(_, group)| shown(&settings.groups, **group))
         .map(|(commit, _)| commit);
     let people = people::gather(shown, &settings.contributors)?;
     // The walk for `first_time` stops once it has met them all: it is told before the
@@ -820,6 +820,11 @@ fn assign_groups(commits: &[Commit], specs: &[GroupSpec]) -> Vec<Option<usize>> 
         .collect()
 }
 
+/// Whether a commit in `group` (of `specs`) is in the notes: not in a hidden group.
+fn shown(specs: &[GroupSpec], group: Option<usize>) -> bool {
+    group.is_none_or(|g| !specs[g].hidden)
+}
+
 /// `commits` in the groups [`assign_groups`] gave them.
 fn group_commits(
     mut commits: Vec<Commit>,
@@ -831,11 +836,11 @@ fn group_commits(
         .collect();
     let mut visible = Vec::with_capacity(commits.len());
     for (mut commit, group) in commits.drain(..).zip(assigned) {
+        if !shown(specs, group) {
+            continue;
+        }
         if let Some(i) = group {
             let spec = &specs[i];
-            if spec.hidden {
-                continue;
-            }
             commit.group.clone_from(&spec.title);
             if let Some(scope) = &spec.scope {
                 commit.scope = Some(scope.clone()).filter(|s| !s.is_empty());
