@@ -20,9 +20,11 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use anyhow::{Context as _, Result, anyhow};
 use git2::Oid;
 
+use super::OnShallow;
 use super::model::Person;
 use super::people::{self, People};
 use super::read::Reader;
+use crate::error::InputError;
 
 /// Which contributors are new, in the order of `Changelog::contributors`; shared by every
 /// clone, computed at most once.
@@ -32,14 +34,51 @@ pub struct FirstTime(Arc<Inner>);
 struct Inner {
     /// What the computation needs, taken by the first read.
     job: Mutex<Option<Job>>,
-    /// The answer, or the error (as text: it is handed to every reader).
-    done: OnceLock<Result<Vec<bool>, String>>,
+    /// The answer, or the error (kept as a copy: it is handed to every reader).
+    done: OnceLock<Result<Vec<bool>, Failed>>,
+}
+
+/// Why the answer could not be given: bad input (a shallow clone that cuts the history,
+/// with `on_shallow: error`) keeps its exit code and remedy; anything else is text.
+#[derive(Debug)]
+enum Failed {
+    Input(InputError),
+    Other(String),
+}
+
+impl Failed {
+    fn of(e: &anyhow::Error) -> Self {
+        match e.downcast_ref::<InputError>() {
+            Some(input) => Self::Input(input.clone()),
+            None => Self::Other(format!("{e:#}")),
+        }
+    }
+
+    fn error(&self) -> anyhow::Error {
+        match self {
+            Self::Input(input) => input.clone().into(),
+            Self::Other(message) => anyhow!("{message}"),
+        }
+    }
 }
 
 /// The history to read and the people to look for in it.
 struct Job {
     source: Source,
     people: People,
+    /// What a shallow clone whose history ends before everyone was seen does.
+    on_shallow: OnShallow,
+}
+
+/// What the early walk hands over.
+enum Handed {
+    /// Earlier authors, each once, in the order the walk met them.
+    Authors(Vec<Person>),
+    /// The walk read all the history it has, which ends at this commit, whose parents were
+    /// not fetched (a shallow clone).
+    Cut(Oid),
+    /// The walk failed.
+    Failed(String),
 }
 
 /// Where the earlier authors come from.
@@ -62,7 +101,7 @@ const BATCH: usize = 128;
 /// ([`EarlyWalk::look_for`]), as soon as it has met every one of them itself: it does not
 /// read on while the notes are still being rendered.
 pub(crate) struct EarlyWalk {
-    authors: Receiver<Result<Vec<Person>, String>>,
+    authors: Receiver<Handed>,
     stop: Arc<AtomicBool>,
     people: Arc<OnceLock<People>>,
 }
@@ -99,17 +138,20 @@ impl EarlyWalk {
                         let all = met.all_of(wanted.get(), &person);
                         batch.push(person);
                         if all || batch.len() >= BATCH {
-                            return tx.send(Ok(std::mem::take(&mut batch))).is_err() || all;
+                            let authors = Handed::Authors(std::mem::take(&mut batch));
+                            return tx.send(authors).is_err() || all;
                         }
                         false
                     })
                 });
                 if !batch.is_empty() {
-                    let _ = tx.send(Ok(batch));
+                    let _ = tx.send(Handed::Authors(batch));
                 }
-                if let Err(e) = walked {
-                    let _ = tx.send(Err(format!("{e:#}")));
-                }
+                let _ = match walked {
+                    Ok(Some(cut)) => tx.send(Handed::Cut(cut)),
+                    Ok(None) => Ok(()),
+                    Err(e) => tx.send(Handed::Failed(format!("{e:#}"))),
+                };
             })
             .ok()?;
         Some(Self {
@@ -195,12 +237,14 @@ impl FirstTime {
 
     /// Computed on first read: who of `people` authored no commit reachable from `before`
     /// in the repository at (or above) `repo`. Without a previous release everyone is new.
-    /// `early`, when given, is the walk of that history already started.
+    /// `early`, when given, is the walk of that history already started. `on_shallow` says
+    /// what a shallow clone does whose history ends before everyone was seen.
     pub(crate) fn deferred(
         repo: PathBuf,
         before: Option<Oid>,
         early: Option<EarlyWalk>,
         people: People,
+        on_shallow: OnShallow,
     ) -> Self {
         match before {
             Some(before) if !people.people.is_empty() => Self(Arc::new(Inner {
@@ -213,6 +257,7 @@ impl FirstTime {
                         None => Source::Walk { repo, before },
                     },
                     people,
+                    on_shallow,
                 })),
                 done: OnceLock::new(),
             })),
@@ -223,7 +268,8 @@ impl FirstTime {
     /// Whether the i-th contributor is new, for each; the history is read on the first call.
     ///
     /// # Errors
-    /// The repository or a commit before the release cannot be read.
+    /// The repository or a commit before the release cannot be read; the clone is shallow,
+    /// its history ends before everyone was seen and `on_shallow` is `error` (exit 2).
     pub fn get(&self) -> Result<&[bool]> {
         let done = self.0.done.get_or_init(|| {
             let job = self
@@ -233,13 +279,15 @@ impl FirstTime {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take();
             match job {
-                Some(job) => job.run().map_err(|e| format!("{e:#}")),
-                None => Err("the search for first-time contributors was interrupted".to_owned()),
+                Some(job) => job.run().map_err(|e| Failed::of(&e)),
+                None => Err(Failed::Other(
+                    "the search for first-time contributors was interrupted".to_owned(),
+                )),
             }
         });
         match done {
             Ok(values) => Ok(values),
-            Err(message) => Err(anyhow!("{message}")),
+            Err(failed) => Err(failed.error()),
         }
     }
 
@@ -252,22 +300,80 @@ impl FirstTime {
 
 impl Job {
     fn run(self) -> Result<Vec<bool>> {
-        match self.source {
+        let (unseen, cut) = match self.source {
             Source::Walk { repo, before } => open_and(&repo, |reader, mailmap| {
                 people::first_time(reader, &self.people, Some(before), mailmap)
-            }),
+            })?,
             Source::Early(walk) => {
                 // The same authors in the same order as a walk of its own would meet them.
                 let mut seen = people::Seen::new(&self.people);
-                'walk: for batch in &walk.authors {
-                    for author in batch.map_err(|e| anyhow!("{e}"))? {
-                        if seen.saw(&author) {
-                            break 'walk;
+                let mut cut = None;
+                'walk: for handed in &walk.authors {
+                    match handed {
+                        Handed::Authors(authors) => {
+                            for author in authors {
+                                if seen.saw(&author) {
+                                    break 'walk;
+                                }
+                            }
                         }
+                        Handed::Cut(at) => cut = Some(at),
+                        Handed::Failed(e) => return Err(anyhow!("{e}")),
                     }
                 }
-                Ok(seen.unseen)
+                let cut = cut.filter(|_| !seen.done());
+                (seen.unseen, cut)
             }
+        };
+        match cut {
+            Some(cut) => settle_cut(&self.people, unseen, cut, self.on_shallow),
+            None => Ok(unseen),
+        }
+    }
+}
+
+/// The answer when the history of a shallow clone ended (at `cut`) before everyone was
+/// seen: whether those not seen contributed before cannot be known. With `on_shallow:
+/// error`, an input error naming them and the fix; with `warn`, a warning, and they are
+/// not called new.
+fn settle_cut(
+    people: &People,
+    mut unseen: Vec<bool>,
+    cut: Oid,
+    on_shallow: OnShallow,
+) -> Result<Vec<bool>> {
+    let names: Vec<&str> = people
+        .people
+        .iter()
+        .zip(&unseen)
+        .filter(|(_, unseen)| **unseen)
+        .map(|(person, _)| person.name.as_str())
+        .collect();
+    let who = match names.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [first @ .., last] if names.len() <= 4 => format!("{} or {last}", first.join(", ")),
+        all => format!("{} or {} more", all[..3].join(", "), all.len() - 3),
+    };
+    let message = format!(
+        "the git history is shallow: it ends at commit {}, whose parents were not fetched, before an earlier commit by {who} was found, so whether they are new cannot be known",
+        &cut.to_string()[..7]
+    );
+    match on_shallow {
+        OnShallow::Error => Err(crate::error::input_with(
+            message,
+            format!(
+                "{}; or set `changelog.on_shallow: warn` to release without marking anyone new",
+                super::SHALLOW_REMEDY
+            ),
+        )),
+        OnShallow::Warn => {
+            tracing::warn!(
+                "finding first-time contributors: {message}; they are not marked new. To fix it, {}",
+                super::SHALLOW_REMEDY
+            );
+            unseen.fill(false);
+            Ok(unseen)
         }
     }
 }
@@ -396,13 +502,17 @@ mod tests {
             vec![("Cy", "cy@example.com")],
         ] {
             let people = people_of(&names);
-            let fast = people::first_time(&reader, &people, Some(previous), None).unwrap();
+            let fast = people::first_time(&reader, &people, Some(previous), None)
+                .unwrap()
+                .0;
             let full: Vec<bool> = names.iter().map(|(_, e)| !seen.contains(*e)).collect();
             assert_eq!(fast, full, "{names:?}");
         }
         let people = people_of(&[("Bob", "bob@example.com"), ("Cy", "cy@example.com")]);
         assert_eq!(
-            people::first_time(&reader, &people, Some(previous), None).unwrap(),
+            people::first_time(&reader, &people, Some(previous), None)
+                .unwrap()
+                .0,
             vec![false, true],
             "Bob is back after 300 commits, Cy is new"
         );
@@ -443,7 +553,10 @@ mod tests {
             // The walk's thread ends (and the channel closes) when the walk stops.
             walk.authors
                 .iter()
-                .flat_map(|batch| batch.unwrap())
+                .flat_map(|handed| match handed {
+                    Handed::Authors(authors) => authors,
+                    _ => panic!("the walk handed no authors"),
+                })
                 .map(|p| p.name)
                 .collect()
         };
@@ -526,13 +639,16 @@ mod tests {
             vec![("Ada", "ada@example.com")],
         ] {
             let people = people_of(&names);
-            let own = people::first_time(&reader, &people, Some(previous), None).unwrap();
+            let own = people::first_time(&reader, &people, Some(previous), None)
+                .unwrap()
+                .0;
             let early = EarlyWalk::start(dir.path().to_path_buf(), previous).unwrap();
             let ft = FirstTime::deferred(
                 dir.path().to_path_buf(),
                 Some(previous),
                 Some(early),
                 people,
+                OnShallow::Error,
             );
             assert_eq!(ft.get().unwrap(), own.as_slice(), "{names:?}");
         }
@@ -543,6 +659,7 @@ mod tests {
             Some(missing),
             Some(early),
             people_of(&[("Cy", "cy@example.com")]),
+            OnShallow::Error,
         );
         let err = ft.get().unwrap_err().to_string();
         assert!(err.contains(&"e".repeat(40)), "{err}");

@@ -368,7 +368,8 @@ fn collect_with(
         breaking_changes,
     } = group_commits(selected, &settings.groups, assigned);
     let contributors = people.people.clone();
-    let first_time = FirstTime::deferred(repo.to_path_buf(), range.hide, early_walk, people);
+    let range_cut = walked.shallow_warning.is_some();
+    let first_time = first_time_of(repo, range.hide, range_cut, early_walk, people, settings);
 
     Ok(Changelog {
         version: range.tag.as_deref().map_or_else(
@@ -388,6 +389,22 @@ fn collect_with(
         shallow_warning: walked.shallow_warning,
         warnings,
     })
+}
+
+/// Who of `people` is new, read on demand from the history before `before`; no one when a
+/// shallow clone cut the range (`on_shallow: warn`), which says nothing of who came before.
+fn first_time_of(
+    repo: &Path,
+    before: Option<Oid>,
+    range_cut: bool,
+    early_walk: Option<first_time::EarlyWalk>,
+    people: people::People,
+    settings: &ChangelogSettings,
+) -> FirstTime {
+    if range_cut {
+        return FirstTime::known(vec![false; people.people.len()]);
+    }
+    FirstTime::deferred(repo.into(), before, early_walk, people, settings.on_shallow)
 }
 
 /// The repository at or above `repo`.
@@ -704,7 +721,7 @@ fn walk_range<'r>(
     }
     let shallow_warning = cut.map(|oid| {
         format!(
-            "the git history is shallow and cuts the release range ({}); the changelog may be incomplete. To fix it, {SHALLOW_REMEDY}",
+            "the git history is shallow and cuts the release range ({}); the changelog may be incomplete, and no contributor is marked new. To fix it, {SHALLOW_REMEDY}",
             shallow_detail(range.release, oid, range.previous_tag.as_deref())
         )
     });

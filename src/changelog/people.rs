@@ -174,19 +174,25 @@ fn push_new(ids: impl Iterator<Item = Oid>, seen: &mut FastSet<Oid>, stack: &mut
 /// For each of `people`, whether they authored no commit reachable from `before`. The walk
 /// stops as soon as every one of them has been seen; someone new is only known to be new
 /// once the whole history before the release has been read.
+///
+/// In a shallow clone the walk may end at a commit whose parents were not fetched before
+/// it has seen everyone: that commit is returned with the answer, whose `true`s are then
+/// only "not seen in the history fetched".
 pub(crate) fn first_time(
     reader: &Reader<'_>,
     people: &People,
     before: Option<Oid>,
     mailmap: Option<&Mailmap>,
-) -> Result<Vec<bool>> {
+) -> Result<(Vec<bool>, Option<Oid>)> {
     let mut seen = Seen::new(people);
+    let mut cut = None;
     if let Some(before) = before
         && !seen.done()
     {
-        prior_authors(reader, before, mailmap, |person| seen.saw(&person))?;
+        cut = prior_authors(reader, before, mailmap, |person| seen.saw(&person))?;
     }
-    Ok(seen.unseen)
+    let cut = cut.filter(|_| !seen.done());
+    Ok((seen.unseen, cut))
 }
 
 /// Who of a release's people has been seen among earlier authors.
@@ -226,12 +232,15 @@ impl<'p> Seen<'p> {
 /// Hands `each` the authors of the commits reachable from `before` (`.mailmap` applied),
 /// each identity once, until it returns true. Every ancestor is read once, in any order.
 /// Commits in packs are read with a helper thread reading ahead ([`Ahead`]).
+///
+/// Returns the first commit read whose parents were not fetched (the boundary of a shallow
+/// clone), if any: the history beyond it could not be read.
 pub(crate) fn prior_authors(
     reader: &Reader<'_>,
     before: Oid,
     mailmap: Option<&Mailmap>,
     mut each: impl FnMut(Person) -> bool,
-) -> Result<()> {
+) -> Result<Option<Oid>> {
     prior_authors_polled(reader, before, mailmap, |met| met.is_some_and(&mut each))
 }
 
@@ -246,7 +255,7 @@ pub(crate) fn prior_authors_polled(
     before: Oid,
     mailmap: Option<&Mailmap>,
     each: impl FnMut(Option<Person>) -> bool,
-) -> Result<()> {
+) -> Result<Option<Oid>> {
     let ahead = reader.packs().and_then(|packs| Ahead::start(&packs));
     prior_authors_with(reader, before, mailmap, ahead.as_ref(), each)
 }
@@ -258,8 +267,9 @@ pub(super) fn prior_authors_with(
     mailmap: Option<&Mailmap>,
     ahead: Option<&Ahead>,
     mut each: impl FnMut(Option<Person>) -> bool,
-) -> Result<()> {
+) -> Result<Option<Oid>> {
     let mut read = 0_usize;
+    let mut cut = None;
     let mut poll = || {
         read += 1;
         read.is_multiple_of(POLL)
@@ -321,6 +331,9 @@ pub(super) fn prior_authors_with(
             }
         }
     } else {
+        // A shallow clone's commits are read through libgit2, which ends the walk at the
+        // commits whose parents were not fetched.
+        let boundary = super::walk::shallow_boundary(reader.repo());
         let mut walk = reader.repo().revwalk().context("starting a revwalk")?;
         walk.push(before)
             .context("walking the history before the release")?;
@@ -329,6 +342,9 @@ pub(super) fn prior_authors_with(
                 break;
             }
             let oid = oid.context("walking the history before the release")?;
+            if cut.is_none() && boundary.contains(&oid) {
+                cut = Some(oid);
+            }
             let commit = reader
                 .read(oid)
                 .with_context(|| format!("reading commit {oid}"))?;
@@ -337,7 +353,7 @@ pub(super) fn prior_authors_with(
             }
         }
     }
-    Ok(())
+    Ok(cut)
 }
 
 #[cfg(test)]

@@ -177,13 +177,13 @@ pub(crate) struct Reader<'r> {
 }
 
 impl<'r> Reader<'r> {
-    /// In a shallow clone or a repository with grafts every commit goes through libgit2,
-    /// which rewrites their parents.
     /// The repository read.
     pub(crate) fn repo(&self) -> &'r Repository {
         self.repo
     }
 
+    /// In a shallow clone or a repository with grafts every commit goes through libgit2,
+    /// which rewrites their parents.
     pub(crate) fn new(repo: &'r Repository) -> Self {
         let grafts = repo.commondir().join("info").join("grafts").exists();
         let odb = if !grafts && !repo.is_shallow() {

@@ -508,9 +508,16 @@ fn shallow_clone_with_warn_goes_on_with_a_warning() {
     assert_eq!(log.tag.as_deref(), Some("v1.1.0"));
     assert_eq!(log.previous_tag, None);
     assert_eq!(subjects(&log), vec!["fix: c8", "fix: c7", "fix: c6"]);
+    // With no previous release found, everyone would be new: the cut history cannot say.
+    assert!(!log.contributors.is_empty());
+    assert!(log.contributors.iter().all(|c| !c.first_time), "{log:?}");
     let warning = log.shallow_warning.expect("a shallow warning");
     assert!(warning.contains("shallow"), "{warning}");
     assert!(warning.contains("incomplete"), "{warning}");
+    assert!(
+        warning.contains("no contributor is marked new"),
+        "{warning}"
+    );
 }
 
 #[test]

@@ -120,3 +120,124 @@ fn first_time_comes_from_the_history_before_the_release() {
         "{out}"
     );
 }
+
+/// Alan's early work, three commits by Bob, `v1.0.0`, then the release: Alan again and
+/// Grace for the first time. A clone of depth 3 holds the whole release and `v1.0.0`, but
+/// not Alan's early work.
+fn history_cut_before_the_release() -> TestRepo {
+    let r = TestRepo::new();
+    r.commit_as(("Alan Turing", "alan@example.com"), "feat: early work");
+    for i in 1..=3 {
+        r.commit_as(("Bob", "bob@example.com"), &format!("fix: b{i}"));
+    }
+    r.tag("v1.0.0");
+    r.commit_as(("Alan Turing", "alan@example.com"), "feat: more");
+    r.commit_as(("Grace Hopper", "grace@example.com"), "fix: first patch");
+    r.tag("v1.1.0");
+    r
+}
+
+#[test]
+fn a_shallow_clone_that_cuts_the_history_before_the_release_does_not_guess_who_is_new() {
+    let r = history_cut_before_the_release();
+    let full = Cli::new(r.path(), &["notes"]).run().success().stdout;
+    assert!(
+        full.contains("Grace Hopper (first contribution), Alan Turing\n"),
+        "{full}"
+    );
+
+    let clone = r.shallow_clone(3);
+    // The range is whole: only the history before it is cut.
+    let settings = ChangelogSettings::default();
+    let log = relsync::changelog::collect_deferred(clone.path(), &settings, &Target::default())
+        .expect("the range is whole");
+    assert_eq!(log.previous_tag.as_deref(), Some("v1.0.0"));
+    assert_eq!(log.shallow_warning, None);
+
+    // By default (`on_shallow: error`), as the notes, the JSON and the library read it.
+    let err = log.first_time.get().unwrap_err();
+    assert_eq!(
+        relsync::error::ExitStatus::of_error(&err),
+        relsync::error::ExitStatus::BadInput
+    );
+    let err = collect(clone.path(), &settings, &Target::default()).unwrap_err();
+    assert_eq!(
+        relsync::error::ExitStatus::of_error(&err),
+        relsync::error::ExitStatus::BadInput
+    );
+    for args in [&["notes"][..], &["notes", "--output", "json"]] {
+        let run = Cli::new(clone.path(), args).run().code(2);
+        assert_eq!(run.stdout, "", "nothing printed: {args:?}");
+        for part in [
+            "shallow",
+            "Grace Hopper or Alan Turing",
+            "GIT_DEPTH: 0",
+            "fetch-depth: 0",
+            "on_shallow: warn",
+        ] {
+            assert!(run.stderr.contains(part), "{part}: {}", run.stderr);
+        }
+    }
+
+    // `on_shallow: warn`: no one is called new, and a warning says why.
+    let manifest = clone.path().join("warn.yml");
+    std::fs::write(&manifest, "changelog:\n  on_shallow: warn\n").unwrap();
+    let run = Cli::new(clone.path(), &["notes", "-f", "warn.yml"])
+        .run()
+        .success();
+    assert!(
+        run.stdout.contains("\nGrace Hopper, Alan Turing\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("first contribution"), "{}", run.stdout);
+    assert!(run.stderr.contains("not marked new"), "{}", run.stderr);
+    let warn = ChangelogSettings {
+        on_shallow: relsync::changelog::OnShallow::Warn,
+        ..ChangelogSettings::default()
+    };
+    let log = collect(clone.path(), &warn, &Target::default()).unwrap();
+    assert_eq!(
+        names(&log),
+        vec![
+            ("Grace Hopper", "grace@example.com", false),
+            ("Alan Turing", "alan@example.com", false),
+        ]
+    );
+}
+
+#[test]
+fn a_shallow_clone_that_holds_everyone_s_earlier_work_knows_who_is_new() {
+    let r = history_cut_before_the_release();
+    // Depth 5 from `v1.2.0` ends at Bob's third fix: Alan's early work is cut, but the
+    // release has only Alan and Bob, both met in the history fetched (Bob at its very end).
+    r.commit_as(("Bob", "bob@example.com"), "fix: b4");
+    r.commit_as(("Alan Turing", "alan@example.com"), "feat: again");
+    r.tag("v1.2.0");
+    let clone = r.shallow_clone(5);
+    assert!(git2::Repository::open(clone.path()).unwrap().is_shallow());
+    let log = collect(
+        clone.path(),
+        &ChangelogSettings::default(),
+        &Target::default(),
+    )
+    .expect("everyone is met in the history fetched");
+    assert_eq!(log.previous_tag.as_deref(), Some("v1.1.0"));
+    assert_eq!(
+        names(&log),
+        vec![
+            ("Alan Turing", "alan@example.com", false),
+            ("Bob", "bob@example.com", false),
+        ]
+    );
+    // Read on demand (the walk runs when first asked), the same.
+    let log = relsync::changelog::collect_deferred(
+        clone.path(),
+        &ChangelogSettings::default(),
+        &Target::default(),
+    )
+    .unwrap();
+    assert_eq!(log.first_time.get().unwrap(), [false, false]);
+    let out = Cli::new(clone.path(), &["notes"]).run().success().stdout;
+    assert!(out.contains("\nAlan Turing, Bob\n"), "{out}");
+}
