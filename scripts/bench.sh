@@ -196,6 +196,10 @@ repo=$main_repo LATEST=$main_latest
 a_git="git -C $repo tag --points-at $LATEST --list 'v*' >/dev/null && prev=\$(git -C $repo describe --tags --abbrev=0 --match 'v*' $LATEST^) && git -C $repo log --format=%H%n%B \$prev..$LATEST"
 echo
 echo "for (a), git's own way (tag --points-at + describe + log, $(bash -c "$a_git" | grep -cE '^[0-9a-f]{40}$') commits): $(median_ms bash -c "$a_git") ms"
+# What git needs for (b')'s notes: the range's log, and the authors of every commit before
+# it, to tell who is new (mailmap applied, as relsync does).
+b_git="git -C $newcomer log --format=%H%n%B $RANGE_FROM..$NEWCOMER >/dev/null && git -C $newcomer log --format='%aN <%aE>' $RANGE_FROM | sort -u >/dev/null"
+echo "for (b'), git's own way (the range's log, then the authors of the $(git -C "$newcomer" rev-list --count "$RANGE_FROM") commits before it): $(median_ms bash -c "$b_git") ms"
 echo
 echo "columns: commits in the notes and in \`git rev-list --count\`; median wall time of"
 echo "\`relsync notes -C <repo> -f <manifest> --tag $LATEST\` (the release binary, whole command:"
