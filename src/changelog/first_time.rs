@@ -342,16 +342,23 @@ fn settle_cut(
     cut: Oid,
     on_shallow: OnShallow,
 ) -> Result<Vec<bool>> {
-    let names: Vec<&str> = people
+    // Names come from commits: control characters (a terminal escape) are shown escaped.
+    let names: Vec<String> = people
         .people
         .iter()
         .zip(&unseen)
         .filter(|(_, unseen)| **unseen)
-        .map(|(person, _)| person.name.as_str())
+        .map(|(person, _)| {
+            if person.name.chars().any(char::is_control) {
+                person.name.escape_debug().to_string()
+            } else {
+                person.name.clone()
+            }
+        })
         .collect();
     let who = match names.as_slice() {
         [] => String::new(),
-        [one] => (*one).to_owned(),
+        [one] => one.clone(),
         [first @ .., last] if names.len() <= 4 => format!("{} or {last}", first.join(", ")),
         all => format!("{} or {} more", all[..3].join(", "), all.len() - 3),
     };
@@ -736,5 +743,42 @@ mod tests {
             .map(|c| c["first_time"].as_bool().unwrap())
             .collect();
         assert_eq!(firsts, vec![true, false, false]);
+    }
+
+    /// A history cut before everyone was met names who is unknown (control characters
+    /// escaped, at most three and a count) and the fix, or, with `warn`, calls no one new.
+    #[test]
+    fn a_cut_history_names_who_is_unknown_or_calls_no_one_new() {
+        let cut = Oid::from_str(&"ab".repeat(20)).unwrap();
+        let message = |names: &[(&str, &str)], unseen: Vec<bool>| {
+            let err = settle_cut(&people_of(names), unseen, cut, OnShallow::Error).unwrap_err();
+            let input = err.downcast_ref::<InputError>().expect("an input error");
+            assert!(input.message.contains("ends at commit abababa"), "{input}");
+            let remedy = input.remedy.as_deref().unwrap_or_default();
+            assert!(remedy.contains("GIT_DEPTH: 0"), "{input}");
+            assert!(remedy.contains("on_shallow: warn"), "{input}");
+            input.message.clone()
+        };
+        let one = message(
+            &[("Ada", "ada@x.org"), ("Bob", "bob@x.org")],
+            vec![false, true],
+        );
+        assert!(one.contains("earlier commit by Bob was found"), "{one}");
+        let escaped = message(&[("Mal\u{1b}[2Jory", "mal@x.org")], vec![true]);
+        assert!(escaped.contains("by Mal\\u{1b}[2Jory was"), "{escaped}");
+        assert!(!escaped.contains('\u{1b}'), "{escaped}");
+        let five: Vec<(String, String)> = ["A", "B", "C", "D", "E"]
+            .iter()
+            .map(|n| ((*n).to_owned(), format!("{n}@x.org")))
+            .collect();
+        let five: Vec<(&str, &str)> = five.iter().map(|(n, e)| (n.as_str(), e.as_str())).collect();
+        let many = message(&five, vec![true; 5]);
+        assert!(many.contains("by A, B, C or 2 more was found"), "{many}");
+        let four = message(&five[..4], vec![true; 4]);
+        assert!(four.contains("by A, B, C or D was found"), "{four}");
+
+        let people = people_of(&[("Ada", "ada@x.org"), ("Bob", "bob@x.org")]);
+        let warned = settle_cut(&people, vec![true, true], cut, OnShallow::Warn).unwrap();
+        assert_eq!(warned, [false, false]);
     }
 }
