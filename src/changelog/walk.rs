@@ -391,11 +391,13 @@ impl PathFilter {
         tree: Oid,
         parent_tree: Option<Oid>,
     ) -> Result<bool> {
-        let tree = repo.find_tree(tree).context("reading a commit tree")?;
+        let tree = repo
+            .find_tree(tree)
+            .map_err(|e| tree_error(repo, e, "reading a commit tree"))?;
         let parent_tree = match parent_tree {
             Some(id) => Some(
                 repo.find_tree(id)
-                    .context("reading the first parent's tree")?,
+                    .map_err(|e| tree_error(repo, e, "reading the first parent's tree"))?,
             ),
             None => None,
         };
@@ -421,7 +423,7 @@ impl PathFilter {
         }
         let diff = repo
             .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))
-            .context("diffing a commit against its parent")?;
+            .map_err(|e| tree_error(repo, e, "diffing a commit against its parent"))?;
         Ok(diff.deltas().any(|delta| {
             [delta.new_file().path(), delta.old_file().path()]
                 .into_iter()
@@ -429,6 +431,43 @@ impl PathFilter {
                 .any(|p| self.globs.is_match(p) && !self.negated.is_match(p))
         }))
     }
+}
+
+/// Why a tree could not be read (`doing`): in a partial clone that left trees out
+/// (`--filter=tree:0`, as CI checkouts of large repositories do), an input error naming the
+/// fix; else libgit2's error. libgit2 cannot fetch what a partial clone left out.
+fn tree_error(repo: &Repository, e: git2::Error, doing: &str) -> anyhow::Error {
+    if e.code() == git2::ErrorCode::NotFound && is_partial(repo) {
+        return crate::error::input_with(
+            format!(
+                "changelog.paths compares each commit's files with its parent's, but this partial clone did not fetch the commits' trees ({doing}: {})",
+                e.message()
+            ),
+            "clone with `--filter=blob:none` (every tree, no file contents) or without a filter: in actions/checkout, `filter: blob:none`; or remove `changelog.paths`",
+        );
+    }
+    anyhow::Error::new(e).context(doing.to_owned())
+}
+
+/// Whether `repo` is a partial clone: a remote it may lazily fetch from (`promisor`), or
+/// `extensions.partialclone` (older git).
+fn is_partial(repo: &Repository) -> bool {
+    let Ok(config) = repo.config() else {
+        return false;
+    };
+    if config.get_string("extensions.partialclone").is_ok() {
+        return true;
+    }
+    let Ok(mut entries) = config.entries(Some(r"remote\..*\.promisor")) else {
+        return false;
+    };
+    let mut names = Vec::new();
+    while let Some(Ok(entry)) = entries.next() {
+        names.extend(entry.name().map(str::to_owned));
+    }
+    names
+        .iter()
+        .any(|name| config.get_bool(name).unwrap_or(false))
 }
 
 /// The range when it is a plain chain, read without a revwalk: from `release` down its

@@ -532,6 +532,41 @@ fn shallow_clone_deep_enough_is_fine() {
     assert_eq!(log.shallow_warning, None);
 }
 
+/// A partial clone that left the trees out (`--filter=tree:0`, as CI checkouts of large
+/// repositories do) cannot compare a commit's files with its parent's: with `paths` that is
+/// an input error naming the fix, not libgit2's "object not found". Without `paths`, or in a
+/// clone that left only file contents out (`blob:none`), the notes are whole.
+#[test]
+fn paths_in_a_clone_without_trees_is_an_input_error_naming_the_fix() {
+    let repo = TestRepo::new();
+    repo.commit_files("feat: base", &[("api/a", "1"), ("docs/b", "1")]);
+    repo.tag("v1.0.0");
+    repo.commit_files("fix: api change", &[("api/a", "2")]);
+    repo.commit_files("docs: doc change", &[("docs/b", "2")]);
+    repo.tag("v1.1.0");
+    let mut api = settings();
+    api.paths = vec!["api/**".into()];
+
+    let treeless = repo.partial_clone("tree:0");
+    let err = collect(treeless.path(), &api, &Target::default()).unwrap_err();
+    let input = input_error(&err);
+    assert!(input.message.contains("changelog.paths"), "{input}");
+    assert!(input.message.contains("partial clone"), "{input}");
+    let remedy = input.remedy.as_deref().unwrap_or_default();
+    assert!(remedy.contains("--filter=blob:none"), "{input}");
+    assert!(remedy.contains("filter: blob:none"), "{input}");
+    assert_eq!(
+        relsync::error::ExitStatus::of_error(&err),
+        relsync::error::ExitStatus::BadInput
+    );
+    let log = collect(treeless.path(), &settings(), &Target::default()).unwrap();
+    assert_eq!(subjects(&log), vec!["docs: doc change", "fix: api change"]);
+
+    let blobless = repo.partial_clone("blob:none");
+    let log = collect(blobless.path(), &api, &Target::default()).unwrap();
+    assert_eq!(subjects(&log), vec!["fix: api change"]);
+}
+
 #[test]
 fn shallow_clone_missing_since_tag_says_so() {
     let repo = shallow_fixture();

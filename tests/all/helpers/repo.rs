@@ -257,6 +257,30 @@ impl TestRepo {
         dest
     }
 
+    /// Clone this repository with `git clone --filter=<filter> --no-checkout` (a partial
+    /// clone: what the filter leaves out is not fetched) into a new temporary directory.
+    #[must_use]
+    pub fn partial_clone(&self, filter: &str) -> tempfile::TempDir {
+        let dest = tempfile::tempdir().expect("temp dir");
+        let url = format!("file://{}", self.path().display());
+        git_cli(
+            None,
+            &[
+                "-c",
+                "protocol.file.allow=always",
+                "clone",
+                "--quiet",
+                "--no-checkout",
+                "--upload-pack",
+                "git -c uploadpack.allowFilter=true upload-pack",
+                &format!("--filter={filter}"),
+                &url,
+                &dest.path().display().to_string(),
+            ],
+        );
+        dest
+    }
+
     fn head_commit(&self) -> Option<git2::Commit<'_>> {
         self.repo.head().ok().and_then(|h| h.peel_to_commit().ok())
     }
