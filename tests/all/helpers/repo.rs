@@ -241,43 +241,31 @@ impl TestRepo {
     /// user's and system's git config) into a new temporary directory.
     #[must_use]
     pub fn shallow_clone(&self, depth: u32) -> tempfile::TempDir {
-        let dest = tempfile::tempdir().expect("temp dir");
-        let url = format!("file://{}", self.path().display());
-        git_cli(
-            None,
-            &[
-                "clone",
-                "--quiet",
-                "--depth",
-                &depth.to_string(),
-                &url,
-                &dest.path().display().to_string(),
-            ],
-        );
-        dest
+        self.clone_with(&["--depth", &depth.to_string()])
     }
 
     /// Clone this repository with `git clone --filter=<filter> --no-checkout` (a partial
     /// clone: what the filter leaves out is not fetched) into a new temporary directory.
     #[must_use]
     pub fn partial_clone(&self, filter: &str) -> tempfile::TempDir {
+        self.clone_with(&[
+            "--no-checkout",
+            "--upload-pack",
+            "git -c uploadpack.allowFilter=true upload-pack",
+            &format!("--filter={filter}"),
+        ])
+    }
+
+    /// `git clone --quiet <options>` of this repository (as a `file://` URL, so that the
+    /// options apply) into a new temporary directory.
+    fn clone_with(&self, options: &[&str]) -> tempfile::TempDir {
         let dest = tempfile::tempdir().expect("temp dir");
         let url = format!("file://{}", self.path().display());
-        git_cli(
-            None,
-            &[
-                "-c",
-                "protocol.file.allow=always",
-                "clone",
-                "--quiet",
-                "--no-checkout",
-                "--upload-pack",
-                "git -c uploadpack.allowFilter=true upload-pack",
-                &format!("--filter={filter}"),
-                &url,
-                &dest.path().display().to_string(),
-            ],
-        );
+        let dest_path = dest.path().display().to_string();
+        let mut args = vec!["clone", "--quiet"];
+        args.extend_from_slice(options);
+        args.extend([url.as_str(), dest_path.as_str()]);
+        git_cli(None, &args);
         dest
     }
 
