@@ -321,11 +321,11 @@ impl Job {
                         Handed::Failed(e) => return Err(anyhow!("{e}")),
                     }
                 }
-                let cut = cut.filter(|_| !seen.done());
                 (seen.unseen, cut)
             }
         };
-        match cut {
+        // A boundary read after everyone was seen cut nothing off.
+        match cut.filter(|_| unseen.contains(&true)) {
             Some(cut) => settle_cut(&self.people, unseen, cut, self.on_shallow),
             None => Ok(unseen),
         }

@@ -175,9 +175,9 @@ fn push_new(ids: impl Iterator<Item = Oid>, seen: &mut FastSet<Oid>, stack: &mut
 /// stops as soon as every one of them has been seen; someone new is only known to be new
 /// once the whole history before the release has been read.
 ///
-/// In a shallow clone the walk may end at a commit whose parents were not fetched before
-/// it has seen everyone: that commit is returned with the answer, whose `true`s are then
-/// only "not seen in the history fetched".
+/// In a shallow clone the walk may read a commit whose parents were not fetched: that
+/// commit is returned with the answer. If someone was not seen, the walk ended there, and
+/// their `true` only means "not seen in the history fetched".
 pub(crate) fn first_time(
     reader: &Reader<'_>,
     people: &People,
@@ -191,7 +191,6 @@ pub(crate) fn first_time(
     {
         cut = prior_authors(reader, before, mailmap, |person| seen.saw(&person))?;
     }
-    let cut = cut.filter(|_| !seen.done());
     Ok((seen.unseen, cut))
 }
 
